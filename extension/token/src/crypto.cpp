@@ -1,0 +1,100 @@
+// crypto.cpp: thin adapters over OpenSSL libcrypto (HMAC-SHA256, Ed25519, CSPRNG).
+#include "pg_tenancy/token/crypto.hpp"
+
+#include <memory>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "pg_tenancy/token/errors.hpp"
+#include "pg_tenancy/token/cpp_only.hpp"
+
+namespace pg_tenancy::token {
+namespace {
+
+struct PkeyDeleter {
+	void operator()(EVP_PKEY *key) const noexcept { EVP_PKEY_free(key); }
+};
+struct MdCtxDeleter {
+	void operator()(EVP_MD_CTX *ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+const unsigned char *Bytes(std::string_view s) noexcept { return reinterpret_cast<const unsigned char *>(s.data()); }
+
+PkeyPtr PrivateKey(std::string_view private_key) {
+	if (private_key.size() != kEd25519KeyBytes)
+		throw CryptoError("Ed25519 private key must be 32 bytes");
+	PkeyPtr key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, Bytes(private_key), private_key.size()));
+	if (!key)
+		throw CryptoError("OpenSSL rejected the Ed25519 private key");
+	return key;
+}
+
+} // namespace
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int out_len = 0;
+	if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), Bytes(data), data.size(), out, &out_len))
+		throw CryptoError("HMAC-SHA256 failed");
+	return std::string(reinterpret_cast<char *>(out), out_len);
+}
+
+std::string Ed25519Sign(std::string_view private_key, std::string_view data) {
+	PkeyPtr key = PrivateKey(private_key);
+	MdCtxPtr ctx(EVP_MD_CTX_new());
+	if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1)
+		throw CryptoError("Ed25519 signing could not start");
+	std::string signature(kEd25519SignatureBytes, '\0');
+	std::size_t sig_len = signature.size();
+	if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char *>(&signature[0]), &sig_len, Bytes(data), data.size()) !=
+	        1 ||
+	    sig_len != kEd25519SignatureBytes)
+		throw CryptoError("Ed25519 signing failed");
+	return signature;
+}
+
+std::string Ed25519PublicFromPrivate(std::string_view private_key) {
+	PkeyPtr key = PrivateKey(private_key);
+	std::string pub(kEd25519KeyBytes, '\0');
+	std::size_t len = pub.size();
+	if (EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char *>(&pub[0]), &len) != 1 ||
+	    len != kEd25519KeyBytes)
+		throw CryptoError("could not derive the Ed25519 public key");
+	return pub;
+}
+
+bool Ed25519Verify(std::string_view public_key, std::string_view data, std::string_view signature) noexcept {
+	if (public_key.size() != kEd25519KeyBytes || signature.size() != kEd25519SignatureBytes)
+		return false;
+	PkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(public_key), public_key.size()));
+	MdCtxPtr ctx(EVP_MD_CTX_new());
+	if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1)
+		return false;
+	return EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(data), data.size()) == 1;
+}
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) noexcept {
+	return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string RandomBytes(std::size_t count) {
+	std::string out(count, '\0');
+	if (count > 0 && RAND_bytes(reinterpret_cast<unsigned char *>(&out[0]), static_cast<int>(count)) != 1)
+		throw CryptoError("the system random number generator is unavailable");
+	return out;
+}
+
+std::string Sha256(std::string_view data) {
+	unsigned char out[SHA256_DIGEST_LENGTH];
+	if (!EVP_Digest(data.data(), data.size(), out, nullptr, EVP_sha256(), nullptr))
+		throw CryptoError("SHA-256 failed");
+	return std::string(reinterpret_cast<char *>(out), sizeof out);
+}
+
+} // namespace pg_tenancy::token

@@ -1,0 +1,55 @@
+// uuid.cpp: canonical UUID text <-> bytes.
+#include "pg_tenancy/token/uuid.hpp"
+
+#include "pg_tenancy/token/cpp_only.hpp"
+
+namespace pg_tenancy::token {
+namespace {
+
+int HexValue(char c) noexcept {
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+} // namespace
+
+bool ParseUuid(std::string_view text, Uuid &out) noexcept {
+	if (text.size() != 36)
+		return false;
+	std::size_t byte = 0;
+	for (std::size_t i = 0; i < 36;) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (text[i] != '-')
+				return false;
+			i++;
+			continue;
+		}
+		int hi = HexValue(text[i]);
+		int lo = HexValue(text[i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out.bytes[byte++] = static_cast<std::uint8_t>((hi << 4) | lo);
+		i += 2;
+	}
+	return byte == 16;
+}
+
+std::string UuidToString(const Uuid &uuid) {
+	static const char kHex[] = "0123456789abcdef";
+	std::string out;
+	out.reserve(36);
+	for (std::size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out += '-';
+		out += kHex[uuid.bytes[i] >> 4];
+		out += kHex[uuid.bytes[i] & 15];
+	}
+	return out;
+}
+
+} // namespace pg_tenancy::token
