@@ -1,0 +1,41 @@
+# pg_tenancy: PGXS build of the extension (the engine is built by CMakeLists.txt).
+#
+#   make && make install            build and install the extension
+#   make installcheck               pg_regress + isolation tests against a running
+#                                   server that preloads pg_tenancy (tests/run-all.sh
+#                                   sets one up)
+
+EXTENSION   = pg_tenancy
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big  = pg_tenancy
+TOKEN_SRCS  = $(wildcard extension/token/src/*.cpp)
+EXT_SRCS    = $(wildcard extension/src/*.cpp)
+OBJS        = $(EXT_SRCS:.cpp=.o) $(TOKEN_SRCS:.cpp=.o)
+
+# Full install script for each version, plus an upgrade script from every released one.
+DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
+
+PG_CPPFLAGS = -Iextension/include -Iextension/token/include
+PG_CXXFLAGS = -std=c++17 -fno-strict-aliasing -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+              -Wno-register -Wno-cast-function-type
+SHLIB_LINK  = -lcrypto -lstdc++
+
+REGRESS      = $(patsubst tests/regress/sql/%.sql,%,$(sort $(wildcard tests/regress/sql/*.sql)))
+REGRESS_OPTS = --inputdir=tests/regress --dbname=tenancy_regress
+ISOLATION      = $(patsubst tests/isolation/specs/%.spec,%,$(sort $(wildcard tests/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=tests/isolation --dbname=tenancy_isolation
+
+EXTRA_CLEAN = results output_iso regression.diffs regression.out
+
+# LLVM bitcode for JIT inlining is of no use for these functions and would need
+# the C++ flags passed to clang as well.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+ifeq ($(EXTVERSION),)
+$(error could not read default_version from $(EXTENSION).control)
+endif

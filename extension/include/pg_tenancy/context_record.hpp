@@ -1,0 +1,59 @@
+// context_record.hpp: the parsed tenant context, as the GUC machinery stores it.
+//
+// The context lives in the setting tenancy.context, whose value is the verified
+// token, optionally followed by what tenancy.enter() loaded from the database:
+//
+//     <compact JWS>[~<role uuid>~<role code>~<permission>,<permission>,...]
+//
+// The check hook parses that value once into a ContextRecord (the GUC "extra"),
+// and the assign hook publishes it, so readers such as tenancy.current_org() cost
+// a pointer dereference. The record is one malloc'd block of plain data because
+// PostgreSQL frees GUC extras with free(). This header is shared by PG-facing and
+// pure C++ files, so it must not include PostgreSQL headers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pg_tenancy {
+
+constexpr std::size_t kMaxRoleCodeLength = 63;
+constexpr char kContextValueSeparator = '~';
+
+enum class ContextSource : std::uint8_t { Enter, Forwarded };
+
+struct ContextRecord {
+	std::uint32_t total_bytes;
+	ContextSource source;
+	bool has_org;
+	bool has_role;
+	std::uint8_t org[16];
+	std::uint8_t user[16];
+	std::uint8_t role[16];
+	std::int64_t issued_at;
+	std::int64_t expires_at;
+	char role_code[kMaxRoleCodeLength + 1];
+	char jti[129];
+	std::uint32_t permission_count;
+	// Followed by permission_count NUL-terminated strings.
+};
+
+inline const char *ContextPermissions(const ContextRecord *record) {
+	return reinterpret_cast<const char *>(record + 1);
+}
+
+enum class ContextParseError { None, BadToken, BadSuffix, SuffixNotAllowed, OutOfMemory };
+
+// Parses a value whose token was already verified (by tenancy.enter() in this
+// backend, or by the leader of a parallel worker). On success *out is malloc'd.
+ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept;
+
+// Does the context grant `wanted`? A granted "a.*" covers "a.anything", "*" covers all.
+bool ContextGrants(const ContextRecord *record, const char *wanted, std::size_t wanted_len) noexcept;
+
+// Valid permission string: "*", "resource.*" or "resource.action", lower-case
+// [a-z0-9_] segments starting with a letter, at most 100 bytes.
+bool IsValidPermission(const char *text, std::size_t len) noexcept;
+bool IsValidRoleCode(const char *text, std::size_t len) noexcept;
+
+} // namespace pg_tenancy

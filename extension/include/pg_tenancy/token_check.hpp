@@ -1,0 +1,41 @@
+// token_check.hpp: the server's view of token verification, as plain data, so
+// PG-facing files can call it without holding any C++ object.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "pg_tenancy/context_record.hpp"
+
+namespace pg_tenancy {
+
+enum class TokenCheckStatus { Valid, Invalid, KeyringUnavailable };
+
+struct TokenCheckResult {
+	TokenCheckStatus status;
+	const char *reason;       // static string, never contains token text
+	char keyring_error[256];  // set when status == KeyringUnavailable (no key material)
+	bool has_org;
+	std::uint8_t org[16];
+	std::uint8_t user[16];
+	std::int64_t issued_at;
+	std::int64_t expires_at;
+};
+
+struct TokenCheckOptions {
+	const char *keyring_file;
+	std::int64_t now;
+	std::int64_t leeway;
+	std::int64_t max_lifetime;
+};
+
+// Verifies a token against the keyring file (cached, reloaded when the file or the
+// setting changes). Never throws.
+void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptions &options,
+                       TokenCheckResult *result) noexcept;
+
+// Verifies a bare forwarded token and builds a record without role or permissions.
+ContextParseError BuildForwardedContext(const char *token, const TokenCheckOptions &options, ContextRecord **out,
+                                        const char **reason) noexcept;
+
+} // namespace pg_tenancy

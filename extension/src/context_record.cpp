@@ -1,0 +1,135 @@
+// context_record.cpp: parsing the tenancy.context value into a ContextRecord
+// (pure C++, no PostgreSQL headers; see context_record.hpp for the format).
+#include "pg_tenancy/context_record.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg_tenancy/token/context_token.hpp"
+#include "pg_tenancy/token/cpp_only.hpp"
+
+namespace pg_tenancy {
+namespace {
+
+bool IsSegment(std::string_view s) noexcept {
+	if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z'))
+		return false;
+	for (char c : s)
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	return true;
+}
+
+std::vector<std::string_view> Split(std::string_view text, char sep) {
+	std::vector<std::string_view> parts;
+	std::size_t start = 0;
+	while (true) {
+		std::size_t pos = text.find(sep, start);
+		parts.push_back(text.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
+		if (pos == std::string_view::npos)
+			return parts;
+		start = pos + 1;
+	}
+}
+
+} // namespace
+
+bool IsValidPermission(const char *text, std::size_t len) noexcept {
+	std::string_view p(text, len);
+	if (p == "*")
+		return true;
+	if (len > 100)
+		return false;
+	std::size_t dot = p.find('.');
+	if (dot == std::string_view::npos || p.find('.', dot + 1) != std::string_view::npos)
+		return false;
+	std::string_view action = p.substr(dot + 1);
+	return IsSegment(p.substr(0, dot)) && (action == "*" || IsSegment(action));
+}
+
+bool IsValidRoleCode(const char *text, std::size_t len) noexcept {
+	std::string_view code(text, len);
+	if (code.empty() || code.size() > kMaxRoleCodeLength || !(code[0] >= 'a' && code[0] <= 'z'))
+		return false;
+	for (char c : code)
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	return true;
+}
+
+bool ContextGrants(const ContextRecord *record, const char *wanted, std::size_t wanted_len) noexcept {
+	if (!record)
+		return false;
+	std::string_view want(wanted, wanted_len);
+	const char *p = ContextPermissions(record);
+	for (std::uint32_t i = 0; i < record->permission_count; i++) {
+		std::string_view granted(p);
+		p += granted.size() + 1;
+		if (granted == want || granted == "*")
+			return true;
+		// "tickets.*" covers "tickets.read" but not "tickets" or "ticketsx.read".
+		if (granted.size() >= 2 && granted.substr(granted.size() - 2) == ".*" &&
+		    want.size() > granted.size() - 1 && want.substr(0, granted.size() - 1) == granted.substr(0, granted.size() - 1))
+			return true;
+	}
+	return false;
+}
+
+ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept {
+	*out = nullptr;
+	try {
+		std::vector<std::string_view> parts = Split(value, kContextValueSeparator);
+		if (parts.size() != 1 && parts.size() != 4)
+			return ContextParseError::BadSuffix;
+		token::VerifyResult decoded = token::DecodeVerifiedContextToken(parts[0]);
+		if (!decoded.ok())
+			return ContextParseError::BadToken;
+		std::vector<std::string_view> permissions;
+		token::Uuid role{};
+		if (parts.size() == 4) {
+			if (!decoded.claims.org || !token::ParseUuid(parts[1], role) ||
+			    !IsValidRoleCode(parts[2].data(), parts[2].size()))
+				return ContextParseError::BadSuffix;
+			if (!parts[3].empty())
+				permissions = Split(parts[3], ',');
+			for (std::string_view perm : permissions)
+				if (!IsValidPermission(perm.data(), perm.size()))
+					return ContextParseError::BadSuffix;
+		}
+		std::size_t bytes = sizeof(ContextRecord);
+		for (std::string_view perm : permissions)
+			bytes += perm.size() + 1;
+		auto *record = static_cast<ContextRecord *>(std::calloc(1, bytes));
+		if (!record)
+			return ContextParseError::OutOfMemory;
+		record->total_bytes = static_cast<std::uint32_t>(bytes);
+		record->source = ContextSource::Enter;
+		std::memcpy(record->user, decoded.claims.user.bytes.data(), 16);
+		record->has_org = decoded.claims.org.has_value();
+		if (record->has_org)
+			std::memcpy(record->org, decoded.claims.org->bytes.data(), 16);
+		record->has_role = parts.size() == 4;
+		if (record->has_role) {
+			std::memcpy(record->role, role.bytes.data(), 16);
+			std::memcpy(record->role_code, parts[2].data(), parts[2].size());
+		}
+		record->issued_at = decoded.claims.issued_at;
+		record->expires_at = decoded.claims.expires_at;
+		std::memcpy(record->jti, decoded.claims.jti.data(), decoded.claims.jti.size());
+		record->permission_count = static_cast<std::uint32_t>(permissions.size());
+		char *dest = reinterpret_cast<char *>(record + 1);
+		for (std::string_view perm : permissions) {
+			std::memcpy(dest, perm.data(), perm.size());
+			dest += perm.size() + 1;
+		}
+		*out = record;
+		return ContextParseError::None;
+	} catch (...) {
+		return ContextParseError::OutOfMemory;
+	}
+}
+
+} // namespace pg_tenancy

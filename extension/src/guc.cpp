@@ -1,0 +1,155 @@
+// guc.cpp: every pg_tenancy setting, and the guarded tenancy.context setting.
+//
+// Why a setting holds the context: PostgreSQL already scopes settings to
+// transactions (SET LOCAL semantics), restores them on ROLLBACK TO SAVEPOINT,
+// clears them with RESET ALL and DISCARD ALL, and copies them into parallel
+// workers. What it does not do is stop the application role from writing one, so
+// the check hook below refuses every non-empty value that did not come from
+// tenancy.enter() in this backend, from this backend's parallel leader, or (only
+// when a superuser opted in, for Citus workers) a token that verifies here.
+extern "C" {
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "utils/guc.h"
+}
+
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/token_check.hpp"
+
+namespace pg_tenancy {
+
+char *keyring_file = nullptr;
+int clock_skew_seconds = 5;
+int max_token_lifetime_seconds = 3600;
+int missing_context_mode = kMissingContextError;
+bool accept_forwarded_context = false;
+const ContextRecord *active_context = nullptr;
+
+namespace {
+
+char *context_setting = nullptr;
+
+// Set only while ApplyEnteredContext() runs set_config_option().
+const char *pending_value = nullptr;
+ContextRecord *pending_record = nullptr;
+
+const struct config_enum_entry kMissingContextOptions[] = {
+    {"error", kMissingContextError, false},
+    {"empty", kMissingContextEmpty, false},
+    {nullptr, 0, false},
+};
+
+bool RefuseContext(const char *detail) {
+	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errmsg("tenancy.context can only be set by tenancy.enter()");
+	if (detail)
+		GUC_check_errdetail("%s.", detail);
+	GUC_check_errhint("Call tenancy.enter($1) with a signed context token inside a transaction block.");
+	return false;
+}
+
+bool CheckContextImpl(char **newval, void **extra) {
+	const char *value = *newval;
+	if (value == nullptr || value[0] == '\0')
+		return true; // no context: every protected table fails closed
+	if (pending_value && pending_record && std::strcmp(value, pending_value) == 0) {
+		*extra = pending_record;
+		pending_record = nullptr;
+		return true;
+	}
+	if (InitializingParallelWorker) {
+		// Restored from the leader, which verified it; re-verifying could fail on a
+		// token that expired in between, and the leader's decision must hold.
+		ContextRecord *record = nullptr;
+		if (ParseTrustedContextValue(value, &record) != ContextParseError::None)
+			return RefuseContext("The value copied from the parallel leader could not be parsed");
+		*extra = record;
+		return true;
+	}
+	if (accept_forwarded_context) {
+		TokenCheckOptions options{keyring_file, static_cast<std::int64_t>(time(nullptr)), clock_skew_seconds,
+		                          max_token_lifetime_seconds};
+		ContextRecord *record = nullptr;
+		const char *reason = nullptr;
+		if (BuildForwardedContext(value, options, &record, &reason) != ContextParseError::None)
+			return RefuseContext(reason);
+		*extra = record;
+		return true;
+	}
+	return RefuseContext(nullptr);
+}
+
+bool CheckContext(char **newval, void **extra, GucSource source) {
+	try {
+		return CheckContextImpl(newval, extra);
+	} catch (...) {
+		return false;
+	}
+}
+
+void AssignContext(const char *newval, void *extra) { active_context = static_cast<const ContextRecord *>(extra); }
+
+// Never show key material or tokens in logs or to non-superusers.
+constexpr int kSecretFlags = GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE;
+
+} // namespace
+
+void InitGuc() {
+	DefineCustomStringVariable("tenancy.context", gettext_noop("The tenant context of the current transaction."),
+	                           gettext_noop("Set only by tenancy.enter(); read it with tenancy.context()."),
+	                           &context_setting, "", PGC_USERSET,
+	                           kSecretFlags | GUC_NO_SHOW_ALL | GUC_DISALLOW_IN_FILE,
+	                           CheckContext, AssignContext, nullptr);
+	DefineCustomStringVariable("tenancy.keyring_file", gettext_noop("Path of the keyring that verifies context tokens."),
+	                           gettext_noop("One key per line: <kid> HS256 secret:<b64url> or <kid> EdDSA "
+	                                        "public:<b64url>. The file must be mode 0600."),
+	                           &keyring_file, "", PGC_SIGHUP, kSecretFlags, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("tenancy.clock_skew", gettext_noop("Clock skew tolerated when checking token times."),
+	                        nullptr, &clock_skew_seconds, 5, 0, 300, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+	                        nullptr);
+	DefineCustomIntVariable("tenancy.max_token_lifetime",
+	                        gettext_noop("Longest accepted lifetime (exp - iat) of a context token."), nullptr,
+	                        &max_token_lifetime_seconds, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+	                        nullptr);
+	DefineCustomEnumVariable("tenancy.missing_context",
+	                         gettext_noop("What a protected table does when no tenant context is active."),
+	                         gettext_noop("error: fail with SQLSTATE 42501; empty: return no rows and reject writes."),
+	                         &missing_context_mode, kMissingContextError, kMissingContextOptions, PGC_SUSET, 0,
+	                         nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable("tenancy.accept_forwarded_context",
+	                         gettext_noop("Accept SET LOCAL tenancy.context = '<token>' when the token verifies."),
+	                         gettext_noop("For Citus worker nodes only: the context has no role or permissions and "
+	                                      "membership is not re-checked."),
+	                         &accept_forwarded_context, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	MarkGUCPrefixReserved("tenancy");
+}
+
+void ApplyEnteredContext(const char *value, ContextRecord *record) {
+	pending_value = value;
+	pending_record = record;
+	PG_TRY();
+	{
+		(void)set_config_option("tenancy.context", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, ERROR,
+		                        false);
+	}
+	PG_FINALLY();
+	{
+		pending_value = nullptr;
+		if (pending_record) {
+			std::free(pending_record);
+			pending_record = nullptr;
+		}
+	}
+	PG_END_TRY();
+}
+
+void ClearContext() {
+	(void)set_config_option("tenancy.context", "", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, ERROR, false);
+}
+
+} // namespace pg_tenancy

@@ -1,0 +1,132 @@
+// token_check.cpp: server-side token verification against the keyring file
+// (pure C++, no PostgreSQL headers). The parsed keyring is cached per backend and
+// reloaded when the configured path or the file itself changes, so rotating keys
+// is: edit the file, then pg_reload_conf() or simply wait for the next enter().
+#include "pg_tenancy/token_check.hpp"
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <sys/stat.h>
+
+#include "pg_tenancy/token/context_token.hpp"
+#include "pg_tenancy/token/errors.hpp"
+#include "pg_tenancy/token/cpp_only.hpp"
+
+namespace pg_tenancy {
+namespace {
+
+struct FileIdentity {
+	std::string path;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	off_t size = 0;
+	struct timespec mtime {};
+	bool operator==(const FileIdentity &o) const {
+		return path == o.path && dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+		       mtime.tv_nsec == o.mtime.tv_nsec;
+	}
+};
+
+struct KeyringCache {
+	std::optional<FileIdentity> identity;
+	std::optional<token::Keyring> keyring;
+};
+
+KeyringCache &Cache() {
+	static KeyringCache cache;
+	return cache;
+}
+
+void CopyMessage(char (&dest)[256], const std::string &message) {
+	std::strncpy(dest, message.c_str(), sizeof dest - 1);
+	dest[sizeof dest - 1] = '\0';
+}
+
+// Returns the keyring for `path`, or nullptr with `error` set.
+const token::Keyring *CurrentKeyring(const char *path, char (&error)[256]) {
+	if (!path || !*path) {
+		CopyMessage(error, "tenancy.keyring_file is not set");
+		return nullptr;
+	}
+	FileIdentity id;
+	id.path = path;
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		id.dev = st.st_dev;
+		id.ino = st.st_ino;
+		id.size = st.st_size;
+		id.mtime = st.st_mtim;
+	}
+	KeyringCache &cache = Cache();
+	if (cache.identity && *cache.identity == id && cache.keyring)
+		return &*cache.keyring;
+	cache.keyring.reset();
+	cache.identity.reset();
+	try {
+		cache.keyring = token::Keyring::LoadFile(path);
+		cache.identity = id;
+	} catch (const token::KeyringError &e) {
+		CopyMessage(error, e.what());
+		return nullptr;
+	}
+	if (cache.keyring->Empty()) {
+		cache.keyring.reset();
+		cache.identity.reset();
+		CopyMessage(error, "the keyring file holds no keys");
+		return nullptr;
+	}
+	return &*cache.keyring;
+}
+
+} // namespace
+
+void CheckContextToken(const char *token_text, std::size_t len, const TokenCheckOptions &options,
+                       TokenCheckResult *result) noexcept {
+	std::memset(result, 0, sizeof *result);
+	result->status = TokenCheckStatus::Invalid;
+	result->reason = token::TokenErrorReason(token::TokenError::Internal);
+	try {
+		const token::Keyring *keyring = CurrentKeyring(options.keyring_file, result->keyring_error);
+		if (!keyring) {
+			result->status = TokenCheckStatus::KeyringUnavailable;
+			return;
+		}
+		token::VerifyOptions verify{options.now, options.leeway, options.max_lifetime};
+		token::VerifyResult verified = token::VerifyContextToken(std::string_view(token_text, len), *keyring, verify);
+		result->reason = token::TokenErrorReason(verified.error);
+		if (!verified.ok())
+			return;
+		result->status = TokenCheckStatus::Valid;
+		std::memcpy(result->user, verified.claims.user.bytes.data(), 16);
+		result->has_org = verified.claims.org.has_value();
+		if (result->has_org)
+			std::memcpy(result->org, verified.claims.org->bytes.data(), 16);
+		result->issued_at = verified.claims.issued_at;
+		result->expires_at = verified.claims.expires_at;
+	} catch (...) {
+		result->status = TokenCheckStatus::Invalid;
+	}
+}
+
+ContextParseError BuildForwardedContext(const char *token_text, const TokenCheckOptions &options, ContextRecord **out,
+                                        const char **reason) noexcept {
+	*out = nullptr;
+	if (std::strchr(token_text, kContextValueSeparator)) {
+		*reason = "a forwarded context must be a bare token";
+		return ContextParseError::SuffixNotAllowed;
+	}
+	TokenCheckResult check;
+	CheckContextToken(token_text, std::strlen(token_text), options, &check);
+	if (check.status != TokenCheckStatus::Valid) {
+		*reason = check.status == TokenCheckStatus::KeyringUnavailable ? "the keyring is unavailable" : check.reason;
+		return ContextParseError::BadToken;
+	}
+	ContextParseError error = ParseTrustedContextValue(token_text, out);
+	if (error == ContextParseError::None)
+		(*out)->source = ContextSource::Forwarded;
+	*reason = "forwarded context could not be parsed";
+	return error;
+}
+
+} // namespace pg_tenancy

@@ -1,0 +1,435 @@
+-- pg_tenancy 0.1.0: full install script.
+--
+-- Everything lives in schema tenancy, which this script creates (so it fails if
+-- someone else created it first). Every function pins search_path except the
+-- context readers, which are C functions that resolve no names and sit on the
+-- per-row hot path of every policy (a SET clause there would cost microseconds
+-- per row). Names in function bodies are schema-qualified regardless.
+
+\echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
+
+CREATE SCHEMA tenancy;
+COMMENT ON SCHEMA tenancy IS 'pg_tenancy: tenant context, organizations, memberships and row-level security helpers';
+GRANT USAGE ON SCHEMA tenancy TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Validation shared with the C code (one implementation: the C functions).
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.is_valid_permission(permission text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenancy_is_valid_permission'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.is_valid_permission(text) IS
+    'True for "*", "resource.*" or "resource.action" (lower-case [a-z0-9_] segments, at most 100 bytes)';
+
+CREATE FUNCTION tenancy.is_valid_role_code(code text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenancy_is_valid_role_code'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.is_valid_role_code(text) IS
+    'True for a role code: a lower-case letter, then up to 62 of [a-z0-9_-]';
+
+CREATE FUNCTION tenancy.valid_permissions(permissions jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN pg_catalog.jsonb_typeof(permissions) OPERATOR(pg_catalog.=) 'array'
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(permissions) AS e(value)
+                        WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.<>) 'string'
+                           OR NOT tenancy.is_valid_permission(e.value OPERATOR(pg_catalog.#>>) '{}'))
+       AND (SELECT pg_catalog.count(DISTINCT e.value) OPERATOR(pg_catalog.=) pg_catalog.count(*)
+              FROM pg_catalog.jsonb_array_elements(permissions) AS e(value));
+COMMENT ON FUNCTION tenancy.valid_permissions(jsonb) IS
+    'True for a JSON array of distinct valid permission strings';
+
+-- ---------------------------------------------------------------------------
+-- The data model. The application role has no privileges on these tables: it
+-- reaches them only through the functions below.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE tenancy.users (
+    id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    code        text NOT NULL
+                CONSTRAINT users_code_format CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$'),
+    email       text NOT NULL
+                CONSTRAINT users_email_format CHECK (length(email) <= 320 AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT users_code_key UNIQUE (code)
+);
+CREATE UNIQUE INDEX users_email_key ON tenancy.users (pg_catalog.lower(email));
+COMMENT ON TABLE tenancy.users IS 'People who can sign in; email is unique case-insensitively';
+
+CREATE TABLE tenancy.organizations (
+    id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    name        text NOT NULL
+                CONSTRAINT organizations_name_length CHECK (length(btrim(name)) BETWEEN 1 AND 200),
+    created_by  uuid NOT NULL REFERENCES tenancy.users (id),
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE tenancy.organizations IS 'Tenants';
+
+CREATE TABLE tenancy.roles (
+    id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    organization_id uuid NOT NULL REFERENCES tenancy.organizations (id) ON DELETE CASCADE,
+    code            text NOT NULL CONSTRAINT roles_code_format CHECK (tenancy.is_valid_role_code(code)),
+    name            text NOT NULL CONSTRAINT roles_name_length CHECK (length(btrim(name)) BETWEEN 1 AND 200),
+    permissions     jsonb NOT NULL DEFAULT '[]'
+                    CONSTRAINT roles_permissions_valid CHECK (tenancy.valid_permissions(permissions)),
+    is_system       boolean NOT NULL DEFAULT false,
+    created_by      uuid REFERENCES tenancy.users (id),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT roles_code_key UNIQUE (organization_id, code),
+    -- Target of the composite foreign keys below: a membership or invitation can
+    -- only point at a role of its own organization.
+    CONSTRAINT roles_organization_id_id_key UNIQUE (organization_id, id)
+);
+COMMENT ON TABLE tenancy.roles IS 'Per-organization roles; permissions is a JSON array of permission strings';
+
+CREATE TABLE tenancy.memberships (
+    id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    organization_id uuid NOT NULL REFERENCES tenancy.organizations (id) ON DELETE CASCADE,
+    user_id         uuid NOT NULL REFERENCES tenancy.users (id) ON DELETE CASCADE,
+    role_id         uuid NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT memberships_one_per_user UNIQUE (organization_id, user_id),
+    CONSTRAINT memberships_role_fkey FOREIGN KEY (organization_id, role_id)
+        REFERENCES tenancy.roles (organization_id, id)
+);
+CREATE INDEX memberships_user_id_idx ON tenancy.memberships (user_id);
+COMMENT ON TABLE tenancy.memberships IS 'Who belongs to which organization, with which role';
+
+CREATE TABLE tenancy.invitations (
+    id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    organization_id uuid NOT NULL REFERENCES tenancy.organizations (id) ON DELETE CASCADE,
+    email           text NOT NULL
+                    CONSTRAINT invitations_email_format CHECK (length(email) <= 320 AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+    role_id         uuid NOT NULL,
+    token_hash      bytea NOT NULL CONSTRAINT invitations_token_hash_length CHECK (length(token_hash) = 32),
+    invited_by      uuid NOT NULL REFERENCES tenancy.users (id),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    expires_at      timestamptz NOT NULL,
+    accepted_at     timestamptz,
+    accepted_by     uuid REFERENCES tenancy.users (id),
+    revoked_at      timestamptz,
+    CONSTRAINT invitations_token_hash_key UNIQUE (token_hash),
+    CONSTRAINT invitations_role_fkey FOREIGN KEY (organization_id, role_id)
+        REFERENCES tenancy.roles (organization_id, id),
+    CONSTRAINT invitations_expiry_after_creation CHECK (expires_at > created_at)
+);
+COMMENT ON TABLE tenancy.invitations IS 'Invitations; tokens are stored only as SHA-256 hashes';
+
+-- pg_dump keeps the rows of extension tables only when told to.
+SELECT pg_catalog.pg_extension_config_dump('tenancy.users', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.organizations', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.roles', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.invitations', '');
+
+REVOKE ALL ON ALL TABLES IN SCHEMA tenancy FROM PUBLIC;
+
+-- The hidden system role (the owner role) is immutable: no rename, no permission
+-- change, no deletion, except when its organization itself is deleted.
+CREATE FUNCTION tenancy.protect_system_roles() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+        IF OLD.is_system AND EXISTS (SELECT 1 FROM tenancy.organizations AS o
+                                      WHERE o.id OPERATOR(pg_catalog.=) OLD.organization_id) THEN
+            RAISE EXCEPTION 'the system role "%" cannot be deleted', OLD.code
+                USING ERRCODE = '42501',
+                      HINT = 'System roles live as long as their organization.';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF OLD.is_system OR NEW.is_system THEN
+        IF ROW(NEW.*) IS DISTINCT FROM ROW(OLD.*) THEN
+            RAISE EXCEPTION 'the system role "%" cannot be changed', OLD.code
+                USING ERRCODE = '42501',
+                      HINT = 'Create a custom role instead; system roles are fixed.';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER roles_protect_system
+    BEFORE UPDATE OR DELETE ON tenancy.roles
+    FOR EACH ROW EXECUTE FUNCTION tenancy.protect_system_roles();
+
+-- ---------------------------------------------------------------------------
+-- The tenant context.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.enter(token text) RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_enter'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.enter(text) IS
+    'Verify a signed context token and the membership it names, then set the tenant context for the current '
+    'transaction. Pass the token as a bind parameter: SELECT tenancy.enter($1)';
+
+CREATE FUNCTION tenancy.leave() RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_leave'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.leave() IS
+    'Clear the tenant context for the rest of the transaction (a new one cannot be entered before COMMIT)';
+
+CREATE FUNCTION tenancy.current_org() RETURNS uuid
+    AS 'MODULE_PATHNAME', 'tenancy_current_org'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.current_org() IS
+    'Organization of the current context; errors (or NULL if tenancy.missing_context = empty) without one';
+
+CREATE FUNCTION tenancy.current_user_id() RETURNS uuid
+    AS 'MODULE_PATHNAME', 'tenancy_current_user_id'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.current_user_id() IS
+    'User of the current context; errors (or NULL if tenancy.missing_context = empty) without one';
+
+CREATE FUNCTION tenancy.has_permission(permission text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenancy_has_permission'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.has_permission(text) IS
+    'Does the current context''s role grant this permission ("*" and "resource.*" grants count)?';
+
+CREATE FUNCTION tenancy.context() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'tenancy_context'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.context() IS
+    'The current context (user, org, role, permissions, times) as JSON, or NULL; never the token';
+
+-- ---------------------------------------------------------------------------
+-- One call to protect a table.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.reject_org_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'a row cannot move to another organization'
+        USING ERRCODE = '42501',
+              DETAIL = pg_catalog.format('Column %I of %s is fixed once a row is written.',
+                                         TG_ARGV[0], TG_RELID::pg_catalog.regclass),
+              HINT = 'Insert a copy in the other organization and delete the original instead.';
+END
+$$;
+COMMENT ON FUNCTION tenancy.reject_org_change() IS
+    'Trigger installed by tenancy.protect(): the organization column of a row never changes';
+
+-- Applies RLS, FORCE and both policies to one relation (a table or a partition).
+CREATE FUNCTION tenancy.apply_policies(tbl pg_catalog.regclass, org_column name) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant_condition text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', org_column);
+BEGIN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_isolation ON %s', tbl);
+    EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_guard ON %s', tbl);
+    -- The tenant condition is inside the permissive policy itself, so isolation
+    -- never depends on a RESTRICTIVE policy alone (Citus forwards those to shards
+    -- as permissive); the restrictive twin stops any other permissive policy a
+    -- user adds from widening access across organizations.
+    EXECUTE pg_catalog.format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                              'USING (%s) WITH CHECK (%s)', tbl, tenant_condition, tenant_condition);
+    EXECUTE pg_catalog.format('CREATE POLICY tenancy_guard ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
+                              'USING (%s) WITH CHECK (%s)', tbl, tenant_condition, tenant_condition);
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.apply_policies(pg_catalog.regclass, name) FROM PUBLIC;
+
+CREATE FUNCTION tenancy.protect(tbl pg_catalog.regclass, org_column name DEFAULT 'organization_id')
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel record;
+    col record;
+    part pg_catalog.regclass;
+    other_policies text;
+BEGIN
+    IF tbl IS NULL OR org_column IS NULL THEN
+        RAISE EXCEPTION 'tenancy.protect() needs a table and the name of its organization column'
+            USING ERRCODE = '22004';
+    END IF;
+    SELECT c.relkind, c.relispartition, c.relname INTO rel FROM pg_catalog.pg_class AS c WHERE c.oid = tbl;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', tbl
+            USING ERRCODE = '42809',
+                  HINT = 'tenancy.protect() applies to ordinary and partitioned tables; protect the tables a view reads.';
+    END IF;
+    IF rel.relispartition THEN
+        RAISE EXCEPTION '% is a partition', tbl
+            USING ERRCODE = '42809',
+                  HINT = 'Protect the partitioned table; its partitions are protected with it.';
+    END IF;
+    SELECT a.attnum, a.atttypid INTO col
+      FROM pg_catalog.pg_attribute AS a
+     WHERE a.attrelid = tbl AND a.attname = org_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', org_column, tbl
+            USING ERRCODE = '42703',
+                  HINT = 'Pass the organization column: SELECT tenancy.protect(''my_table'', ''tenant_id'');';
+    END IF;
+    IF col.atttypid <> 'uuid'::pg_catalog.regtype THEN
+        RAISE EXCEPTION 'column "%" of relation % is of type %, not uuid', org_column, tbl,
+                        pg_catalog.format_type(col.atttypid, NULL)
+            USING ERRCODE = '42804',
+                  HINT = 'Organization ids are uuids; convert the column first.';
+    END IF;
+
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org(), '
+                              'ALTER COLUMN %I SET NOT NULL', tbl, org_column, org_column);
+    PERFORM tenancy.apply_policies(tbl, org_column);
+    FOR part IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) AS t WHERE t.relid <> tbl LOOP
+        PERFORM tenancy.apply_policies(part, org_column);
+    END LOOP;
+
+    -- Tenant predicates must be able to use an index led by the organization column.
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                    WHERE i.indrelid = tbl AND i.indkey[0] = col.attnum AND i.indpred IS NULL) THEN
+        EXECUTE pg_catalog.format('CREATE INDEX ON %s (%I)', tbl, org_column);
+    END IF;
+
+    -- Row triggers on a partitioned table are cloned onto its partitions.
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS tenancy_org_immutable ON %s', tbl);
+    EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_org_immutable BEFORE UPDATE OF %I ON %s FOR EACH ROW '
+                              'WHEN (OLD.%I IS DISTINCT FROM NEW.%I) EXECUTE FUNCTION tenancy.reject_org_change(%L)',
+                              org_column, tbl, org_column, org_column, org_column);
+
+    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.polname), ', ' ORDER BY p.polname) INTO other_policies
+      FROM pg_catalog.pg_policy AS p
+     WHERE p.polrelid = tbl AND p.polname NOT IN ('tenancy_isolation', 'tenancy_guard');
+    IF other_policies IS NOT NULL THEN
+        RAISE NOTICE 'table % also has the policies %', tbl, other_policies
+            USING DETAIL = 'pg_tenancy''s restrictive policy still confines them to the current organization.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect(pg_catalog.regclass, name) IS
+    'Isolate a table by organization: RLS enabled and forced, tenant policies, column default and NOT NULL, '
+    'an index led by the column, rows pinned to their organization; partitions included. Idempotent.';
+
+CREATE FUNCTION tenancy.unprotect(tbl pg_catalog.regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel pg_catalog.regclass;
+    org_column name;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'tenancy.unprotect() needs a table' USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                    WHERE p.polrelid = tbl AND p.polname = 'tenancy_isolation') THEN
+        RAISE EXCEPTION 'table % is not protected by pg_tenancy', tbl USING ERRCODE = '55000';
+    END IF;
+    SELECT a.attname INTO org_column
+      FROM pg_catalog.pg_attrdef AS d
+      JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+     WHERE d.adrelid = tbl AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = 'tenancy.current_org()';
+    IF org_column IS NOT NULL THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, org_column);
+    END IF;
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS tenancy_org_immutable ON %s', tbl);
+    FOR rel IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) AS t LOOP
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_isolation ON %s', rel);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_guard ON %s', rel);
+        -- Leave RLS on where the owner has policies of their own: turning it off
+        -- would silently change what those policies protect.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p WHERE p.polrelid = rel) THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', rel);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.unprotect(pg_catalog.regclass) IS
+    'Undo tenancy.protect(): drop its policies, trigger and column default (the index and NOT NULL stay)';
+
+CREATE VIEW tenancy.protected_tables WITH (security_invoker = true) AS
+SELECT p.polrelid::pg_catalog.regclass AS table_name,
+       c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
+       c.relispartition AS is_partition,
+       c.relrowsecurity AS rls_enabled,
+       c.relforcerowsecurity AS rls_forced
+  FROM pg_catalog.pg_policy AS p
+  JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) p.polrelid
+ WHERE p.polname OPERATOR(pg_catalog.=) 'tenancy_isolation';
+COMMENT ON VIEW tenancy.protected_tables IS 'Tables (and partitions) carrying pg_tenancy''s tenant policy';
+GRANT SELECT ON tenancy.protected_tables TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Users and organizations.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.register_user(code text, email text) RETURNS uuid
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    new_id uuid;
+BEGIN
+    IF code IS NULL OR email IS NULL THEN
+        RAISE EXCEPTION 'tenancy.register_user() needs a code and an email' USING ERRCODE = '22004';
+    END IF;
+    IF code !~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$' THEN
+        RAISE EXCEPTION 'invalid user code'
+            USING ERRCODE = '22023',
+                  HINT = 'Use 1 to 128 characters from [A-Za-z0-9._@-], starting with a letter or digit.';
+    END IF;
+    IF pg_catalog.length(email) > 320 OR email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+        RAISE EXCEPTION 'invalid email address' USING ERRCODE = '22023',
+            HINT = 'Give an address of the form name@domain, at most 320 characters.';
+    END IF;
+    INSERT INTO tenancy.users (code, email) VALUES (code, email) RETURNING id INTO new_id;
+    RETURN new_id;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'a user with this code or email is already registered' USING ERRCODE = '23505';
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.register_user(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.register_user(text, text) IS
+    'Register a user (for the engine''s privileged role and tests; not granted to PUBLIC)';
+
+CREATE FUNCTION tenancy.create_organization(name text) RETURNS uuid
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx jsonb := tenancy.context();
+    creator uuid;
+    org_id uuid;
+    owner_role uuid;
+BEGIN
+    IF ctx IS NULL OR ctx OPERATOR(pg_catalog.->>) 'org' IS NOT NULL THEN
+        RAISE EXCEPTION 'tenancy.create_organization() needs a user-only context'
+            USING ERRCODE = '42501',
+                  HINT = 'Enter a context token minted without an organization, then call it in that transaction.';
+    END IF;
+    IF name IS NULL OR pg_catalog.length(pg_catalog.btrim(name)) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'organization name must be 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    creator := (ctx OPERATOR(pg_catalog.->>) 'user')::uuid;
+
+    INSERT INTO tenancy.organizations (name, created_by) VALUES (pg_catalog.btrim(name), creator)
+        RETURNING id INTO org_id;
+    INSERT INTO tenancy.roles (organization_id, code, name, permissions, is_system, created_by)
+        VALUES (org_id, 'owner', 'Owner', '["*"]', true, creator)
+        RETURNING id INTO owner_role;
+    INSERT INTO tenancy.memberships (organization_id, user_id, role_id) VALUES (org_id, creator, owner_role);
+    RETURN org_id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.create_organization(text) IS
+    'In a user-only context: create an organization, its system owner role and the caller''s owner membership, '
+    'atomically. Returns the organization id.';
