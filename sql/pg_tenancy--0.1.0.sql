@@ -143,7 +143,12 @@ BEGIN
         END IF;
         RETURN OLD;
     END IF;
-    IF OLD.is_system OR NEW.is_system THEN
+    IF NEW.is_system AND NOT OLD.is_system THEN
+        RAISE EXCEPTION 'the custom role "%" cannot become a system role', OLD.code
+            USING ERRCODE = '42501',
+                  HINT = 'Each organization has exactly one system role, its owner role.';
+    END IF;
+    IF OLD.is_system THEN
         IF ROW(NEW.*) IS DISTINCT FROM ROW(OLD.*) THEN
             RAISE EXCEPTION 'the system role "%" cannot be changed', OLD.code
                 USING ERRCODE = '42501',
@@ -228,10 +233,13 @@ CREATE FUNCTION tenancy.apply_policies(tbl pg_catalog.regclass, org_column name)
 AS $$
 DECLARE
     tenant_condition text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', org_column);
+    policy name;
 BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
-    EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_isolation ON %s', tbl);
-    EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_guard ON %s', tbl);
+    FOR policy IN SELECT p.polname FROM pg_catalog.pg_policy AS p
+                   WHERE p.polrelid = tbl AND p.polname IN ('tenancy_isolation', 'tenancy_guard') LOOP
+        EXECUTE pg_catalog.format('DROP POLICY %I ON %s', policy, tbl);
+    END LOOP;
     -- The tenant condition is inside the permissive policy itself, so isolation
     -- never depends on a RESTRICTIVE policy alone (Citus forwards those to shards
     -- as permissive); the restrictive twin stops any other permissive policy a
@@ -242,7 +250,8 @@ BEGIN
                               'USING (%s) WITH CHECK (%s)', tbl, tenant_condition, tenant_condition);
 END
 $$;
-REVOKE ALL ON FUNCTION tenancy.apply_policies(pg_catalog.regclass, name) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.apply_policies(pg_catalog.regclass, name) IS
+    'Part of tenancy.protect(): RLS on and forced, and both tenant policies, on one relation';
 
 CREATE FUNCTION tenancy.protect(tbl pg_catalog.regclass, org_column name DEFAULT 'organization_id')
     RETURNS void
@@ -299,7 +308,10 @@ BEGIN
     END IF;
 
     -- Row triggers on a partitioned table are cloned onto its partitions.
-    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS tenancy_org_immutable ON %s', tbl);
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable') THEN
+        EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', tbl);
+    END IF;
     EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_org_immutable BEFORE UPDATE OF %I ON %s FOR EACH ROW '
                               'WHEN (OLD.%I IS DISTINCT FROM NEW.%I) EXECUTE FUNCTION tenancy.reject_org_change(%L)',
                               org_column, tbl, org_column, org_column, org_column);

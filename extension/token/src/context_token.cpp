@@ -159,41 +159,41 @@ bool SignatureMatches(const Key &key, std::string_view signing_input, std::strin
 const char *TokenErrorReason(TokenError error) noexcept {
 	switch (error) {
 	case TokenError::None:
-		return "valid";
+		return "Valid";
 	case TokenError::Oversized:
-		return "token is larger than 4096 bytes";
+		return "Token is larger than 4096 bytes";
 	case TokenError::Malformed:
-		return "token is not a compact JWS with the expected header";
+		return "Token is not a compact JWS with the expected header";
 	case TokenError::BadBase64:
-		return "token contains invalid base64url";
+		return "Token contains invalid base64url";
 	case TokenError::BadJson:
-		return "token header or claims are not a flat JSON object";
+		return "Token header or claims are not a flat JSON object";
 	case TokenError::DuplicateMember:
-		return "token header or claims repeat a member name";
+		return "Token header or claims repeat a member name";
 	case TokenError::UnsupportedAlgorithm:
-		return "token algorithm is not HS256 or EdDSA";
+		return "Token algorithm is not HS256 or EdDSA";
 	case TokenError::UnknownKey:
-		return "token key id is not in the keyring";
+		return "Token key id is not in the keyring";
 	case TokenError::AlgorithmMismatch:
-		return "token algorithm does not match its key";
+		return "Token algorithm does not match its key";
 	case TokenError::WrongType:
-		return "token is not a tenancy context token";
+		return "Token is not a tenancy context token";
 	case TokenError::BadSignature:
-		return "token signature does not verify";
+		return "Token signature does not verify";
 	case TokenError::MissingClaim:
-		return "token lacks a required claim";
+		return "Token lacks a required claim";
 	case TokenError::BadClaim:
-		return "token has an invalid or unexpected claim";
+		return "Token has an invalid or unexpected claim";
 	case TokenError::Expired:
-		return "token has expired";
+		return "Token has expired";
 	case TokenError::NotYetValid:
-		return "token is not valid yet";
+		return "Token is not valid yet";
 	case TokenError::LifetimeTooLong:
-		return "token lifetime exceeds tenancy.max_token_lifetime";
+		return "Token lifetime exceeds tenancy.max_token_lifetime";
 	case TokenError::Internal:
 		break;
 	}
-	return "token could not be checked";
+	return "Token could not be checked";
 }
 
 VerifyResult DecodeVerifiedContextToken(std::string_view token) noexcept {

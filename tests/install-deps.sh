@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian 12 packages pg_tenancy builds, tests and
+# demos with. Run as root; does nothing when everything is already installed.
+# No service is started: the tests and the demo run their own throwaway clusters.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  postgresql-15 postgresql-server-dev-15 postgresql-common
+  libpqxx-dev libboost-test-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  pgbouncer
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+
+# Keep package installation from creating or starting a default cluster or a
+# pgbouncer service: nothing of ours should listen after we are done.
+mkdir -p /etc/postgresql-common
+if ! grep -qs '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
+  echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+fi
+created_policy=no
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  created_policy=yes
+fi
+trap '[ "$created_policy" = yes ] && rm -f /usr/sbin/policy-rc.d' EXIT
+
+echo "install-deps.sh: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,129 @@
+-- 05_protect: tenancy.protect() and tenancy.unprotect(): what they install,
+-- idempotence, partitions, bad input, and plans.
+\set VERBOSITY terse
+\i tests/regress/include/setup_vars.psql
+\set tok_a `:mint --user :alice --org :org_a`
+\set tok_b `:mint --user :bob --org :org_b`
+SET ROLE tenancy_owner;
+
+-- What protect() installed on app.tickets in 00_setup.
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'app.tickets'::regclass;
+SELECT polname, polpermissive, polcmd, pg_get_expr(polqual, polrelid) AS using_expr,
+       pg_get_expr(polwithcheck, polrelid) AS check_expr
+  FROM pg_policy WHERE polrelid = 'app.tickets'::regclass ORDER BY polname;
+SELECT pg_get_expr(adbin, adrelid) AS org_default FROM pg_attrdef
+ WHERE adrelid = 'app.tickets'::regclass AND adnum = 2;
+SELECT indexrelid::regclass AS org_index FROM pg_index
+ WHERE indrelid = 'app.tickets'::regclass AND indkey[0] = 2;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'app.tickets'::regclass AND NOT tgisinternal;
+SELECT * FROM tenancy.protected_tables ORDER BY table_name::text;
+
+-- Idempotent: a second call changes nothing and creates no second index.
+SELECT tenancy.protect('app.tickets');
+SELECT count(*) AS org_indexes FROM pg_index WHERE indrelid = 'app.tickets'::regclass AND indkey[0] = 2;
+SELECT count(*) AS policies FROM pg_policy WHERE polrelid = 'app.tickets'::regclass;
+
+-- Bad input gets a clear error and changes nothing.
+CREATE TABLE app.no_org (id int);
+CREATE TABLE app.text_org (id int, organization_id text);
+CREATE VIEW app.tickets_view AS SELECT * FROM app.tickets;
+SELECT tenancy.protect('app.no_org');
+SELECT tenancy.protect('app.text_org');
+SELECT tenancy.protect('app.tickets_view');
+SELECT tenancy.protect(NULL);
+SELECT tenancy.protect('app.tickets', NULL);
+SELECT tenancy.protect('app.does_not_exist');
+SELECT relrowsecurity FROM pg_class WHERE oid IN ('app.no_org'::regclass, 'app.text_org'::regclass);
+SELECT tenancy.unprotect('app.no_org');
+-- Only the table's owner can protect it.
+RESET ROLE;
+CREATE TABLE public.someone_elses (organization_id uuid);
+SET ROLE tenancy_owner;
+SELECT tenancy.protect('public.someone_elses');
+RESET ROLE;
+DROP TABLE public.someone_elses;
+SET ROLE tenancy_app;
+SELECT tenancy.protect('app.tickets');
+SELECT tenancy.unprotect('app.tickets');
+SET ROLE tenancy_owner;
+
+-- A table whose rows lack an organization cannot be protected until they have
+-- one; the failed call leaves the table exactly as it was.
+CREATE TABLE app.notes (id int, tenant uuid, body text);
+INSERT INTO app.notes VALUES (1, NULL, 'orphan');
+SELECT tenancy.protect('app.notes', 'tenant');
+SELECT relrowsecurity, (SELECT count(*) FROM pg_policy WHERE polrelid = 'app.notes'::regclass) AS policies
+  FROM pg_class WHERE oid = 'app.notes'::regclass;
+-- A custom organization column name.
+UPDATE app.notes SET tenant = :'org_a';
+SELECT tenancy.protect('app.notes', 'tenant');
+SELECT pg_get_expr(polqual, polrelid) AS using_expr FROM pg_policy
+ WHERE polrelid = 'app.notes'::regclass AND polname = 'tenancy_isolation';
+
+-- Partitioned tables: every partition gets its own policies, so querying a
+-- partition directly is isolated too, and partitions created later are covered
+-- by re-running protect().
+CREATE TABLE app.events (organization_id uuid NOT NULL, id bigint, at date NOT NULL, what text)
+    PARTITION BY RANGE (at);
+CREATE TABLE app.events_2025 PARTITION OF app.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE app.events_2026 PARTITION OF app.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+SELECT tenancy.protect('app.events');
+SELECT tenancy.protect('app.events_2025');
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+       (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'tenancy_org_immutable') AS triggers
+  FROM pg_class c WHERE c.relname LIKE 'events%' AND c.relkind IN ('r', 'p') ORDER BY c.relname;
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.events, app.events_2025, app.events_2026 TO tenancy_app;
+SET ROLE tenancy_app;
+BEGIN;
+SELECT tenancy.enter(:'tok_a');
+INSERT INTO app.events (id, at, what) VALUES (1, '2025-06-01', 'acme 2025'), (2, '2026-06-01', 'acme 2026');
+COMMIT;
+BEGIN;
+SELECT tenancy.enter(:'tok_b');
+INSERT INTO app.events (id, at, what) VALUES (3, '2025-07-01', 'globex 2025');
+SELECT what FROM app.events ORDER BY id;
+SELECT what FROM app.events_2025 ORDER BY id;
+SELECT what FROM ONLY app.events_2026 ORDER BY id;
+UPDATE app.events_2025 SET what = 'overwritten';
+-- Moving a row between partitions is fine; moving it between organizations is not.
+UPDATE app.events SET at = '2026-07-01' WHERE id = 3;
+UPDATE app.events SET organization_id = :'org_a' WHERE id = 3;
+COMMIT;
+SET ROLE tenancy_owner;
+
+-- A permissive policy added by someone later cannot widen access across
+-- organizations: pg_tenancy's restrictive policy still applies.
+CREATE POLICY everyone_reads ON app.tickets FOR SELECT USING (true);
+SELECT tenancy.protect('app.tickets');
+SET ROLE tenancy_app;
+BEGIN;
+SELECT tenancy.enter(:'tok_a');
+SELECT count(*) AS acme_only FROM app.tickets WHERE organization_id <> :'org_a';
+COMMIT;
+SET ROLE tenancy_owner;
+DROP POLICY everyone_reads ON app.tickets;
+
+-- Plans under a context: point lookups use the primary key, tenant-wide reads
+-- use the organization index.
+SET ROLE tenancy_app;
+BEGIN;
+SELECT tenancy.enter(:'tok_a');
+EXPLAIN (COSTS OFF) SELECT * FROM app.tickets WHERE id = 42;
+SET LOCAL enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM app.tickets;
+COMMIT;
+
+-- unprotect() reverses protect(); the index and NOT NULL stay.
+SET ROLE tenancy_owner;
+SELECT tenancy.unprotect('app.events');
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+  FROM pg_class c WHERE c.relname LIKE 'events%' AND c.relkind IN ('r', 'p') ORDER BY c.relname;
+SELECT count(*) AS defaults_left FROM pg_attrdef WHERE adrelid = 'app.events'::regclass;
+SELECT tenancy.unprotect('app.events');
+SELECT tenancy.protect('app.events');
+SELECT count(*) AS policies_again FROM pg_policy WHERE polrelid = 'app.events_2026'::regclass;
+RESET ROLE;
+DROP TABLE app.events, app.notes, app.no_org, app.text_org;
+DROP VIEW app.tickets_view;

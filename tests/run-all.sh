@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# run-all.sh: the whole pg_tenancy test suite, from a clean clone, as root on
+# Debian 12. Installs what it needs, builds, starts throwaway PostgreSQL
+# clusters (pg_virtualenv), runs every suite, stops them, and ends with one line
+# "N passed, M failed". Exit status is non-zero if anything failed.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+bash tests/install-deps.sh
+
+echo "== build"
+make -s -j"$(nproc)" >/dev/null
+make -s install >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+
+work=$(mktemp -d /tmp/pg_tenancy_tests.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+
+# Fresh keys for every run; the server's keyring belongs to the postgres OS user.
+build/tenancy keygen --alg HS256 --kid test-hs --keyring "$work/app.keyring" \
+  --server-keyring "$work/server.keyring" >/dev/null
+build/tenancy keygen --alg EdDSA --kid test-ed --keyring "$work/app.keyring" \
+  --server-keyring "$work/server.keyring" >/dev/null
+chown postgres: "$work/server.keyring"
+
+export TENANCY_CLI="$root/build/tenancy"
+export TENANCY_KEYRING="$work/app.keyring"
+export TENANCY_SERVER_KEYRING="$work/server.keyring"
+export TENANCY_WORK="$work"
+
+pg_virtualenv -t \
+  -o "shared_preload_libraries=pg_tenancy,pg_stat_statements" \
+  -o "tenancy.keyring_file=$work/server.keyring" \
+  -o "pg_stat_statements.track=all" \
+  -o "max_prepared_transactions=10" \
+  bash tests/run-in-cluster.sh
+
+# Needs a server *without* pg_tenancy preloaded.
+pg_virtualenv -t bash tests/cluster/not_preloaded.sh >>"$work/results" 2>&1 || true
+
+passed=$(grep -c '^ok ' "$work/results" || true)
+failed=$(grep -c '^not ok ' "$work/results" || true)
+echo
+echo "== summary"
+grep '^not ok ' "$work/results" || true
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
