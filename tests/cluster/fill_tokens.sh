@@ -7,7 +7,7 @@ src=$1 dest=$2
 for spec in "$src"/*.spec; do
   out="$dest/$(basename "$spec")"
   cp "$spec" "$out"
-  grep -o '{{token [^}]*}}' "$spec" | sort -u | while read -r placeholder; do
+  grep -oE '\{\{token [0-9a-f-]{36}( [0-9a-f-]{36})?\}\}' "$spec" | sort -u | while read -r placeholder; do
     read -r _ user org <<<"$(echo "$placeholder" | tr -d '{}')"
     if [ -n "${org:-}" ]; then
       token=$("$TENANCY_CLI" token mint --keyring "$TENANCY_KEYRING" --ttl 3600 --user "$user" --org "$org")
