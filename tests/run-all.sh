@@ -39,6 +39,8 @@ pg_virtualenv -t \
   -o "max_prepared_transactions=10" \
   bash tests/run-in-cluster.sh
 
+bash tests/cluster/check_versions.sh | tee -a "$work/results"
+
 # Needs a server *without* pg_tenancy preloaded.
 pg_virtualenv -t bash tests/cluster/not_preloaded.sh >>"$work/results" 2>&1 || true
 

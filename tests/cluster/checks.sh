@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# checks.sh: cluster-level checks that pg_regress cannot express (connection
+# options, statistics views, pg_dump/pg_restore, keyring files). Runs inside
+# pg_virtualenv; appends "ok NAME" / "not ok NAME" lines to $TENANCY_WORK/results.
+set -uo pipefail
+results="$TENANCY_WORK/results"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+alice=aaaaaaaa-0000-4000-8000-000000000001
+bob=bbbbbbbb-0000-4000-8000-000000000002
+acme=0a000000-0000-4000-8000-00000000000a
+globex=0b000000-0000-4000-8000-00000000000b
+db=tenancy_checks
+
+mint() { "$TENANCY_CLI" token mint --keyring "$TENANCY_KEYRING" "$@"; }
+q() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+# As the application role, in one transaction: enter with $1, then run $2.
+as_tenant() { q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$1')" -c "$2" -c "COMMIT" 2>&1 | sed '/^$/d'; }
+report() { # report NAME CONDITION-EXIT-STATUS [DETAIL]
+  if [ "$2" -eq 0 ]; then echo "ok cluster:$1" | tee -a "$results"
+  else echo "not ok cluster:$1 ${3:-}" | tee -a "$results"; fi
+}
+
+dropdb --if-exists "$db" >/dev/null 2>&1
+createdb "$db"
+q -f "$here/fixture.sql" >/dev/null
+
+tok_a=$(mint --user "$alice" --org "$acme")
+tok_b=$(mint --user "$bob" --org "$globex" --kid test-ed)
+
+# 1. Isolation holds over a plain connection, both algorithms.
+out=$(as_tenant "$tok_a" "SELECT string_agg(title, ',' ORDER BY title) FROM tickets")
+[ "$(echo "$out" | tail -1)" = "acme-1,acme-2" ]; report isolation_hs256 $? "$out"
+out=$(as_tenant "$tok_b" "SELECT string_agg(title, ',' ORDER BY title) FROM tickets")
+[ "$(echo "$out" | tail -1)" = "globex-1" ]; report isolation_eddsa $? "$out"
+
+# 2. PGOPTIONS (startup packet) cannot carry a context: the connection is refused.
+out=$(PGOPTIONS="-c tenancy.context=$tok_b" psql -X -d "$db" -c "SELECT 1" 2>&1)
+echo "$out" | grep -q "tenancy.context can only be set by tenancy.enter()"; report pgoptions_refused $? "$out"
+! echo "$out" | grep -q "$tok_b"; report pgoptions_error_hides_token $? "$out"
+
+# 3. A token passed as a bind parameter never appears in pg_stat_activity or
+#    pg_stat_statements (pgbench -M extended sends :tok as $1).
+q -c "SELECT pg_stat_statements_reset()" >/dev/null
+cat >"$TENANCY_WORK/enter.pgbench" <<'SQL'
+SET ROLE check_app;
+BEGIN;
+SELECT tenancy.enter(:tok);
+SELECT count(*) FROM tickets;
+\sleep 2 s
+COMMIT;
+SQL
+pgbench -n -M extended -t 1 -D tok="$tok_a" -f "$TENANCY_WORK/enter.pgbench" "$db" >"$TENANCY_WORK/pgbench.log" 2>&1 &
+bench=$!
+sleep 1
+activity=$(q -c "SELECT query FROM pg_stat_activity WHERE datname = '$db' AND state = 'idle in transaction'")
+wait $bench; bench_status=$?
+report pgbench_enter_with_bind_parameter $bench_status "$(cat "$TENANCY_WORK/pgbench.log")"
+echo "$activity" | grep -q 'count' && ! echo "$activity" | grep -q 'eyJ'; report token_not_in_pg_stat_activity $? "$activity"
+statements=$(q -c "SELECT query FROM pg_stat_statements WHERE query LIKE '%tenancy.enter%'")
+echo "$statements" | grep -qF 'SELECT tenancy.enter($1)' && ! echo "$statements" | grep -q 'eyJ'
+report token_not_in_pg_stat_statements $? "$statements"
+
+# 4. pg_dump / pg_restore keeps the tenancy data and the protection.
+pg_dump -Fc -f "$TENANCY_WORK/dump" "$db" && dropdb --if-exists "${db}_restored" >/dev/null 2>&1 \
+  && createdb "${db}_restored" && pg_restore -d "${db}_restored" "$TENANCY_WORK/dump" >"$TENANCY_WORK/restore.log" 2>&1
+report dump_and_restore $? "$(cat "$TENANCY_WORK/restore.log")"
+out=$(psql -X -qAt -d "${db}_restored" -c "SELECT (SELECT count(*) FROM tenancy.memberships) || ',' ||
+  (SELECT count(*) FROM pg_policy WHERE polrelid = 'tickets'::regclass) || ',' ||
+  (SELECT relforcerowsecurity FROM pg_class WHERE oid = 'tickets'::regclass)" 2>&1)
+[ "$out" = "2,2,true" ]; report restore_keeps_protection $? "$out"
+out=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "${db}_restored" -c "SET ROLE check_app" -c "BEGIN" \
+  -c "SELECT tenancy.enter('$tok_b')" -c "SELECT string_agg(title, ',') FROM tickets" -c "COMMIT" 2>&1 | sed '/^$/d')
+[ "$(echo "$out" | tail -1)" = "globex-1" ]; report restore_keeps_isolation $? "$out"
+out=$(psql -X -qAt -d "${db}_restored" -c "SET ROLE check_app" -c "SELECT count(*) FROM tickets" 2>&1)
+echo "$out" | grep -q "no tenant context is active"; report restore_still_fails_closed $? "$out"
+dropdb "${db}_restored"
+
+# 5. Key rotation without restart: a new key is picked up on the next enter();
+#    a removed key stops working.
+"$TENANCY_CLI" keygen --alg HS256 --kid rotated --keyring "$TENANCY_WORK/rotated.keyring" \
+  --server-keyring "$TENANCY_WORK/rotated.server" >/dev/null
+tok_new=$("$TENANCY_CLI" token mint --keyring "$TENANCY_WORK/rotated.keyring" --user "$alice" --org "$acme")
+out=$(as_tenant "$tok_new" "SELECT 1")
+echo "$out" | grep -q "key id is not in the keyring"; report rotation_unknown_key_refused $? "$out"
+cp "$TENANCY_SERVER_KEYRING" "$TENANCY_WORK/server.keyring.orig"
+grep -v '^#' "$TENANCY_WORK/rotated.server" >>"$TENANCY_SERVER_KEYRING"
+out=$(as_tenant "$tok_new" "SELECT count(*) FROM tickets")
+[ "$(echo "$out" | tail -1)" = "2" ]; report rotation_new_key_accepted $? "$out"
+grep -v '^test-hs ' "$TENANCY_SERVER_KEYRING" >"$TENANCY_WORK/k" && cat "$TENANCY_WORK/k" >"$TENANCY_SERVER_KEYRING"
+out=$(as_tenant "$tok_a" "SELECT 1")
+echo "$out" | grep -q "key id is not in the keyring"; report rotation_removed_key_refused $? "$out"
+cat "$TENANCY_WORK/server.keyring.orig" >"$TENANCY_SERVER_KEYRING"
+
+# 6. A keyring others can read is refused, with a hint and no key material.
+chmod 644 "$TENANCY_SERVER_KEYRING"
+out=$(as_tenant "$tok_a" "SELECT 1")
+echo "$out" | grep -q "keyring is not usable"; report keyring_permissions_enforced $? "$out"
+chmod 600 "$TENANCY_SERVER_KEYRING"
+out=$(as_tenant "$tok_a" "SELECT count(*) FROM tickets")
+[ "$(echo "$out" | tail -1)" = "2" ]; report keyring_usable_again $? "$out"
+
+dropdb "$db"
