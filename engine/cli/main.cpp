@@ -81,7 +81,8 @@ int main(int argc, char **argv) {
 	app.require_subcommand(1);
 
 	KeygenOptions keygen;
-	CLI::App *keygen_cmd = app.add_subcommand("keygen", "Generate a signing key and add it to a keyring file (mode 0600)");
+	CLI::App *keygen_cmd =
+	    app.add_subcommand("keygen", "Generate a signing key and add it to a keyring file (mode 0600)");
 	keygen_cmd->add_option("--alg", keygen.alg, "HS256 (shared secret) or EdDSA (Ed25519 key pair)")
 	    ->check(CLI::IsMember({"HS256", "EdDSA"}));
 	keygen_cmd->add_option("--kid", keygen.kid, "Key id, 1-64 characters from [A-Za-z0-9._-]")->required();

@@ -77,8 +77,8 @@ PGT_FUNCTION(tenancy_current_user_id) {
 
 PGT_FUNCTION(tenancy_has_permission) {
 	text *wanted = PG_GETARG_TEXT_PP(0);
-	PG_RETURN_BOOL(pg_tenancy::ContextGrants(pg_tenancy::active_context, VARDATA_ANY(wanted),
-	                                         VARSIZE_ANY_EXHDR(wanted)));
+	PG_RETURN_BOOL(
+	    pg_tenancy::ContextGrants(pg_tenancy::active_context, VARDATA_ANY(wanted), VARSIZE_ANY_EXHDR(wanted)));
 }
 
 // For debugging and the engine's tests: what context is active, never the token.

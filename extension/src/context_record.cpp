@@ -71,8 +71,8 @@ bool ContextGrants(const ContextRecord *record, const char *wanted, std::size_t 
 		if (granted == want || granted == "*")
 			return true;
 		// "tickets.*" covers "tickets.read" but not "tickets" or "ticketsx.read".
-		if (granted.size() >= 2 && granted.substr(granted.size() - 2) == ".*" &&
-		    want.size() > granted.size() - 1 && want.substr(0, granted.size() - 1) == granted.substr(0, granted.size() - 1))
+		if (granted.size() >= 2 && granted.substr(granted.size() - 2) == ".*" && want.size() > granted.size() - 1 &&
+		    want.substr(0, granted.size() - 1) == granted.substr(0, granted.size() - 1))
 			return true;
 	}
 	return false;

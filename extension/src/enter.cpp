@@ -53,9 +53,8 @@ void CheckToken(text *token, pg_tenancy::TokenCheckResult *check) {
 		                errhint("A superuser must point tenancy.keyring_file at a mode 0600 keyring file; "
 		                        "the server log has the details.")));
 	if (check->status != pg_tenancy::TokenCheckStatus::Valid)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-		                errmsg("invalid tenancy context token"), errdetail("%s.", check->reason),
-		                errhint("Mint a fresh token with the current keyring.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid tenancy context token"),
+		                errdetail("%s.", check->reason), errhint("Mint a fresh token with the current keyring.")));
 }
 
 } // namespace
@@ -82,9 +81,9 @@ PGT_FUNCTION(tenancy_enter) {
 		                 pg_tenancy::kContextValueSeparator, membership.role_code, pg_tenancy::kContextValueSeparator,
 		                 membership.permissions);
 	} else if (!pg_tenancy::UserExists(check.user)) {
-		ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-		                errmsg("the token's user is not registered"),
-		                errhint("Register the user with tenancy.register_user() first.")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("the token's user is not registered"),
+		         errhint("Register the user with tenancy.register_user() first.")));
 	}
 
 	pg_tenancy::ContextRecord *record = nullptr;

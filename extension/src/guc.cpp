@@ -92,7 +92,9 @@ bool CheckContext(char **newval, void **extra, GucSource source) {
 	}
 }
 
-void AssignContext(const char *newval, void *extra) { active_context = static_cast<const ContextRecord *>(extra); }
+void AssignContext(const char *newval, void *extra) {
+	active_context = static_cast<const ContextRecord *>(extra);
+}
 
 // Never show key material or tokens in logs or to non-superusers.
 constexpr int kSecretFlags = GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE;
@@ -102,25 +104,22 @@ constexpr int kSecretFlags = GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE;
 void InitGuc() {
 	DefineCustomStringVariable("tenancy.context", gettext_noop("The tenant context of the current transaction."),
 	                           gettext_noop("Set only by tenancy.enter(); read it with tenancy.context()."),
-	                           &context_setting, "", PGC_USERSET,
-	                           kSecretFlags | GUC_NO_SHOW_ALL | GUC_DISALLOW_IN_FILE,
+	                           &context_setting, "", PGC_USERSET, kSecretFlags | GUC_NO_SHOW_ALL | GUC_DISALLOW_IN_FILE,
 	                           CheckContext, AssignContext, nullptr);
-	DefineCustomStringVariable("tenancy.keyring_file", gettext_noop("Path of the keyring that verifies context tokens."),
+	DefineCustomStringVariable("tenancy.keyring_file",
+	                           gettext_noop("Path of the keyring that verifies context tokens."),
 	                           gettext_noop("One key per line: <kid> HS256 secret:<b64url> or <kid> EdDSA "
 	                                        "public:<b64url>. The file must be mode 0600."),
 	                           &keyring_file, "", PGC_SIGHUP, kSecretFlags, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("tenancy.clock_skew", gettext_noop("Clock skew tolerated when checking token times."),
-	                        nullptr, &clock_skew_seconds, 5, 0, 300, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
-	                        nullptr);
-	DefineCustomIntVariable("tenancy.max_token_lifetime",
-	                        gettext_noop("Longest accepted lifetime (exp - iat) of a context token."), nullptr,
-	                        &max_token_lifetime_seconds, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
-	                        nullptr);
-	DefineCustomEnumVariable("tenancy.missing_context",
-	                         gettext_noop("What a protected table does when no tenant context is active."),
-	                         gettext_noop("error: fail with SQLSTATE 42501; empty: return no rows and reject writes."),
-	                         &missing_context_mode, kMissingContextError, kMissingContextOptions, PGC_SUSET, 0,
-	                         nullptr, nullptr, nullptr);
+	                        nullptr, &clock_skew_seconds, 5, 0, 300, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "tenancy.max_token_lifetime", gettext_noop("Longest accepted lifetime (exp - iat) of a context token."),
+	    nullptr, &max_token_lifetime_seconds, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+	DefineCustomEnumVariable(
+	    "tenancy.missing_context", gettext_noop("What a protected table does when no tenant context is active."),
+	    gettext_noop("error: fail with SQLSTATE 42501; empty: return no rows and reject writes."),
+	    &missing_context_mode, kMissingContextError, kMissingContextOptions, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomBoolVariable("tenancy.accept_forwarded_context",
 	                         gettext_noop("Accept SET LOCAL tenancy.context = '<token>' when the token verifies."),
 	                         gettext_noop("For Citus worker nodes only: the context has no role or permissions and "

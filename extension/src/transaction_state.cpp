@@ -7,8 +7,14 @@ namespace {
 bool entered_in_this_transaction = false;
 }
 
-bool EnteredInThisTransaction() noexcept { return entered_in_this_transaction; }
-void MarkContextEntered() noexcept { entered_in_this_transaction = true; }
-void ForgetEnteredContext() noexcept { entered_in_this_transaction = false; }
+bool EnteredInThisTransaction() noexcept {
+	return entered_in_this_transaction;
+}
+void MarkContextEntered() noexcept {
+	entered_in_this_transaction = true;
+}
+void ForgetEnteredContext() noexcept {
+	entered_in_this_transaction = false;
+}
 
 } // namespace pg_tenancy

@@ -99,4 +99,22 @@ chmod 600 "$TENANCY_SERVER_KEYRING"
 out=$(as_tenant "$tok_a" "SELECT count(*) FROM tickets")
 [ "$(echo "$out" | tail -1)" = "2" ]; report keyring_usable_again $? "$out"
 
+# 7. Citus worker mode: only when a superuser opts in does a forwarded
+#    SET LOCAL of a *valid* token give a context (without role or permissions);
+#    anything that does not verify is still refused.
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$tok_a'" -c "COMMIT" 2>&1)
+echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_off_by_default $? "$out"
+q -c "ALTER SYSTEM SET tenancy.accept_forwarded_context = on" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$tok_a'" \
+  -c "SELECT tenancy.context()->>'source', tenancy.context()->'role', tenancy.has_permission('tickets.read'), count(*) FROM tickets GROUP BY 1, 2, 3" -c "COMMIT" 2>&1)
+[ "$(echo "$out" | tail -1)" = "forwarded|null|f|2" ]; report forwarded_context_accepted_when_enabled $? "$out"
+for bad in "$tok_a~1a000000-0000-4000-8000-00000000001a~owner~*" "${tok_a}x" "forged"; do
+  out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$bad'" -c "COMMIT" 2>&1)
+  echo "$out" | grep -q "can only be set by tenancy.enter" || break
+done
+echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_rejects_invalid_values $? "$out"
+q -c "ALTER SYSTEM RESET tenancy.accept_forwarded_context" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+
 dropdb "$db"

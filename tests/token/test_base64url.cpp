@@ -29,12 +29,12 @@ BOOST_AUTO_TEST_CASE(url_alphabet_is_used) {
 
 BOOST_AUTO_TEST_CASE(non_canonical_spellings_are_rejected) {
 	std::string out;
-	BOOST_TEST(!Base64UrlDecode("Zg==", out));     // padding
-	BOOST_TEST(!Base64UrlDecode("+/+/", out));     // standard alphabet
-	BOOST_TEST(!Base64UrlDecode("Zm9 v", out));    // whitespace
-	BOOST_TEST(!Base64UrlDecode("Zh", out));       // non-zero trailing bits ("Zg" is canonical)
-	BOOST_TEST(!Base64UrlDecode("Z", out));        // impossible length
-	BOOST_TEST(!Base64UrlDecode("Zm9v\n", out));   // newline
+	BOOST_TEST(!Base64UrlDecode("Zg==", out));                  // padding
+	BOOST_TEST(!Base64UrlDecode("+/+/", out));                  // standard alphabet
+	BOOST_TEST(!Base64UrlDecode("Zm9 v", out));                 // whitespace
+	BOOST_TEST(!Base64UrlDecode("Zh", out));                    // non-zero trailing bits ("Zg" is canonical)
+	BOOST_TEST(!Base64UrlDecode("Z", out));                     // impossible length
+	BOOST_TEST(!Base64UrlDecode("Zm9v\n", out));                // newline
 	BOOST_TEST(!Base64UrlDecode(std::string("Zm\0v", 4), out)); // embedded NUL
 }
 

@@ -130,8 +130,8 @@ BOOST_AUTO_TEST_CASE(kid_injection_and_unknown_kids_are_rejected) {
 
 BOOST_AUTO_TEST_CASE(embedded_key_headers_are_rejected) {
 	for (const char *member : {"jku", "jwk", "x5u", "x5c", "crit", "cty"}) {
-		std::string header = R"({"alg":"HS256","kid":"hs","typ":"tenancy-context+jwt",")" + std::string(member) +
-		                     R"(":"x"})";
+		std::string header =
+		    R"({"alg":"HS256","kid":"hs","typ":"tenancy-context+jwt",")" + std::string(member) + R"(":"x"})";
 		BOOST_TEST(Verify(Craft(header, Payload())) == TokenError::Malformed);
 	}
 }
@@ -149,7 +149,8 @@ BOOST_AUTO_TEST_CASE(signature_failures) {
 	BOOST_TEST(Verify(truncated) == TokenError::BadSignature);
 	// Swap the payload for another, keep the signature.
 	std::string other = Craft(Header(), Payload(R"(,"nbf":1)"));
-	std::string spliced = token.substr(0, token.find('.')) + other.substr(other.find('.'), other.rfind('.') - other.find('.')) +
+	std::string spliced = token.substr(0, token.find('.')) +
+	                      other.substr(other.find('.'), other.rfind('.') - other.find('.')) +
 	                      token.substr(token.rfind('.'));
 	BOOST_TEST(Verify(spliced) == TokenError::BadSignature);
 	std::string ed_token = MintContextToken(ring.SigningKey("ed"), Claims());
@@ -161,9 +162,9 @@ BOOST_AUTO_TEST_CASE(structure_failures) {
 	std::string token = Craft(Header(), Payload());
 	BOOST_TEST(Verify("") == TokenError::Malformed);
 	BOOST_TEST(Verify("abc") == TokenError::Malformed);
-	BOOST_TEST(Verify(token.substr(0, token.rfind('.'))) == TokenError::Malformed);       // two parts
-	BOOST_TEST(Verify(token + ".extra") == TokenError::Malformed);                          // four parts
-	BOOST_TEST(Verify("." + token.substr(token.find('.'))) == TokenError::Malformed);       // empty header
+	BOOST_TEST(Verify(token.substr(0, token.rfind('.'))) == TokenError::Malformed);   // two parts
+	BOOST_TEST(Verify(token + ".extra") == TokenError::Malformed);                    // four parts
+	BOOST_TEST(Verify("." + token.substr(token.find('.'))) == TokenError::Malformed); // empty header
 	BOOST_TEST(Verify(std::string(kMaxTokenBytes + 1, 'a')) == TokenError::Oversized);
 	std::string padded = B64(Header()) + "==." + B64(Payload()) + ".AAAA";
 	BOOST_TEST(Verify(padded) == TokenError::BadBase64);
@@ -174,10 +175,10 @@ BOOST_AUTO_TEST_CASE(structure_failures) {
 BOOST_AUTO_TEST_CASE(json_failures) {
 	BOOST_TEST(Verify(Craft("not json", Payload())) == TokenError::BadJson);
 	BOOST_TEST(Verify(Craft(Header(), "[1,2]")) == TokenError::BadJson);
-	BOOST_TEST(Verify(Craft(Header(), Payload() + "x")) == TokenError::BadJson);          // trailing data
+	BOOST_TEST(Verify(Craft(Header(), Payload() + "x")) == TokenError::BadJson); // trailing data
 	BOOST_TEST(Verify(Craft(Header(), Payload(R"(,"nested":{"a":1})"))) == TokenError::BadJson);
 	BOOST_TEST(Verify(Craft(Header(), Payload(R"(,"flag":true)"))) == TokenError::BadJson);
-	BOOST_TEST(Verify(Craft(Header(), "{\"sub\":\"\xff\"}")) == TokenError::BadJson);       // invalid UTF-8
+	BOOST_TEST(Verify(Craft(Header(), "{\"sub\":\"\xff\"}")) == TokenError::BadJson); // invalid UTF-8
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_members_are_rejected) {

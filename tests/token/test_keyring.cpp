@@ -33,9 +33,14 @@ BOOST_AUTO_TEST_SUITE(keyring)
 
 BOOST_AUTO_TEST_CASE(parses_all_key_kinds_with_comments) {
 	Keyring ring = Keyring::Parse("# comment\n\n"
-	                              "hs-1 HS256 secret:" + kSecret + "\r\n"
-	                              "  ed-pub\tEdDSA public:" + kEdPublic + "\n"
-	                              "ed-priv EdDSA private:" + kEdPrivate + "\n");
+	                              "hs-1 HS256 secret:" +
+	                              kSecret +
+	                              "\r\n"
+	                              "  ed-pub\tEdDSA public:" +
+	                              kEdPublic +
+	                              "\n"
+	                              "ed-priv EdDSA private:" +
+	                              kEdPrivate + "\n");
 	BOOST_TEST(ring.Keys().size() == 3u);
 	BOOST_TEST(ring.Find("hs-1")->alg == Algorithm::HS256);
 	BOOST_TEST(!ring.Find("ed-pub")->CanSign());
@@ -52,17 +57,17 @@ BOOST_AUTO_TEST_CASE(parses_all_key_kinds_with_comments) {
 BOOST_AUTO_TEST_CASE(rejects_bad_lines) {
 	const std::string bad[] = {
 	    "k HS256 secret:" + Base64UrlEncode(std::string(31, 'k')), // secret too short
-	    "k HS512 secret:" + kSecret,                                // algorithm not supported
+	    "k HS512 secret:" + kSecret,                               // algorithm not supported
 	    "k none secret:" + kSecret,
-	    "k HS256 public:" + kSecret,                                // wrong kind for HS256
-	    "k EdDSA secret:" + kEdPublic,                              // wrong kind for EdDSA
-	    "k EdDSA public:" + Base64UrlEncode(std::string(31, 'x')),  // wrong length
-	    "k HS256 secret:" + kSecret + "==",                         // padded base64
-	    "k HS256 " + kSecret,                                       // no kind
-	    "k/../x HS256 secret:" + kSecret,                           // kid with path characters
-	    std::string(65, 'k') + " HS256 secret:" + kSecret,          // kid too long
-	    "k HS256",                                                  // too few fields
-	    "k HS256 secret:" + kSecret + " extra",                     // too many fields
+	    "k HS256 public:" + kSecret,                                   // wrong kind for HS256
+	    "k EdDSA secret:" + kEdPublic,                                 // wrong kind for EdDSA
+	    "k EdDSA public:" + Base64UrlEncode(std::string(31, 'x')),     // wrong length
+	    "k HS256 secret:" + kSecret + "==",                            // padded base64
+	    "k HS256 " + kSecret,                                          // no kind
+	    "k/../x HS256 secret:" + kSecret,                              // kid with path characters
+	    std::string(65, 'k') + " HS256 secret:" + kSecret,             // kid too long
+	    "k HS256",                                                     // too few fields
+	    "k HS256 secret:" + kSecret + " extra",                        // too many fields
 	    "k HS256 secret:" + kSecret + "\nk EdDSA public:" + kEdPublic, // duplicate kid
 	};
 	for (const auto &text : bad)

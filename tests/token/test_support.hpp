@@ -13,13 +13,19 @@
 
 // Boost.Test prints values of failed checks.
 namespace pg_tenancy::token {
-inline std::ostream &operator<<(std::ostream &os, TokenError e) { return os << TokenErrorReason(e); }
-inline std::ostream &operator<<(std::ostream &os, Algorithm a) { return os << AlgorithmName(a); }
+inline std::ostream &operator<<(std::ostream &os, TokenError e) {
+	return os << TokenErrorReason(e);
+}
+inline std::ostream &operator<<(std::ostream &os, Algorithm a) {
+	return os << AlgorithmName(a);
+}
 } // namespace pg_tenancy::token
 
 namespace test_support {
 
-inline std::string B64(const std::string &s) { return pg_tenancy::token::Base64UrlEncode(s); }
+inline std::string B64(const std::string &s) {
+	return pg_tenancy::token::Base64UrlEncode(s);
+}
 
 // A token with exactly this header and payload text, HMAC-signed with `secret`.
 inline std::string CraftHs256(const std::string &header, const std::string &payload, const std::string &secret) {

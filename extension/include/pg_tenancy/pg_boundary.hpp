@@ -43,5 +43,7 @@ inline Datum CallGuarded(ImplFunction impl, FunctionCallInfo fcinfo, const char 
 	PG_FUNCTION_INFO_V1(name);                                                                                         \
 	}                                                                                                                  \
 	static Datum name##_impl(PG_FUNCTION_ARGS);                                                                        \
-	extern "C" Datum name(PG_FUNCTION_ARGS) { return pg_tenancy::pg::CallGuarded(name##_impl, fcinfo, #name); }       \
+	extern "C" Datum name(PG_FUNCTION_ARGS) {                                                                          \
+		return pg_tenancy::pg::CallGuarded(name##_impl, fcinfo, #name);                                                \
+	}                                                                                                                  \
 	static Datum name##_impl(PG_FUNCTION_ARGS)

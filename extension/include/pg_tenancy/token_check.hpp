@@ -13,8 +13,8 @@ enum class TokenCheckStatus { Valid, Invalid, KeyringUnavailable };
 
 struct TokenCheckResult {
 	TokenCheckStatus status;
-	const char *reason;       // static string, never contains token text
-	char keyring_error[256];  // set when status == KeyringUnavailable (no key material)
+	const char *reason;      // static string, never contains token text
+	char keyring_error[256]; // set when status == KeyringUnavailable (no key material)
 	bool has_org;
 	std::uint8_t org[16];
 	std::uint8_t user[16];

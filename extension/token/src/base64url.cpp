@@ -30,8 +30,8 @@ std::string Base64UrlEncode(std::string_view bytes) {
 	out.reserve((bytes.size() * 4 + 2) / 3);
 	std::size_t i = 0;
 	for (; i + 3 <= bytes.size(); i += 3) {
-		std::uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-		                  static_cast<unsigned char>(bytes[i + 2]);
+		std::uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) |
+		                  (static_cast<unsigned char>(bytes[i + 1]) << 8) | static_cast<unsigned char>(bytes[i + 2]);
 		out += kAlphabet[(v >> 18) & 63];
 		out += kAlphabet[(v >> 12) & 63];
 		out += kAlphabet[(v >> 6) & 63];
@@ -43,7 +43,8 @@ std::string Base64UrlEncode(std::string_view bytes) {
 		out += kAlphabet[(v >> 18) & 63];
 		out += kAlphabet[(v >> 12) & 63];
 	} else if (rest == 2) {
-		std::uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
+		std::uint32_t v =
+		    (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
 		out += kAlphabet[(v >> 18) & 63];
 		out += kAlphabet[(v >> 12) & 63];
 		out += kAlphabet[(v >> 6) & 63];

@@ -148,6 +148,12 @@ TokenError ParseClaims(std::string_view b64, ContextClaims &out) {
 	return TokenError::None;
 }
 
+TokenError SplitAndParseHeader(std::string_view token, SplitToken &parts, Header &header) {
+	if (TokenError e = Split(token, parts); e != TokenError::None)
+		return e;
+	return ParseHeader(parts.header_b64, header);
+}
+
 bool SignatureMatches(const Key &key, std::string_view signing_input, std::string_view signature) {
 	if (key.alg == Algorithm::HS256)
 		return ConstantTimeEqual(HmacSha256(key.secret, signing_input), signature);
@@ -201,9 +207,7 @@ VerifyResult DecodeVerifiedContextToken(std::string_view token) noexcept {
 	try {
 		SplitToken parts;
 		Header header;
-		if ((result.error = Split(token, parts)) != TokenError::None)
-			return result;
-		if ((result.error = ParseHeader(parts.header_b64, header)) != TokenError::None)
+		if ((result.error = SplitAndParseHeader(token, parts, header)) != TokenError::None)
 			return result;
 		result.kid = header.kid;
 		result.error = ParseClaims(parts.payload_b64, result.claims);
@@ -218,9 +222,7 @@ VerifyResult VerifyContextToken(std::string_view token, const Keyring &keyring, 
 	try {
 		SplitToken parts;
 		Header header;
-		if ((result.error = Split(token, parts)) != TokenError::None)
-			return result;
-		if ((result.error = ParseHeader(parts.header_b64, header)) != TokenError::None)
+		if ((result.error = SplitAndParseHeader(token, parts, header)) != TokenError::None)
 			return result;
 		const Key *key = keyring.Find(header.kid);
 		if (!key) {
@@ -267,11 +269,10 @@ std::string MintContextToken(const Key &key, const ContextClaims &claims) {
 		throw TokenLibraryError("token expiry must be after its issue time");
 	if (claims.jti.empty() || claims.jti.size() > kMaxJtiLength)
 		throw TokenLibraryError("token jti must be 1 to 128 characters");
-	FlatObject header{{"alg", std::string(AlgorithmName(key.alg))}, {"kid", key.kid}, {"typ", std::string(kContextTokenType)}};
-	FlatObject payload{{"sub", UuidToString(claims.user)},
-	                   {"iat", claims.issued_at},
-	                   {"exp", claims.expires_at},
-	                   {"jti", claims.jti}};
+	FlatObject header{
+	    {"alg", std::string(AlgorithmName(key.alg))}, {"kid", key.kid}, {"typ", std::string(kContextTokenType)}};
+	FlatObject payload{
+	    {"sub", UuidToString(claims.user)}, {"iat", claims.issued_at}, {"exp", claims.expires_at}, {"jti", claims.jti}};
 	if (claims.org)
 		payload.emplace("org", UuidToString(*claims.org));
 	if (claims.not_before)
@@ -286,6 +287,8 @@ std::string MintContextToken(const Key &key, const ContextClaims &claims) {
 	return token;
 }
 
-std::string NewJti() { return Base64UrlEncode(RandomBytes(16)); }
+std::string NewJti() {
+	return Base64UrlEncode(RandomBytes(16));
+}
 
 } // namespace pg_tenancy::token

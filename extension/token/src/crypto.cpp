@@ -24,7 +24,9 @@ struct MdCtxDeleter {
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
-const unsigned char *Bytes(std::string_view s) noexcept { return reinterpret_cast<const unsigned char *>(s.data()); }
+const unsigned char *Bytes(std::string_view s) noexcept {
+	return reinterpret_cast<const unsigned char *>(s.data());
+}
 
 PkeyPtr PrivateKey(std::string_view private_key) {
 	if (private_key.size() != kEd25519KeyBytes)
@@ -52,8 +54,8 @@ std::string Ed25519Sign(std::string_view private_key, std::string_view data) {
 		throw CryptoError("Ed25519 signing could not start");
 	std::string signature(kEd25519SignatureBytes, '\0');
 	std::size_t sig_len = signature.size();
-	if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char *>(&signature[0]), &sig_len, Bytes(data), data.size()) !=
-	        1 ||
+	if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char *>(&signature[0]), &sig_len, Bytes(data),
+	                   data.size()) != 1 ||
 	    sig_len != kEd25519SignatureBytes)
 		throw CryptoError("Ed25519 signing failed");
 	return signature;

@@ -56,7 +56,8 @@ Key ParseKeyLine(std::string_view kid, std::string_view alg, std::string_view ma
 			key.public_key = Ed25519PublicFromPrivate(bytes);
 			key.private_key = std::move(bytes);
 		} else {
-			throw KeyringError(LineError(line, "an EdDSA key must be given as public:<base64url> or private:<base64url>"));
+			throw KeyringError(
+			    LineError(line, "an EdDSA key must be given as public:<base64url> or private:<base64url>"));
 		}
 	} else {
 		throw KeyringError(LineError(line, "algorithm must be HS256 or EdDSA"));
@@ -66,7 +67,9 @@ Key ParseKeyLine(std::string_view kid, std::string_view alg, std::string_view ma
 
 } // namespace
 
-const char *AlgorithmName(Algorithm alg) noexcept { return alg == Algorithm::HS256 ? "HS256" : "EdDSA"; }
+const char *AlgorithmName(Algorithm alg) noexcept {
+	return alg == Algorithm::HS256 ? "HS256" : "EdDSA";
+}
 
 bool IsValidKid(std::string_view kid) noexcept {
 	if (kid.empty() || kid.size() > kMaxKidLength)
@@ -177,22 +180,25 @@ std::string Keyring::ToText() const {
 	return out;
 }
 
-Key GenerateHs256Key(std::string kid) {
+namespace {
+Key NewKey(std::string kid, Algorithm alg) {
 	if (!IsValidKid(kid))
 		throw KeyringError("kid must be 1 to 64 characters from [A-Za-z0-9._-]");
 	Key key;
 	key.kid = std::move(kid);
-	key.alg = Algorithm::HS256;
+	key.alg = alg;
+	return key;
+}
+} // namespace
+
+Key GenerateHs256Key(std::string kid) {
+	Key key = NewKey(std::move(kid), Algorithm::HS256);
 	key.secret = RandomBytes(kMinHmacSecretBytes);
 	return key;
 }
 
 Key GenerateEd25519Key(std::string kid) {
-	if (!IsValidKid(kid))
-		throw KeyringError("kid must be 1 to 64 characters from [A-Za-z0-9._-]");
-	Key key;
-	key.kid = std::move(kid);
-	key.alg = Algorithm::EdDSA;
+	Key key = NewKey(std::move(kid), Algorithm::EdDSA);
 	key.private_key = RandomBytes(kEd25519KeyBytes);
 	key.public_key = Ed25519PublicFromPrivate(key.private_key);
 	return key;
