@@ -52,8 +52,8 @@ PGT_FUNCTION(tenancy_session_leftovers) {
 	int count = GetNumConfigOptions();
 	for (int i = 0; i < count; i++)
 		if (SessionSetSurvivesCommit(vars[i]))
-			state = accumArrayResult(state, CStringGetTextDatum(psprintf("setting %s", vars[i]->name)), false,
-			                         TEXTOID, caller);
+			state = accumArrayResult(state, CStringGetTextDatum(psprintf("setting %s", vars[i]->name)), false, TEXTOID,
+			                         caller);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_tenancy: SPI_connect failed");
@@ -62,8 +62,7 @@ PGT_FUNCTION(tenancy_session_leftovers) {
 	                "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c "
 	                "WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND c.relkind "
 	                "OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f']::\"char\"[]) ORDER BY 1");
-	AddQueryResults(&state, "holdable cursor",
-	                "SELECT name FROM pg_catalog.pg_cursors WHERE is_holdable ORDER BY 1");
+	AddQueryResults(&state, "holdable cursor", "SELECT name FROM pg_catalog.pg_cursors WHERE is_holdable ORDER BY 1");
 	AddQueryResults(&state, "prepared statement",
 	                "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql ORDER BY 1");
 	AddQueryResults(&state, "advisory lock",

@@ -13,11 +13,11 @@
 #include <string_view>
 
 #include "pg_tenancy/token/keyring.hpp"
+#include "pg_tenancy/token/token_error.hpp"
 #include "pg_tenancy/token/uuid.hpp"
 
 namespace pg_tenancy::token {
 
-constexpr std::size_t kMaxTokenBytes = 4096;
 constexpr const char *kContextTokenType = "tenancy-context+jwt";
 constexpr std::size_t kMaxJtiLength = 128;
 
@@ -29,29 +29,6 @@ struct ContextClaims {
 	std::optional<std::int64_t> not_before;
 	std::string jti;
 };
-
-enum class TokenError {
-	None,
-	Oversized,
-	Malformed,
-	BadBase64,
-	BadJson,
-	DuplicateMember,
-	UnsupportedAlgorithm,
-	UnknownKey,
-	AlgorithmMismatch,
-	WrongType,
-	BadSignature,
-	MissingClaim,
-	BadClaim,
-	Expired,
-	NotYetValid,
-	LifetimeTooLong,
-	Internal,
-};
-
-// A short, stable reason for logs and error details. Never contains token text.
-const char *TokenErrorReason(TokenError error) noexcept;
 
 struct VerifyOptions {
 	std::int64_t now = 0;          // seconds since the epoch
