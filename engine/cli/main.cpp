@@ -2,15 +2,25 @@
 //
 //   tenancy keygen --alg HS256|EdDSA --kid KID --keyring FILE [--server-keyring FILE]
 //   tenancy token mint --keyring FILE --user UUID [--org UUID] [--kid KID] [--ttl SECONDS]
+//   tenancy user add --code CODE --email EMAIL
+//   tenancy org create --user UUID --name NAME
+//   tenancy org list --user UUID
+//   tenancy exec (--user UUID | --bearer JWT) [--org UUID] -c SQL [-c SQL ...]
+//   tenancy demo
 //
-// Exit codes: 0 success, 1 runtime failure, 2 usage error (CLI11's convention).
+// Database commands read their settings from --config FILE (or TENANCY_CONFIG),
+// then the environment (TENANCY_CONNINFO, TENANCY_ADMIN_CONNINFO, TENANCY_KEYRING,
+// ...), then the command line. Exit codes: 0 success, 1 failure, 2 usage,
+// 3 not a member / permission denied, 4 unauthenticated, 5 database unavailable.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 
+#include "commands.hpp"
 #include "keyring_files.hpp"
+#include "pg_tenancy/engine/errors.hpp"
 #include "pg_tenancy/token/context_token.hpp"
 #include "pg_tenancy/token/errors.hpp"
 
@@ -104,17 +114,86 @@ int main(int argc, char **argv) {
 	mint_cmd->add_option("--issued-offset", mint.issued_offset,
 	                     "Shift iat by this many seconds (negative: in the past); for tests");
 
+	// Settings shared by the database commands.
+	std::string config_file = EnvOr("TENANCY_CONFIG", "");
+	std::string conninfo, admin_conninfo, keyring;
+	auto add_db_options = [&](CLI::App *cmd) {
+		cmd->add_option("--config", config_file, "Configuration file (key = value) [env TENANCY_CONFIG]");
+		cmd->add_option("--conninfo", conninfo, "Application role connection string [env TENANCY_CONNINFO]");
+		cmd->add_option("--admin-conninfo", admin_conninfo,
+		                "Privileged connection for membership checks and registration [env TENANCY_ADMIN_CONNINFO]");
+		cmd->add_option("--keyring", keyring, "Keyring that signs context tokens [env TENANCY_KEYRING]");
+	};
+
+	std::string code, email, user, name;
+	CLI::App *user_cmd = app.add_subcommand("user", "Users");
+	user_cmd->require_subcommand(1);
+	CLI::App *user_add = user_cmd->add_subcommand("add", "Register a user; prints the new user id");
+	user_add->add_option("--code", code, "Unique user code")->required();
+	user_add->add_option("--email", email, "Email address (unique, case-insensitively)")->required();
+	add_db_options(user_add);
+
+	CLI::App *org_cmd = app.add_subcommand("org", "Organizations");
+	org_cmd->require_subcommand(1);
+	CLI::App *org_create = org_cmd->add_subcommand("create", "Create an organization owned by --user; prints its id");
+	org_create->add_option("--user", user, "Owner's user id")->required();
+	org_create->add_option("--name", name, "Organization name")->required();
+	add_db_options(org_create);
+	CLI::App *org_list = org_cmd->add_subcommand("list", "The organizations --user belongs to");
+	org_list->add_option("--user", user, "User id")->required();
+	add_db_options(org_list);
+
+	cli::ExecOptions exec;
+	CLI::App *exec_cmd = app.add_subcommand("exec", "Run SQL as a tenant, in one transaction, printing rows");
+	exec_cmd->add_option("--user", exec.user, "User id (trusted caller)");
+	exec_cmd->add_option("--bearer", exec.bearer, "Identity token instead of --user (verified)");
+	exec_cmd->add_option("--org", exec.org, "Organization id; omit for a user-only context");
+	exec_cmd->add_option("-c,--command", exec.commands, "SQL to run (repeatable)")->required();
+	add_db_options(exec_cmd);
+
+	CLI::App *demo_cmd = app.add_subcommand("demo", "Show isolation on a database with pg_tenancy installed");
+	add_db_options(demo_cmd);
+
 	try {
 		app.parse(argc, argv);
-		if (keygen_cmd->parsed())
+		if (keygen_cmd->parsed()) {
 			RunKeygen(keygen);
-		else if (mint_cmd->parsed())
+			return 0;
+		}
+		if (mint_cmd->parsed()) {
 			RunMint(mint);
+			return 0;
+		}
+		tenancy::EngineConfig config =
+		    config_file.empty() ? tenancy::EngineConfig() : tenancy::EngineConfig::FromFile(config_file);
+		config.ApplyEnvironment();
+		if (!conninfo.empty())
+			config.conninfo = conninfo;
+		if (!admin_conninfo.empty())
+			config.admin_conninfo = admin_conninfo;
+		if (!keyring.empty())
+			config.keyring_file = keyring;
+		// One-shot commands need no cache or listener.
+		config.listen_for_changes = false;
+		config.pool_size = 1;
+		if (user_add->parsed())
+			return cli::RunUserAdd(config, code, email);
+		if (org_create->parsed())
+			return cli::RunOrgCreate(config, user, name);
+		if (org_list->parsed())
+			return cli::RunOrgList(config, user);
+		if (exec_cmd->parsed())
+			return cli::RunExec(config, exec);
+		if (demo_cmd->parsed())
+			return cli::RunDemo(config);
 	} catch (const CLI::ParseError &e) {
 		return app.exit(e);
+	} catch (const tenancy::ConfigurationError &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return cli::kExitUsage;
 	} catch (const std::exception &e) {
 		std::cerr << "tenancy: " << e.what() << "\n";
-		return 1;
+		return cli::kExitFailure;
 	}
 	return 0;
 }

@@ -1,0 +1,184 @@
+// commands.cpp: database subcommands of `tenancy`, on top of the engine.
+#include "commands.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <pqxx/connection>
+#include <pqxx/except>
+#include <pqxx/transaction>
+
+#include "pg_tenancy/engine/engine.hpp"
+
+namespace pg_tenancy::cli {
+namespace {
+
+using tenancy::Engine;
+using tenancy::EngineConfig;
+
+// Runs `body`, mapping the engine's typed errors to exit codes and messages.
+int Guard(const std::function<void()> &body) {
+	try {
+		body();
+		return 0;
+	} catch (const tenancy::NotAMember &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitDenied;
+	} catch (const tenancy::MissingPermission &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitDenied;
+	} catch (const tenancy::Unauthenticated &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitUnauthenticated;
+	} catch (const tenancy::InvalidToken &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitUnauthenticated;
+	} catch (const tenancy::DatabaseUnavailable &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitUnavailable;
+	} catch (const tenancy::ContextLost &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitUnavailable;
+	} catch (const tenancy::DatabaseError &e) {
+		std::cerr << "tenancy: database error " << e.sqlstate() << ": " << e.what() << "\n";
+		return kExitFailure;
+	} catch (const std::invalid_argument &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitUsage;
+	} catch (const std::exception &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitFailure;
+	}
+}
+
+void PrintTable(const pqxx::result &result, std::ostream &out) {
+	if (result.columns() == 0) {
+		out << "(" << result.affected_rows() << " rows affected)\n";
+		return;
+	}
+	std::vector<std::size_t> width(result.columns());
+	for (pqxx::row::size_type c = 0; c < result.columns(); c++)
+		width[c] = std::string(result.column_name(c)).size();
+	for (const auto &row : result)
+		for (pqxx::row::size_type c = 0; c < result.columns(); c++)
+			width[c] = std::max(width[c], row[c].is_null() ? 0 : std::string(row[c].c_str()).size());
+	auto cell = [&](const std::string &text, std::size_t c) {
+		out << (c ? " | " : " ") << text << std::string(width[c] - text.size(), ' ');
+	};
+	for (pqxx::row::size_type c = 0; c < result.columns(); c++)
+		cell(result.column_name(c), c);
+	out << "\n";
+	for (pqxx::row::size_type c = 0; c < result.columns(); c++)
+		out << (c ? "-+-" : "-") << std::string(width[c], '-');
+	out << "-\n";
+	for (const auto &row : result) {
+		for (pqxx::row::size_type c = 0; c < result.columns(); c++)
+			cell(row[c].is_null() ? "" : row[c].c_str(), c);
+		out << "\n";
+	}
+	out << "(" << result.size() << (result.size() == 1 ? " row)\n" : " rows)\n");
+}
+
+tenancy::Identity Who(Engine &engine, const std::string &user, const std::string &bearer) {
+	if (!bearer.empty())
+		return engine.Authenticate(bearer);
+	if (user.empty())
+		throw std::invalid_argument("give --user or --bearer");
+	return tenancy::Identity{tenancy::ParseUuid(user, "--user")};
+}
+
+} // namespace
+
+int RunUserAdd(const EngineConfig &config, const std::string &code, const std::string &email) {
+	return Guard([&] {
+		Engine engine(config);
+		std::cout << tenancy::ToString(engine.RegisterUser(code, email)) << "\n";
+	});
+}
+
+int RunOrgCreate(const EngineConfig &config, const std::string &user, const std::string &name) {
+	return Guard([&] {
+		Engine engine(config);
+		std::cout << tenancy::ToString(engine.CreateOrganization(Who(engine, user, ""), name)) << "\n";
+	});
+}
+
+int RunOrgList(const EngineConfig &config, const std::string &user) {
+	return Guard([&] {
+		Engine engine(config);
+		for (const auto &org : engine.MyOrganizations(Who(engine, user, "")))
+			std::cout << tenancy::ToString(org.id) << "\t" << org.role_code << "\t" << org.name << "\n";
+	});
+}
+
+int RunExec(const EngineConfig &config, const ExecOptions &options) {
+	return Guard([&] {
+		Engine engine(config);
+		tenancy::Identity who = Who(engine, options.user, options.bearer);
+		tenancy::TenantTransaction tx = options.org.empty()
+		                                    ? engine.UserTransaction(who)
+		                                    : engine.Transaction(who, tenancy::ParseUuid(options.org, "--org"));
+		for (const std::string &sql : options.commands)
+			PrintTable(tx.Exec(sql), std::cout);
+		tx.Commit();
+	});
+}
+
+int RunDemo(const EngineConfig &config) {
+	return Guard([&] {
+		Engine engine(config);
+		auto step = [](const std::string &text) { std::cout << "\n== " << text << "\n"; };
+		step("set up: a protected table (as the admin role)");
+		{
+			pqxx::connection admin(config.admin_conninfo.empty() ? config.conninfo : config.admin_conninfo);
+			pqxx::work work(admin);
+			work.exec("CREATE TABLE IF NOT EXISTS demo_tickets (id serial PRIMARY KEY, organization_id uuid NOT NULL, "
+			          "title text NOT NULL)");
+			work.exec("SELECT tenancy.protect('demo_tickets')");
+			work.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON demo_tickets TO PUBLIC");
+			work.exec("GRANT USAGE ON SEQUENCE demo_tickets_id_seq TO PUBLIC");
+			work.commit();
+			std::cout << "demo_tickets is protected: RLS forced, tenant policies, organization_id defaults to "
+			             "tenancy.current_org()\n";
+		}
+		step("register two users");
+		std::string stamp = std::to_string(std::time(nullptr));
+		auto alice = tenancy::Identity{engine.RegisterUser("demo-alice-" + stamp, "alice-" + stamp + "@acme.example")};
+		auto bob = tenancy::Identity{engine.RegisterUser("demo-bob-" + stamp, "bob-" + stamp + "@globex.example")};
+		std::cout << "alice " << tenancy::ToString(alice.user_id) << "\nbob   " << tenancy::ToString(bob.user_id)
+		          << "\n";
+		step("each creates an organization (user-only context)");
+		tenancy::Uuid acme = engine.CreateOrganization(alice, "Acme");
+		tenancy::Uuid globex = engine.CreateOrganization(bob, "Globex");
+		std::cout << "Acme   " << tenancy::ToString(acme) << "\nGlobex " << tenancy::ToString(globex) << "\n";
+		step("each writes tickets in their own context");
+		{
+			auto tx = engine.Transaction(alice, acme);
+			tx.Exec("INSERT INTO demo_tickets (title) VALUES ('Printer on fire'), ('Coffee machine broken')");
+			tx.Commit();
+		}
+		{
+			auto tx = engine.Transaction(bob, globex);
+			tx.Exec("INSERT INTO demo_tickets (title) VALUES ('Secret merger plan')");
+			tx.Commit();
+		}
+		step("alice, in Acme: SELECT title FROM demo_tickets  (no WHERE clause)");
+		{
+			auto tx = engine.Transaction(alice, acme);
+			PrintTable(tx.Exec("SELECT title FROM demo_tickets ORDER BY id"), std::cout);
+			tx.Commit();
+		}
+		step("alice asks for Globex: refused before any query runs");
+		try {
+			engine.Transaction(alice, globex);
+		} catch (const tenancy::NotAMember &e) {
+			std::cout << "NotAMember: " << e.what() << "\n";
+		}
+		tenancy::PoolStats stats = engine.Stats();
+		std::cout << "\npool: " << stats.opened << " opened, " << stats.discarded << " discarded, " << stats.idle
+		          << " idle\n";
+	});
+}
+
+} // namespace pg_tenancy::cli

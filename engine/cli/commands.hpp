@@ -1,0 +1,32 @@
+// commands.hpp: the `tenancy` subcommands that talk to the database.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pg_tenancy/engine/config.hpp"
+
+namespace pg_tenancy::cli {
+
+struct ExecOptions {
+	std::string user;
+	std::string org;    // empty: user-only context
+	std::string bearer; // alternative to user: an identity token
+	std::vector<std::string> commands;
+};
+
+// Each returns the process exit code; errors are printed to stderr.
+int RunUserAdd(const tenancy::EngineConfig &config, const std::string &code, const std::string &email);
+int RunOrgCreate(const tenancy::EngineConfig &config, const std::string &user, const std::string &name);
+int RunOrgList(const tenancy::EngineConfig &config, const std::string &user);
+int RunExec(const tenancy::EngineConfig &config, const ExecOptions &options);
+int RunDemo(const tenancy::EngineConfig &config);
+
+// Exit codes shared by all subcommands.
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitDenied = 3;          // not a member, missing permission
+constexpr int kExitUnauthenticated = 4; // bad bearer or context token
+constexpr int kExitUnavailable = 5;     // database unavailable, context lost
+
+} // namespace pg_tenancy::cli

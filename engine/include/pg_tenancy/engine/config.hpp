@@ -1,0 +1,50 @@
+// config.hpp: everything the engine needs to know, from code, a file or the
+// environment.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace tenancy {
+
+struct EngineConfig {
+	// Connection string of the application role (no BYPASSRLS, owns nothing).
+	std::string conninfo;
+	// Connection string of a privileged role allowed to run
+	// tenancy.lookup_membership() and tenancy.register_user(); defaults to conninfo.
+	std::string admin_conninfo;
+	// Keyring with the key that signs context tokens (see `tenancy keygen`).
+	std::string keyring_file;
+	// Which key signs; empty: the first key in the keyring that can sign.
+	std::string signing_kid;
+	// Keyring, issuer and audience for inbound bearer tokens (Authenticate()).
+	std::string identity_keyring_file;
+	std::string identity_issuer;
+	std::string identity_audience;
+
+	std::chrono::seconds token_ttl{60};
+	std::chrono::seconds membership_cache_ttl{30};
+	std::chrono::seconds clock_skew{30};
+	std::size_t pool_size = 8;
+	std::chrono::milliseconds lease_timeout{5000};
+	// LISTEN for membership changes and drop the cache at once. Without it the
+	// cache is not used at all (every transaction checks membership).
+	bool listen_for_changes = true;
+
+	// Reads "key = value" lines (# comments) with the keys below; unknown keys and
+	// malformed lines are errors (ConfigurationError).
+	//   conninfo, admin_conninfo, keyring_file, signing_kid, identity_keyring_file,
+	//   identity_issuer, identity_audience, token_ttl, membership_cache_ttl,
+	//   clock_skew, pool_size, lease_timeout_ms, listen_for_changes
+	static EngineConfig FromFile(const std::string &path);
+	// Overrides from TENANCY_CONNINFO, TENANCY_ADMIN_CONNINFO, TENANCY_KEYRING,
+	// TENANCY_SIGNING_KID, TENANCY_IDENTITY_KEYRING, TENANCY_IDENTITY_ISSUER,
+	// TENANCY_IDENTITY_AUDIENCE, TENANCY_TOKEN_TTL, TENANCY_POOL_SIZE.
+	void ApplyEnvironment();
+	void Set(const std::string &key, const std::string &value);
+	// Throws ConfigurationError if something required is missing or out of range.
+	void Validate() const;
+};
+
+} // namespace tenancy

@@ -1,0 +1,77 @@
+// engine.hpp: the application-side companion of the pg_tenancy extension.
+//
+// The request cycle, as a library:
+//
+//     tenancy::Engine engine(config);
+//     tenancy::Identity who = engine.Authenticate(request.header("Authorization"));
+//     auto tx = engine.Transaction(who, tenancy::ParseUuid(request.header("X-Organization-Id")));
+//     auto rows = tx.Exec("SELECT id, title FROM tickets ORDER BY id");   // this tenant's rows only
+//     tx.Commit();
+//
+// Transaction() checks the membership (cached briefly, invalidated on change),
+// mints a short-lived context token, leases a pooled connection and enters the
+// context; the transaction object then scopes every query to that organization,
+// and the connection returns to the pool only once it is verified clean.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg_tenancy/engine/config.hpp"
+#include "pg_tenancy/engine/connection_pool.hpp"
+#include "pg_tenancy/engine/errors.hpp"
+#include "pg_tenancy/engine/ids.hpp"
+#include "pg_tenancy/engine/tenant_transaction.hpp"
+
+namespace tenancy {
+
+struct OrganizationSummary {
+	Uuid id;
+	std::string name;
+	std::string role_code;
+	std::string role_name;
+};
+
+class Engine {
+  public:
+	explicit Engine(EngineConfig config);
+	~Engine();
+	Engine(const Engine &) = delete;
+	Engine &operator=(const Engine &) = delete;
+
+	// Verifies an inbound bearer token ("Bearer <jwt>" or the bare JWT) against
+	// the identity keyring, issuer and audience. Throws Unauthenticated.
+	Identity Authenticate(std::string_view authorization) const;
+
+	// A transaction in `org`'s context. Throws NotAMember (also for unknown
+	// organizations), InvalidToken, DatabaseUnavailable.
+	TenantTransaction Transaction(const Identity &who, const Uuid &org);
+	// A transaction in a user-only context (no organization): for creating an
+	// organization or listing one's organizations.
+	TenantTransaction UserTransaction(const Identity &who);
+
+	// The membership check alone (cached). Throws NotAMember.
+	void RequireMembership(const Identity &who, const Uuid &org);
+	// A context token for `who` in `org` (or user-only), after the membership check.
+	std::string MintContextToken(const Identity &who, const Uuid *org);
+
+	// Organization flows.
+	Uuid RegisterUser(const std::string &code, const std::string &email);
+	Uuid CreateOrganization(const Identity &who, const std::string &name);
+	std::vector<OrganizationSummary> MyOrganizations(const Identity &who);
+
+	PoolStats Stats() const;
+	const EngineConfig &config() const noexcept;
+	// For diagnostics and tests.
+	ConnectionPool &pool();
+	bool WaitForChangeListener(std::chrono::milliseconds timeout) const;
+
+  private:
+	struct State;
+	std::unique_ptr<State> state_;
+};
+
+} // namespace tenancy

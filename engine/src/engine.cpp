@@ -1,0 +1,222 @@
+// engine.cpp: see engine.hpp.
+#include "pg_tenancy/engine/engine.hpp"
+
+#include <ctime>
+#include <mutex>
+#include <pqxx/except>
+#include <pqxx/transaction>
+
+#include "pg_tenancy/engine/change_listener.hpp"
+#include "pg_tenancy/engine/membership_cache.hpp"
+#include "pg_tenancy/token/context_token.hpp"
+#include "pg_tenancy/token/errors.hpp"
+#include "pg_tenancy/token/identity_token.hpp"
+
+namespace tenancy {
+namespace {
+
+namespace tok = pg_tenancy::token;
+
+tok::Keyring LoadKeyring(const std::string &path, const char *what) {
+	try {
+		return tok::Keyring::LoadFile(path);
+	} catch (const tok::KeyringError &e) {
+		throw ConfigurationError(std::string(what) + ": " + e.what());
+	}
+}
+
+void PrepareStatements(pqxx::connection &connection) {
+	connection.prepare("tenancy_enter", "SELECT tenancy.enter($1)");
+}
+
+std::int64_t Now() {
+	return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+} // namespace
+
+struct Engine::State {
+	EngineConfig config;
+	tok::Keyring signing_keyring;
+	std::optional<tok::Keyring> identity_keyring;
+	ConnectionPool pool;
+	// Privileged work (membership look-ups, registration) on its own connection.
+	std::mutex admin_mutex;
+	std::unique_ptr<pqxx::connection> admin;
+	MembershipCache cache;
+	std::unique_ptr<ChangeListener> listener;
+
+	explicit State(EngineConfig c)
+	    : config(std::move(c)), signing_keyring(LoadKeyring(config.keyring_file, "signing keyring")),
+	      pool(config.conninfo, config.pool_size, config.lease_timeout, PrepareStatements),
+	      cache(config.membership_cache_ttl) {
+		if (!config.identity_keyring_file.empty())
+			identity_keyring = LoadKeyring(config.identity_keyring_file, "identity keyring");
+		try {
+			(void)signing_keyring.SigningKey(config.signing_kid);
+		} catch (const tok::KeyringError &e) {
+			throw ConfigurationError(e.what());
+		}
+		if (config.listen_for_changes && config.membership_cache_ttl.count() > 0)
+			listener = std::make_unique<ChangeListener>(config.admin_conninfo, cache);
+	}
+
+	// Runs `fn` with the admin connection, reconnecting once if it was lost.
+	template <typename Fn> auto WithAdmin(Fn &&fn) {
+		std::lock_guard<std::mutex> lock(admin_mutex);
+		for (int attempt = 0;; attempt++) {
+			try {
+				if (!admin || !admin->is_open()) {
+					admin = std::make_unique<pqxx::connection>(config.admin_conninfo);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+					admin->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+				}
+				pqxx::work work(*admin);
+				auto result = fn(work);
+				work.commit();
+				return result;
+			} catch (const pqxx::broken_connection &) {
+				admin.reset();
+				if (attempt == 0)
+					continue;
+				throw DatabaseUnavailable("could not reach the database for a membership check");
+			} catch (const pqxx::sql_error &) {
+				ThrowTranslated(std::current_exception(), false);
+			}
+		}
+	}
+};
+
+Engine::Engine(EngineConfig config) {
+	if (config.admin_conninfo.empty())
+		config.admin_conninfo = config.conninfo;
+	config.Validate();
+	state_ = std::make_unique<State>(std::move(config));
+}
+
+Engine::~Engine() = default;
+
+const EngineConfig &Engine::config() const noexcept {
+	return state_->config;
+}
+PoolStats Engine::Stats() const {
+	return state_->pool.Stats();
+}
+ConnectionPool &Engine::pool() {
+	return state_->pool;
+}
+
+bool Engine::WaitForChangeListener(std::chrono::milliseconds timeout) const {
+	return state_->listener && state_->listener->WaitUntilListening(timeout);
+}
+
+Identity Engine::Authenticate(std::string_view authorization) const {
+	if (!state_->identity_keyring)
+		throw ConfigurationError("no identity keyring is configured (identity_keyring_file)");
+	std::string_view token = authorization;
+	if (token.size() > 7 && (token.substr(0, 7) == "Bearer " || token.substr(0, 7) == "bearer "))
+		token.remove_prefix(7);
+	if (token.empty())
+		throw Unauthenticated("missing bearer token");
+	tok::IdentityOptions options;
+	options.issuer = state_->config.identity_issuer;
+	options.audience = state_->config.identity_audience;
+	options.now = Now();
+	options.leeway = state_->config.clock_skew.count();
+	tok::IdentityResult result = tok::VerifyIdentityToken(token, *state_->identity_keyring, options);
+	if (!result.ok())
+		throw Unauthenticated(std::string("invalid bearer token: ") + tok::TokenErrorReason(result.error));
+	return Identity{result.user};
+}
+
+void Engine::RequireMembership(const Identity &who, const Uuid &org) {
+	if (state_->cache.Contains(who.user_id, org))
+		return;
+	bool member = state_->WithAdmin([&](pqxx::work &work) {
+		return !work.exec_params("SELECT 1 FROM tenancy.lookup_membership($1, $2)", ToString(who.user_id),
+		                         ToString(org))
+		            .empty();
+	});
+	if (!member)
+		throw NotAMember("not a member of this organization");
+	state_->cache.Remember(who.user_id, org);
+}
+
+std::string Engine::MintContextToken(const Identity &who, const Uuid *org) {
+	if (org)
+		RequireMembership(who, *org);
+	tok::ContextClaims claims;
+	claims.user = who.user_id;
+	if (org)
+		claims.org = *org;
+	claims.issued_at = Now();
+	claims.expires_at = claims.issued_at + state_->config.token_ttl.count();
+	claims.jti = tok::NewJti();
+	return tok::MintContextToken(state_->signing_keyring.SigningKey(state_->config.signing_kid), claims);
+}
+
+TenantTransaction Engine::Transaction(const Identity &who, const Uuid &org) {
+	std::string token = MintContextToken(who, &org);
+	// A reused connection may have died while idle (server restart, terminated
+	// backend): then nothing has run yet, so one retry on a fresh one is safe.
+	for (int attempt = 0;; attempt++) {
+		PooledConnection connection = state_->pool.Lease();
+		bool reused = connection.reused();
+		TenantTransaction tx(std::move(connection), who, &org);
+		try {
+			tx.Enter(token);
+			return tx;
+		} catch (const ContextLost &) {
+			if (attempt == 0 && reused)
+				continue;
+			throw DatabaseUnavailable("could not start a transaction: the database connection was lost");
+		}
+	}
+}
+
+TenantTransaction Engine::UserTransaction(const Identity &who) {
+	std::string token = MintContextToken(who, nullptr);
+	for (int attempt = 0;; attempt++) {
+		PooledConnection connection = state_->pool.Lease();
+		bool reused = connection.reused();
+		TenantTransaction tx(std::move(connection), who, nullptr);
+		try {
+			tx.Enter(token);
+			return tx;
+		} catch (const ContextLost &) {
+			if (attempt == 0 && reused)
+				continue;
+			throw DatabaseUnavailable("could not start a transaction: the database connection was lost");
+		}
+	}
+}
+
+Uuid Engine::RegisterUser(const std::string &code, const std::string &email) {
+	std::string id = state_->WithAdmin([&](pqxx::work &work) {
+		return work.exec_params1("SELECT tenancy.register_user($1, $2)::text", code, email)[0].as<std::string>();
+	});
+	return ParseUuid(id, "user id");
+}
+
+Uuid Engine::CreateOrganization(const Identity &who, const std::string &name) {
+	TenantTransaction tx = UserTransaction(who);
+	pqxx::result r = tx.ExecParams("SELECT tenancy.create_organization($1)::text", name);
+	tx.Commit();
+	return ParseUuid(r[0][0].as<std::string>(), "organization id");
+}
+
+std::vector<OrganizationSummary> Engine::MyOrganizations(const Identity &who) {
+	TenantTransaction tx = UserTransaction(who);
+	pqxx::result r =
+	    tx.Exec("SELECT organization_id::text, name, role_code, role_name FROM tenancy.my_organizations()");
+	tx.Commit();
+	std::vector<OrganizationSummary> out;
+	for (const auto &row : r)
+		out.push_back({ParseUuid(row[0].as<std::string>(), "organization id"), row[1].as<std::string>(),
+		               row[2].as<std::string>(), row[3].as<std::string>()});
+	return out;
+}
+
+} // namespace tenancy

@@ -1,0 +1,54 @@
+// error_translation.cpp: libpqxx exceptions -> the engine's typed errors. Server
+// messages are passed on only where they cannot name another tenant's objects.
+#include <cstring>
+#include <pqxx/except>
+
+#include "pg_tenancy/engine/errors.hpp"
+#include "pg_tenancy/engine/tenant_transaction.hpp"
+
+namespace tenancy {
+namespace {
+
+bool StartsWith(const std::string &s, const char *prefix) {
+	return s.compare(0, std::strlen(prefix), prefix) == 0;
+}
+
+bool IsConnectionState(const std::string &sqlstate) {
+	return StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
+}
+
+} // namespace
+
+[[noreturn]] void ThrowTranslated(const std::exception_ptr &error, bool in_transaction) {
+	try {
+		std::rethrow_exception(error);
+	} catch (const Error &) {
+		throw;
+	} catch (const pqxx::broken_connection &) {
+		if (in_transaction)
+			throw ContextLost("the database connection was lost mid-transaction; nothing after that point ran. "
+			                  "Retry the transaction.");
+		throw DatabaseUnavailable("the database connection was lost");
+	} catch (const pqxx::in_doubt_error &) {
+		throw ContextLost("the connection was lost while committing; the outcome is unknown");
+	} catch (const pqxx::sql_error &e) {
+		const std::string state = e.sqlstate();
+		const std::string message = e.what();
+		if (IsConnectionState(state))
+			throw ContextLost("the database session ended mid-transaction (" + state + "); retry the transaction");
+		if (state == "28000")
+			throw InvalidToken("the database refused the context token");
+		if (state == "42501" && message.find("not a member of the requested organization") != std::string::npos)
+			throw NotAMember("not a member of this organization");
+		if (state == "42501" && message.find("no tenant context is active") != std::string::npos)
+			throw ContextLost("the tenant context is no longer active in this transaction");
+		if (state == "42501")
+			throw MissingPermission("permission denied for this operation in the current organization");
+		if (state == "F0000")
+			throw DatabaseUnavailable("the database cannot verify context tokens (keyring not usable)");
+		std::string first_line = message.substr(0, message.find('\n'));
+		throw DatabaseError(first_line, state);
+	}
+}
+
+} // namespace tenancy

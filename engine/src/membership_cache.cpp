@@ -1,0 +1,42 @@
+// membership_cache.cpp: see membership_cache.hpp.
+#include "pg_tenancy/engine/membership_cache.hpp"
+
+namespace tenancy {
+
+bool MembershipCache::Contains(const Uuid &user, const Uuid &org) {
+	std::lock_guard<std::mutex> lock(mutex_);
+	if (!enabled_)
+		return false;
+	auto it = entries_.find(Key{user, org});
+	if (it == entries_.end())
+		return false;
+	if (Clock::now() >= it->second) {
+		entries_.erase(it);
+		return false;
+	}
+	return true;
+}
+
+void MembershipCache::Remember(const Uuid &user, const Uuid &org) {
+	std::lock_guard<std::mutex> lock(mutex_);
+	if (enabled_ && ttl_.count() > 0)
+		entries_[Key{user, org}] = Clock::now() + ttl_;
+}
+
+void MembershipCache::Clear() {
+	std::lock_guard<std::mutex> lock(mutex_);
+	entries_.clear();
+}
+
+void MembershipCache::SetEnabled(bool enabled) {
+	std::lock_guard<std::mutex> lock(mutex_);
+	enabled_ = enabled;
+	entries_.clear();
+}
+
+std::size_t MembershipCache::Size() const {
+	std::lock_guard<std::mutex> lock(mutex_);
+	return entries_.size();
+}
+
+} // namespace tenancy
