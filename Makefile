@@ -43,3 +43,7 @@ include $(PGXS)
 ifeq ($(EXTVERSION),)
 $(error could not read default_version from $(EXTENSION).control)
 endif
+
+# PGXS does not track header dependencies by default; rebuild on any header change.
+$(OBJS): $(wildcard extension/include/pg_tenancy/*.hpp extension/token/include/pg_tenancy/token/*.hpp \
+                    extension/token/src/*.hpp)

@@ -235,7 +235,6 @@ DECLARE
     tenant_condition text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', org_column);
     policy name;
 BEGIN
-    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
     FOR policy IN SELECT p.polname FROM pg_catalog.pg_policy AS p
                    WHERE p.polrelid = tbl AND p.polname IN ('tenancy_isolation', 'tenancy_guard') LOOP
         EXECUTE pg_catalog.format('DROP POLICY %I ON %s', policy, tbl);
@@ -248,10 +247,81 @@ BEGIN
                               'USING (%s) WITH CHECK (%s)', tbl, tenant_condition, tenant_condition);
     EXECUTE pg_catalog.format('CREATE POLICY tenancy_guard ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
                               'USING (%s) WITH CHECK (%s)', tbl, tenant_condition, tenant_condition);
+    -- Last, so that the event trigger below finds the table complete.
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
 END
 $$;
 COMMENT ON FUNCTION tenancy.apply_policies(pg_catalog.regclass, name) IS
     'Part of tenancy.protect(): RLS on and forced, and both tenant policies, on one relation';
+
+-- Every table that inherits from tbl, at any depth: partitions and classic
+-- inheritance children alike (pg_partition_tree() knows only the former).
+CREATE FUNCTION tenancy.descendants(tbl pg_catalog.regclass) RETURNS SETOF pg_catalog.regclass
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE tree(relid) AS (
+        SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i WHERE i.inhparent OPERATOR(pg_catalog.=) tbl
+        UNION
+        SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent OPERATOR(pg_catalog.=) tree.relid
+    )
+    SELECT relid::pg_catalog.regclass FROM tree
+$$;
+COMMENT ON FUNCTION tenancy.descendants(pg_catalog.regclass) IS
+    'All partitions and inheritance children of a table, at any depth';
+
+-- The organization column of a table protect() has seen (from its trigger).
+CREATE FUNCTION tenancy.org_column_of(tbl pg_catalog.regclass) RETURNS name
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- tgargs holds the trigger's arguments, each followed by a zero byte.
+    SELECT pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
+               pg_catalog.position(t.tgargs, '\000'::bytea) OPERATOR(pg_catalog.-) 1), 'UTF8')::name
+      FROM pg_catalog.pg_trigger AS t
+     WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl AND t.tgname OPERATOR(pg_catalog.=) 'tenancy_org_immutable'
+     LIMIT 1
+$$;
+COMMENT ON FUNCTION tenancy.org_column_of(pg_catalog.regclass) IS
+    'Organization column of a table protected by tenancy.protect(), or NULL';
+
+-- Protects one inheriting table under a protected parent: policies on every
+-- descendant; for classic inheritance children also the default, the index and
+-- the trigger, which PostgreSQL copies only to partitions.
+CREATE FUNCTION tenancy.protect_descendant(child pg_catalog.regclass, org_column name) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_partition boolean;
+    attnum smallint;
+BEGIN
+    -- Policies first: every ALTER TABLE below fires the event trigger, which
+    -- leaves a table alone once its policies are complete.
+    PERFORM tenancy.apply_policies(child, org_column);
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org(), '
+                              'ALTER COLUMN %I SET NOT NULL', child, org_column, org_column);
+    SELECT c.relispartition INTO is_partition FROM pg_catalog.pg_class AS c WHERE c.oid = child;
+    IF is_partition THEN
+        RETURN; -- partitions get the index and the trigger from their parent
+    END IF;
+    SELECT a.attnum INTO attnum FROM pg_catalog.pg_attribute AS a
+     WHERE a.attrelid = child AND a.attname = org_column AND NOT a.attisdropped;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                    WHERE i.indrelid = child AND i.indkey[0] = attnum AND i.indpred IS NULL) THEN
+        EXECUTE pg_catalog.format('CREATE INDEX ON %s (%I)', child, org_column);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                    WHERE t.tgrelid = child AND t.tgname = 'tenancy_org_immutable') THEN
+        EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_org_immutable BEFORE UPDATE OF %I ON %s FOR EACH ROW '
+                                  'WHEN (OLD.%I IS DISTINCT FROM NEW.%I) '
+                                  'EXECUTE FUNCTION tenancy.reject_org_change(%L)',
+                                  org_column, child, org_column, org_column, org_column);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect_descendant(pg_catalog.regclass, name) IS
+    'Part of tenancy.protect(): protect one partition or inheritance child';
 
 CREATE FUNCTION tenancy.protect(tbl pg_catalog.regclass, org_column name DEFAULT 'organization_id')
     RETURNS void
@@ -263,6 +333,7 @@ DECLARE
     col record;
     part pg_catalog.regclass;
     other_policies text;
+    risky_grants text;
 BEGIN
     IF tbl IS NULL OR org_column IS NULL THEN
         RAISE EXCEPTION 'tenancy.protect() needs a table and the name of its organization column'
@@ -296,10 +367,6 @@ BEGIN
 
     EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org(), '
                               'ALTER COLUMN %I SET NOT NULL', tbl, org_column, org_column);
-    PERFORM tenancy.apply_policies(tbl, org_column);
-    FOR part IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) AS t WHERE t.relid <> tbl LOOP
-        PERFORM tenancy.apply_policies(part, org_column);
-    END LOOP;
 
     -- Tenant predicates must be able to use an index led by the organization column.
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
@@ -316,6 +383,26 @@ BEGIN
                               'WHEN (OLD.%I IS DISTINCT FROM NEW.%I) EXECUTE FUNCTION tenancy.reject_org_change(%L)',
                               org_column, tbl, org_column, org_column, org_column);
 
+    -- Children first: the policies on the parent are what the event trigger
+    -- looks for, so they come last.
+    FOR part IN SELECT d FROM tenancy.descendants(tbl) AS d LOOP
+        PERFORM tenancy.protect_descendant(part, org_column);
+    END LOOP;
+    PERFORM tenancy.apply_policies(tbl, org_column);
+
+    -- Row-level security does not cover TRUNCATE, and TRIGGER or REFERENCES let a
+    -- role see or probe other tenants' rows.
+    SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%s on %s', a.privilege_type,
+                                                            CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                                                 ELSE a.grantee::pg_catalog.regrole::text END), ', ')
+      INTO risky_grants
+      FROM pg_catalog.pg_class AS c, pg_catalog.aclexplode(c.relacl) AS a
+     WHERE c.oid = tbl AND a.grantee <> c.relowner AND a.privilege_type IN ('TRUNCATE', 'TRIGGER', 'REFERENCES');
+    IF risky_grants IS NOT NULL THEN
+        RAISE WARNING 'table % grants privileges that bypass tenant isolation: %', tbl, risky_grants
+            USING HINT = pg_catalog.format('REVOKE TRUNCATE, TRIGGER, REFERENCES ON %s FROM <role>;', tbl);
+    END IF;
+
     SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.polname), ', ' ORDER BY p.polname) INTO other_policies
       FROM pg_catalog.pg_policy AS p
      WHERE p.polrelid = tbl AND p.polname NOT IN ('tenancy_isolation', 'tenancy_guard');
@@ -328,6 +415,52 @@ $$;
 COMMENT ON FUNCTION tenancy.protect(pg_catalog.regclass, name) IS
     'Isolate a table by organization: RLS enabled and forced, tenant policies, column default and NOT NULL, '
     'an index led by the column, rows pinned to their organization; partitions included. Idempotent.';
+
+-- Tables that join a protected table later (CREATE TABLE ... PARTITION OF,
+-- ATTACH PARTITION, INHERITS, ALTER TABLE ... INHERIT) are protected at once,
+-- so a child can never be read directly without the tenant policies.
+CREATE FUNCTION tenancy.protect_new_children() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    changed pg_catalog.regclass;
+    root pg_catalog.regclass;
+    child pg_catalog.regclass;
+    org_column name;
+BEGIN
+    FOR changed IN SELECT DISTINCT c.objid::pg_catalog.regclass
+                     FROM pg_catalog.pg_event_trigger_ddl_commands() AS c
+                    WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.object_type = 'table' LOOP
+        -- The nearest protected ancestor of the changed table, or the table itself.
+        WITH RECURSIVE up(relid, depth) AS (
+            SELECT changed::pg_catalog.oid, 0
+            UNION ALL
+            SELECT i.inhparent, up.depth + 1 FROM pg_catalog.pg_inherits AS i JOIN up ON i.inhrelid = up.relid
+        )
+        SELECT up.relid::pg_catalog.regclass INTO root FROM up
+         WHERE tenancy.org_column_of(up.relid::pg_catalog.regclass) IS NOT NULL
+           AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                        WHERE p.polrelid = up.relid AND p.polname = 'tenancy_isolation')
+         ORDER BY up.depth LIMIT 1;
+        CONTINUE WHEN root IS NULL;
+        org_column := tenancy.org_column_of(root);
+        FOR child IN SELECT d FROM tenancy.descendants(root) AS d LOOP
+            CONTINUE WHEN (SELECT c.relrowsecurity AND c.relforcerowsecurity FROM pg_catalog.pg_class AS c
+                            WHERE c.oid = child)
+                      AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy AS p
+                            WHERE p.polrelid = child AND p.polname IN ('tenancy_isolation', 'tenancy_guard')) = 2;
+            RAISE NOTICE 'pg_tenancy: protecting %, which now inherits from protected table %', child, root;
+            PERFORM tenancy.protect_descendant(child, org_column);
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect_new_children() IS
+    'Event trigger: protect partitions and inheritance children added to a protected table';
+CREATE EVENT TRIGGER tenancy_protect_new_children ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy.protect_new_children();
 
 CREATE FUNCTION tenancy.unprotect(tbl pg_catalog.regclass) RETURNS void
     LANGUAGE plpgsql
@@ -351,8 +484,11 @@ BEGIN
     IF org_column IS NOT NULL THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, org_column);
     END IF;
-    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS tenancy_org_immutable ON %s', tbl);
-    FOR rel IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) AS t LOOP
+    FOR rel IN SELECT tbl UNION ALL SELECT d FROM tenancy.descendants(tbl) AS d LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                    WHERE t.tgrelid = rel AND t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0) THEN
+            EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', rel);
+        END IF;
         EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_isolation ON %s', rel);
         EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_guard ON %s', rel);
         -- Leave RLS on where the owner has policies of their own: turning it off

@@ -4,7 +4,9 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "fmgr.h"
+#include "storage/proc.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -58,7 +60,7 @@ void AppendTimestamp(StringInfo buf, std::int64_t unix_seconds) {
 } // namespace
 
 PGT_FUNCTION(tenancy_current_org) {
-	const ContextRecord *context = pg_tenancy::active_context;
+	const ContextRecord *context = pg_tenancy::CurrentContext();
 	if (context == nullptr || !context->has_org) {
 		MissingContext("tenancy.current_org() needs an organization context");
 		PG_RETURN_NULL();
@@ -67,7 +69,7 @@ PGT_FUNCTION(tenancy_current_org) {
 }
 
 PGT_FUNCTION(tenancy_current_user_id) {
-	const ContextRecord *context = pg_tenancy::active_context;
+	const ContextRecord *context = pg_tenancy::CurrentContext();
 	if (context == nullptr) {
 		MissingContext("tenancy.current_user_id() needs a context");
 		PG_RETURN_NULL();
@@ -78,12 +80,12 @@ PGT_FUNCTION(tenancy_current_user_id) {
 PGT_FUNCTION(tenancy_has_permission) {
 	text *wanted = PG_GETARG_TEXT_PP(0);
 	PG_RETURN_BOOL(
-	    pg_tenancy::ContextGrants(pg_tenancy::active_context, VARDATA_ANY(wanted), VARSIZE_ANY_EXHDR(wanted)));
+	    pg_tenancy::ContextGrants(pg_tenancy::CurrentContext(), VARDATA_ANY(wanted), VARSIZE_ANY_EXHDR(wanted)));
 }
 
 // For debugging and the engine's tests: what context is active, never the token.
 PGT_FUNCTION(tenancy_context) {
-	const ContextRecord *context = pg_tenancy::active_context;
+	const ContextRecord *context = pg_tenancy::CurrentContext();
 	if (context == nullptr)
 		PG_RETURN_NULL();
 	StringInfoData buf;

@@ -106,7 +106,9 @@ ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **ou
 		if (!record)
 			return ContextParseError::OutOfMemory;
 		record->total_bytes = static_cast<std::uint32_t>(bytes);
-		record->source = ContextSource::Enter;
+		// enter() always appends the role for an organization context; a bare
+		// organization token can only have come in forwarded.
+		record->source = parts.size() == 1 && decoded.claims.org ? ContextSource::Forwarded : ContextSource::Enter;
 		std::memcpy(record->user, decoded.claims.user.bytes.data(), 16);
 		record->has_org = decoded.claims.org.has_value();
 		if (record->has_org)

@@ -11,6 +11,8 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
+#include "storage/proc.h"
 #include "utils/guc.h"
 }
 
@@ -20,6 +22,7 @@ extern "C" {
 
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/token_check.hpp"
+#include "pg_tenancy/transaction_state.hpp"
 
 namespace pg_tenancy {
 
@@ -53,7 +56,7 @@ bool RefuseContext(const char *detail) {
 	return false;
 }
 
-bool CheckContextImpl(char **newval, void **extra) {
+bool CheckContextImpl(char **newval, void **extra, GucSource source) {
 	const char *value = *newval;
 	if (value == nullptr || value[0] == '\0')
 		return true; // no context: every protected table fails closed
@@ -72,12 +75,19 @@ bool CheckContextImpl(char **newval, void **extra) {
 		return true;
 	}
 	if (accept_forwarded_context) {
+		// Only SET LOCAL-style changes inside a transaction, once per transaction:
+		// never a role or database default, never on top of an entered context.
+		if (source != PGC_S_SESSION || !IsTransactionBlock())
+			return RefuseContext("A forwarded context is accepted only by SET LOCAL inside a transaction block");
+		if (CurrentContext() != nullptr || EnteredInThisTransaction())
+			return RefuseContext("This transaction already has a tenant context");
 		TokenCheckOptions options{keyring_file, static_cast<std::int64_t>(time(nullptr)), clock_skew_seconds,
 		                          max_token_lifetime_seconds};
 		ContextRecord *record = nullptr;
 		const char *reason = nullptr;
 		if (BuildForwardedContext(value, options, &record, &reason) != ContextParseError::None)
 			return RefuseContext(reason);
+		record->local_transaction = MyProc->lxid;
 		*extra = record;
 		return true;
 	}
@@ -86,7 +96,7 @@ bool CheckContextImpl(char **newval, void **extra) {
 
 bool CheckContext(char **newval, void **extra, GucSource source) {
 	try {
-		return CheckContextImpl(newval, extra);
+		return CheckContextImpl(newval, extra, source);
 	} catch (...) {
 		return false;
 	}

@@ -6,6 +6,7 @@ extern "C" {
 
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
+#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 }
 
@@ -63,7 +64,10 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_tenancy: SPI_connect failed");
 	Datum args[2] = {UuidDatum(user), UuidDatum(org)};
-	int rc = SPI_execute_plan(Prepare(&membership_plan, kMembershipQuery, 2), args, nullptr, true, 1);
+	// The latest committed state, not the transaction's snapshot: under REPEATABLE
+	// READ a membership removed after the snapshot was taken must not count.
+	int rc = SPI_execute_snapshot(Prepare(&membership_plan, kMembershipQuery, 2), args, nullptr, GetLatestSnapshot(),
+	                              InvalidSnapshot, true, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_tenancy: membership look-up failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 1) {
@@ -82,7 +86,8 @@ bool UserExists(const std::uint8_t user[16]) {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_tenancy: SPI_connect failed");
 	Datum args[1] = {UuidDatum(user)};
-	int rc = SPI_execute_plan(Prepare(&user_plan, kUserQuery, 1), args, nullptr, true, 1);
+	int rc = SPI_execute_snapshot(Prepare(&user_plan, kUserQuery, 1), args, nullptr, GetLatestSnapshot(),
+	                              InvalidSnapshot, true, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_tenancy: user look-up failed: %s", SPI_result_code_string(rc));
 	bool found = SPI_processed == 1;

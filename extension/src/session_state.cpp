@@ -62,6 +62,15 @@ PGT_FUNCTION(tenancy_session_leftovers) {
 	                "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c "
 	                "WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND c.relkind "
 	                "OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f']::\"char\"[]) ORDER BY 1");
+	// Temporary types and functions are looked up before pg_catalog's: left
+	// behind, they could change what the next user's queries mean.
+	AddQueryResults(&state, "temporary type",
+	                "SELECT t.typname::pg_catalog.text FROM pg_catalog.pg_type AS t "
+	                "WHERE t.typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND t.typrelid "
+	                "OPERATOR(pg_catalog.=) 0 AND t.typcategory OPERATOR(pg_catalog.<>) 'A' ORDER BY 1");
+	AddQueryResults(&state, "temporary function",
+	                "SELECT p.proname::pg_catalog.text FROM pg_catalog.pg_proc AS p "
+	                "WHERE p.pronamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() ORDER BY 1");
 	AddQueryResults(&state, "holdable cursor", "SELECT name FROM pg_catalog.pg_cursors WHERE is_holdable ORDER BY 1");
 	AddQueryResults(&state, "prepared statement",
 	                "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql ORDER BY 1");

@@ -122,10 +122,10 @@ ContextParseError BuildForwardedContext(const char *token_text, const TokenCheck
 		*reason = check.status == TokenCheckStatus::KeyringUnavailable ? "the keyring is unavailable" : check.reason;
 		return ContextParseError::BadToken;
 	}
+	*reason = "forwarded context could not be parsed";
 	ContextParseError error = ParseTrustedContextValue(token_text, out);
 	if (error == ContextParseError::None)
 		(*out)->source = ContextSource::Forwarded;
-	*reason = "forwarded context could not be parsed";
 	return error;
 }
 

@@ -114,6 +114,16 @@ for bad in "$tok_a~1a000000-0000-4000-8000-00000000001a~owner~*" "${tok_a}x" "fo
   echo "$out" | grep -q "can only be set by tenancy.enter" || break
 done
 echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_rejects_invalid_values $? "$out"
+# ...and a forwarded context never outlives its transaction or lands anywhere else.
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET tenancy.context = '$tok_a'" -c "SELECT count(*) FROM tickets" -c "COMMIT" \
+  -c "SELECT tenancy.context() IS NULL" 2>&1)
+[ "$(echo "$out" | tail -1)" = "t" ]; report forwarded_context_ends_with_transaction $? "$out"
+out=$(q -c "SET ROLE check_app" -c "SET tenancy.context = '$tok_a'" 2>&1)
+echo "$out" | grep -q "only by SET LOCAL inside a transaction block"; report forwarded_context_needs_transaction $? "$out"
+out=$(q -c "ALTER ROLE check_app SET tenancy.context = '$tok_a'" 2>&1)
+echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_not_a_role_default $? "$out"
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" -c "SET LOCAL tenancy.context = '$tok_b'" -c "COMMIT" 2>&1)
+echo "$out" | grep -q "already has a tenant context"; report forwarded_context_cannot_replace_entered $? "$out"
 q -c "ALTER SYSTEM RESET tenancy.accept_forwarded_context" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 

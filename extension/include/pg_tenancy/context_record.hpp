@@ -34,6 +34,9 @@ struct ContextRecord {
 	std::int64_t expires_at;
 	char role_code[kMaxRoleCodeLength + 1];
 	char jti[129];
+	// For a forwarded context (a session could SET it at any level): the local
+	// transaction it was accepted in; readers ignore it in any other transaction.
+	std::uint32_t local_transaction;
 	std::uint32_t permission_count;
 	// Followed by permission_count NUL-terminated strings.
 };

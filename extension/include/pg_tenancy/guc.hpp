@@ -3,6 +3,12 @@
 
 #include "pg_tenancy/context_record.hpp"
 
+// PG-facing: include after postgres.h.
+extern "C" {
+#include "access/parallel.h"
+#include "storage/proc.h"
+}
+
 namespace pg_tenancy {
 
 enum MissingContextMode { kMissingContextError, kMissingContextEmpty };
@@ -13,10 +19,20 @@ extern int max_token_lifetime_seconds;
 extern int missing_context_mode;
 extern bool accept_forwarded_context;
 
-// The context of this transaction, or nullptr. Published by the assign hook of
-// tenancy.context, so it always matches that setting, including after
-// COMMIT, ROLLBACK, ROLLBACK TO SAVEPOINT and in parallel workers.
+// The record published by the assign hook of tenancy.context, so it always
+// matches that setting, including after COMMIT, ROLLBACK, ROLLBACK TO SAVEPOINT
+// and in parallel workers. Read it through CurrentContext().
 extern const ContextRecord *active_context;
+
+// The context of the current transaction, or nullptr. A forwarded context counts
+// only in the transaction that accepted it (a parallel worker serves exactly one).
+inline const ContextRecord *CurrentContext() {
+	const ContextRecord *context = active_context;
+	if (context && context->source == ContextSource::Forwarded && !IsParallelWorker() &&
+	    context->local_transaction != MyProc->lxid)
+		return nullptr;
+	return context;
+}
 
 void InitGuc();
 

@@ -61,8 +61,7 @@ SELECT pg_get_expr(polqual, polrelid) AS using_expr FROM pg_policy
  WHERE polrelid = 'app.notes'::regclass AND polname = 'tenancy_isolation';
 
 -- Partitioned tables: every partition gets its own policies, so querying a
--- partition directly is isolated too, and partitions created later are covered
--- by re-running protect().
+-- partition directly is isolated too.
 CREATE TABLE app.events (organization_id uuid NOT NULL, id bigint, at date NOT NULL, what text)
     PARTITION BY RANGE (at);
 CREATE TABLE app.events_2025 PARTITION OF app.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
@@ -91,6 +90,53 @@ UPDATE app.events SET at = '2026-07-01' WHERE id = 3;
 UPDATE app.events SET organization_id = :'org_a' WHERE id = 3;
 COMMIT;
 SET ROLE tenancy_owner;
+
+-- Partitions created or attached later, and classic inheritance children, are
+-- protected at once by pg_tenancy's event trigger.
+CREATE TABLE app.events_2027 PARTITION OF app.events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+CREATE TABLE app.events_2028 (organization_id uuid NOT NULL, id bigint, at date NOT NULL, what text);
+ALTER TABLE app.events ATTACH PARTITION app.events_2028 FOR VALUES FROM ('2028-01-01') TO ('2029-01-01');
+CREATE TABLE app.docs (organization_id uuid NOT NULL, body text);
+CREATE TABLE app.docs_archive (archived_at date) INHERITS (app.docs);
+SELECT tenancy.protect('app.docs');
+CREATE TABLE app.docs_draft () INHERITS (app.docs);
+CREATE TABLE app.docs_extra (organization_id uuid NOT NULL, body text);
+ALTER TABLE app.docs_extra INHERIT app.docs;
+SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity AS forced,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+       (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'tenancy_org_immutable') AS triggers,
+       (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid AND i.indkey[0] = 1) AS org_indexes
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'app' AND c.relname ~ '^(events|docs)' AND c.relkind IN ('r', 'p') ORDER BY c.relname;
+GRANT SELECT, INSERT ON app.docs, app.docs_archive, app.docs_draft, app.docs_extra, app.events_2027 TO tenancy_app;
+SET ROLE tenancy_app;
+BEGIN;
+SELECT tenancy.enter(:'tok_a');
+INSERT INTO app.docs_archive (body, archived_at) VALUES ('acme archived', '2026-01-01');
+INSERT INTO app.docs_extra (body) VALUES ('acme extra');
+INSERT INTO app.events_2027 (id, at, what) VALUES (4, '2027-03-01', 'acme 2027');
+COMMIT;
+BEGIN;
+SELECT tenancy.enter(:'tok_b');
+SELECT count(*) AS globex_sees FROM app.docs;
+SELECT count(*) AS globex_sees_child FROM app.docs_archive;
+SELECT count(*) AS globex_sees_new_partition FROM app.events_2027;
+INSERT INTO app.docs_draft (organization_id, body) VALUES (:'org_a', 'planted in acme');
+ROLLBACK;
+SET ROLE tenancy_owner;
+-- unprotect() covers a plain table and every inheritance child.
+SELECT tenancy.unprotect('app.docs');
+SELECT c.relname, c.relrowsecurity, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'app' AND c.relname ~ '^docs' AND c.relkind = 'r' ORDER BY c.relname;
+SELECT tenancy.unprotect('app.notes');
+SELECT relrowsecurity, (SELECT count(*) FROM pg_policy WHERE polrelid = 'app.notes'::regclass) AS policies
+  FROM pg_class WHERE oid = 'app.notes'::regclass;
+-- protect() warns about grants row-level security cannot cover.
+GRANT TRUNCATE, TRIGGER ON app.notes TO tenancy_app;
+SELECT tenancy.protect('app.notes', 'tenant');
+REVOKE TRUNCATE, TRIGGER ON app.notes FROM tenancy_app;
+DROP TABLE app.docs CASCADE;
 
 -- A permissive policy added by someone later cannot widen access across
 -- organizations: pg_tenancy's restrictive policy still applies.

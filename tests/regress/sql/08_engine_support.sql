@@ -45,6 +45,8 @@ COMMIT;
 BEGIN;
 SET work_mem = '8MB';
 CREATE TEMP TABLE scratch (x int);
+CREATE TYPE pg_temp.mood AS ENUM ('ok');
+CREATE FUNCTION pg_temp.lower(text) RETURNS text LANGUAGE sql AS 'SELECT $1';
 DECLARE held CURSOR WITH HOLD FOR SELECT 1;
 PREPARE stmt AS SELECT 1;
 SELECT pg_advisory_lock(7);
