@@ -6,14 +6,21 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 results="$TENANCY_WORK/results"
+trap 'bash tests/cluster/pgbouncer.sh stop 2>/dev/null || true' EXIT
 
 # pg_regress and pg_isolation_regress print "test NAME ... ok|FAILED".
 record_suite() {
   sed -n -E 's/^(test|     ) *([a-zA-Z0-9_]+) +\.\.\. ok.*/ok regress:\2/p; s/^(test|     ) *([a-zA-Z0-9_]+) +\.\.\. FAILED.*/not ok regress:\2/p; s/^(test|     ) *([a-zA-Z0-9_]+) +\.\.\. failed.*/not ok regress:\2/p' "$1" | sed "s/regress:/$2:/" >>"$results"
 }
 
-echo "== token library unit tests (Boost.Test via ctest)"
-if (cd build && ctest --output-on-failure); then echo "ok ctest:token_tests" >>"$results"; else echo "not ok ctest:token_tests" >>"$results"; fi
+echo "== Boost.Test suites (token library, engine, example) via ctest"
+export TENANCY_PGBOUNCER_PORT=16432
+bash tests/cluster/pgbouncer.sh start
+(cd build && ctest --output-on-failure --timeout 900) | tee "$TENANCY_WORK/ctest.log"
+bash tests/cluster/pgbouncer.sh stop
+sed -n -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) \.+ +Passed.*/ok ctest:\1/p; s/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) \.+.*(Failed|Not Run|Timeout|Exception).*/not ok ctest:\1/p' \
+  "$TENANCY_WORK/ctest.log" >>"$results"
+grep -q '^ok ctest:engine_tests' "$results" || echo "not ok ctest:engine_tests (did not pass)" >>"$results"
 
 echo "== pg_regress"
 make -s installcheck ISOLATION_INPUT= 2>&1 | tee "$TENANCY_WORK/regress.log"
@@ -31,3 +38,5 @@ record_suite "$TENANCY_WORK/isolation.log" isolation
 
 echo "== cluster checks"
 bash tests/cluster/checks.sh
+echo "== command-line tool"
+bash tests/cluster/cli.sh

@@ -67,6 +67,8 @@ void EngineConfig::Set(const std::string &key, const std::string &value) {
 		lease_timeout = std::chrono::milliseconds(ParseNumber(key, value, 1, 600000));
 	else if (key == "listen_for_changes")
 		listen_for_changes = ParseBool(key, value);
+	else if (key == "prepared_statements")
+		prepared_statements = ParseBool(key, value);
 	else
 		throw ConfigurationError("unknown configuration key \"" + key + "\"");
 }

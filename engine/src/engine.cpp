@@ -48,7 +48,8 @@ struct Engine::State {
 
 	explicit State(EngineConfig c)
 	    : config(std::move(c)), signing_keyring(LoadKeyring(config.keyring_file, "signing keyring")),
-	      pool(config.conninfo, config.pool_size, config.lease_timeout, PrepareStatements),
+	      pool(config.conninfo, config.pool_size, config.lease_timeout,
+	           config.prepared_statements ? PrepareStatements : std::function<void(pqxx::connection &)>()),
 	      cache(config.membership_cache_ttl) {
 		if (!config.identity_keyring_file.empty())
 			identity_keyring = LoadKeyring(config.identity_keyring_file, "identity keyring");
@@ -57,8 +58,12 @@ struct Engine::State {
 		} catch (const tok::KeyringError &e) {
 			throw ConfigurationError(e.what());
 		}
-		if (config.listen_for_changes && config.membership_cache_ttl.count() > 0)
-			listener = std::make_unique<ChangeListener>(config.admin_conninfo, cache);
+		if (config.membership_cache_ttl.count() > 0) {
+			if (config.listen_for_changes)
+				listener = std::make_unique<ChangeListener>(config.admin_conninfo, cache); // enables it
+			else
+				cache.SetEnabled(true);
+		}
 	}
 
 	// Runs `fn` with the admin connection, reconnecting once if it was lost.
@@ -101,9 +106,8 @@ Engine::~Engine() = default;
 const EngineConfig &Engine::config() const noexcept {
 	return state_->config;
 }
-PoolStats Engine::Stats() const {
-	return state_->pool.Stats();
-}
+PoolStats Engine::Stats() const { return state_->pool.Stats(); }
+std::size_t Engine::CachedMemberships() const { return state_->cache.Size(); }
 ConnectionPool &Engine::pool() {
 	return state_->pool;
 }
@@ -158,32 +162,20 @@ std::string Engine::MintContextToken(const Identity &who, const Uuid *org) {
 }
 
 TenantTransaction Engine::Transaction(const Identity &who, const Uuid &org) {
-	std::string token = MintContextToken(who, &org);
+	return Begin(who, &org, MintContextToken(who, &org));
+}
+
+TenantTransaction Engine::UserTransaction(const Identity &who) { return Begin(who, nullptr, MintContextToken(who, nullptr)); }
+
+TenantTransaction Engine::Begin(const Identity &who, const Uuid *org, const std::string &token) {
 	// A reused connection may have died while idle (server restart, terminated
 	// backend): then nothing has run yet, so one retry on a fresh one is safe.
 	for (int attempt = 0;; attempt++) {
 		PooledConnection connection = state_->pool.Lease();
 		bool reused = connection.reused();
-		TenantTransaction tx(std::move(connection), who, &org);
+		TenantTransaction tx(std::move(connection), who, org);
 		try {
-			tx.Enter(token);
-			return tx;
-		} catch (const ContextLost &) {
-			if (attempt == 0 && reused)
-				continue;
-			throw DatabaseUnavailable("could not start a transaction: the database connection was lost");
-		}
-	}
-}
-
-TenantTransaction Engine::UserTransaction(const Identity &who) {
-	std::string token = MintContextToken(who, nullptr);
-	for (int attempt = 0;; attempt++) {
-		PooledConnection connection = state_->pool.Lease();
-		bool reused = connection.reused();
-		TenantTransaction tx(std::move(connection), who, nullptr);
-		try {
-			tx.Enter(token);
+			tx.Enter(token, state_->config.prepared_statements);
 			return tx;
 		} catch (const ContextLost &) {
 			if (attempt == 0 && reused)

@@ -32,7 +32,10 @@ bool IsConnectionState(const std::string &sqlstate) {
 	} catch (const pqxx::in_doubt_error &) {
 		throw ContextLost("the connection was lost while committing; the outcome is unknown");
 	} catch (const pqxx::sql_error &e) {
-		const std::string state = e.sqlstate();
+		std::string state = e.sqlstate();
+		// libpqxx 6.4 throws insufficient_privilege without its SQLSTATE.
+		if (state.empty() && dynamic_cast<const pqxx::insufficient_privilege *>(&e))
+			state = "42501";
 		const std::string message = e.what();
 		if (IsConnectionState(state))
 			throw ContextLost("the database session ended mid-transaction (" + state + "); retry the transaction");

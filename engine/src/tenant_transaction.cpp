@@ -8,9 +8,20 @@
 namespace tenancy {
 namespace {
 
-// One round trip each: the hygiene check rides along with COMMIT or ROLLBACK.
-constexpr const char *kCommitClean = "SELECT tenancy.assert_session_clean(); UNLISTEN *; COMMIT";
-constexpr const char *kRollbackClean = "ROLLBACK; SELECT tenancy.assert_session_clean(); UNLISTEN *";
+// One round trip each: the hygiene check rides along with COMMIT or ROLLBACK,
+// after it, so a dirty session never costs the caller their committed work; it
+// only costs the pool that connection.
+// UNLISTEN comes first: inside the transaction it cancels any LISTEN the caller
+// issued, where after COMMIT it would only take effect after the check.
+// ROLLBACK drops pending LISTENs by itself.
+constexpr const char *kCommitClean = "UNLISTEN *; COMMIT; SELECT tenancy.assert_session_clean()";
+constexpr const char *kRollbackClean = "ROLLBACK; SELECT tenancy.assert_session_clean()";
+
+// The error tenancy.assert_session_clean() raises: the transaction is over (and
+// committed, if we were committing), but the connection must not be reused.
+bool IsDirtySession(const pqxx::sql_error &e) {
+	return e.sqlstate() == "55000" && std::string(e.what()).find("carries state past the transaction") != std::string::npos;
+}
 
 } // namespace
 
@@ -36,11 +47,14 @@ TenantTransaction::~TenantTransaction() {
 	}
 }
 
-void TenantTransaction::Enter(const std::string &token) {
+void TenantTransaction::Enter(const std::string &token, bool prepared) {
 	try {
 		work_ = std::make_unique<pqxx::nontransaction>(*connection_, "tenancy");
 		work_->exec("BEGIN");
-		work_->exec_prepared("tenancy_enter", token);
+		if (prepared)
+			work_->exec_prepared("tenancy_enter", token);
+		else
+			work_->exec_params("SELECT tenancy.enter($1)", token);
 	} catch (...) {
 		Fail(std::current_exception());
 	}
@@ -53,14 +67,20 @@ pqxx::result TenantTransaction::Exec(const std::string &sql) {
 void TenantTransaction::Commit() {
 	if (state_ != State::Active)
 		throw ContextLost("the transaction is no longer active");
+	bool clean = true;
 	try {
 		work_->exec(kCommitClean);
+	} catch (const pqxx::sql_error &e) {
+		if (!IsDirtySession(e))
+			Fail(std::current_exception());
+		clean = false; // committed; the connection is closed instead of reused
 	} catch (...) {
 		Fail(std::current_exception());
 	}
 	state_ = State::Committed;
 	work_.reset();
-	connection_.MarkClean();
+	if (clean)
+		connection_.MarkClean();
 	connection_ = PooledConnection();
 }
 
@@ -68,15 +88,24 @@ void TenantTransaction::Rollback() {
 	if (state_ != State::Active)
 		return;
 	state_ = State::RolledBack;
+	bool clean = false;
 	try {
 		work_->exec(kRollbackClean);
+		clean = true;
+	} catch (const pqxx::sql_error &e) {
+		if (!IsDirtySession(e)) {
+			work_.reset();
+			connection_ = PooledConnection();
+			ThrowTranslated(std::current_exception(), true);
+		}
 	} catch (...) {
 		work_.reset();
 		connection_ = PooledConnection(); // closed, not reused
-		throw;
+		ThrowTranslated(std::current_exception(), true);
 	}
 	work_.reset();
-	connection_.MarkClean();
+	if (clean)
+		connection_.MarkClean();
 	connection_ = PooledConnection();
 }
 

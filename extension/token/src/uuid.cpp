@@ -1,6 +1,8 @@
 // uuid.cpp: canonical UUID text <-> bytes.
 #include "pg_tenancy/token/uuid.hpp"
 
+#include <ostream>
+
 #include "pg_tenancy/token/cpp_only.hpp"
 
 namespace pg_tenancy::token {
@@ -51,5 +53,7 @@ std::string UuidToString(const Uuid &uuid) {
 	}
 	return out;
 }
+
+std::ostream &operator<<(std::ostream &out, const Uuid &uuid) { return out << UuidToString(uuid); }
 
 } // namespace pg_tenancy::token

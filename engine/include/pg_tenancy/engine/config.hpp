@@ -28,15 +28,20 @@ struct EngineConfig {
 	std::chrono::seconds clock_skew{30};
 	std::size_t pool_size = 8;
 	std::chrono::milliseconds lease_timeout{5000};
-	// LISTEN for membership changes and drop the cache at once. Without it the
-	// cache is not used at all (every transaction checks membership).
+	// LISTEN for membership changes and drop the cache at once. Without it,
+	// positive answers are trusted for membership_cache_ttl (tenancy.enter()
+	// still re-checks every membership in the database). 0 disables the cache.
 	bool listen_for_changes = true;
+	// Prepare SELECT tenancy.enter($1) once per connection. Turn off behind a
+	// transaction-pooling PgBouncer older than 1.21 (bookworm ships 1.18), which
+	// cannot keep prepared statements.
+	bool prepared_statements = true;
 
 	// Reads "key = value" lines (# comments) with the keys below; unknown keys and
 	// malformed lines are errors (ConfigurationError).
 	//   conninfo, admin_conninfo, keyring_file, signing_kid, identity_keyring_file,
 	//   identity_issuer, identity_audience, token_ttl, membership_cache_ttl,
-	//   clock_skew, pool_size, lease_timeout_ms, listen_for_changes
+	//   clock_skew, pool_size, lease_timeout_ms, listen_for_changes, prepared_statements
 	static EngineConfig FromFile(const std::string &path);
 	// Overrides from TENANCY_CONNINFO, TENANCY_ADMIN_CONNINFO, TENANCY_KEYRING,
 	// TENANCY_SIGNING_KID, TENANCY_IDENTITY_KEYRING, TENANCY_IDENTITY_ISSUER,

@@ -64,12 +64,14 @@ class Engine {
 	std::vector<OrganizationSummary> MyOrganizations(const Identity &who);
 
 	PoolStats Stats() const;
+	std::size_t CachedMemberships() const;
 	const EngineConfig &config() const noexcept;
 	// For diagnostics and tests.
 	ConnectionPool &pool();
 	bool WaitForChangeListener(std::chrono::milliseconds timeout) const;
 
   private:
+	TenantTransaction Begin(const Identity &who, const Uuid *org, const std::string &token);
 	struct State;
 	std::unique_ptr<State> state_;
 };

@@ -3,10 +3,9 @@
 //
 // On the wire (see docs/engine.md): BEGIN; SELECT tenancy.enter($1) with the
 // token as a bind parameter; your statements; then, in one round trip,
-// "SELECT tenancy.assert_session_clean(); UNLISTEN *; COMMIT". Rollback sends
-// "ROLLBACK; SELECT tenancy.assert_session_clean(); UNLISTEN *". Either way the
-// connection goes back to the pool only if that check passed and nothing went
-// wrong; otherwise it is closed.
+// "UNLISTEN *; COMMIT; SELECT tenancy.assert_session_clean()" (or
+// "ROLLBACK; SELECT tenancy.assert_session_clean()"). The connection goes back to the pool only if that check passed and
+// nothing went wrong; otherwise it is closed.
 #pragma once
 
 #include <memory>
@@ -48,7 +47,7 @@ class TenantTransaction {
 
 	TenantTransaction(PooledConnection connection, const Identity &identity, const Uuid *org);
 	// Sends BEGIN and tenancy.enter($1). Throws typed errors.
-	void Enter(const std::string &token);
+	void Enter(const std::string &token, bool prepared);
 	template <typename Fn> pqxx::result Guarded(Fn &&fn);
 	[[noreturn]] void Fail(const std::exception_ptr &error);
 

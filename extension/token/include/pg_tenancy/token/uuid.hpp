@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,7 @@ bool ParseUuid(std::string_view text, Uuid &out) noexcept;
 
 // Lower-case canonical form.
 std::string UuidToString(const Uuid &uuid);
+std::ostream &operator<<(std::ostream &out, const Uuid &uuid);
 
 } // namespace pg_tenancy::token
 

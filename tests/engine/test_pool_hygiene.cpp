@@ -1,0 +1,143 @@
+// Pool hygiene: a connection goes back to the pool only clean, and the next
+// lease works after errors, terminated backends and a server restart.
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+
+#include "engine_fixture.hpp"
+
+using namespace engine_test;
+
+namespace {
+
+// Every idle connection: no context, no leftovers.
+void CheckIdleConnectionsClean(tenancy::Engine &engine) {
+	int checked = 0;
+	engine.pool().ForEachIdle([&](pqxx::connection &connection) {
+		pqxx::nontransaction work(connection);
+		BOOST_TEST(work.exec("SELECT tenancy.context() IS NULL")[0][0].as<bool>());
+		BOOST_TEST(work.exec("SELECT cardinality(tenancy.session_leftovers())")[0][0].as<int>() == 0);
+		BOOST_TEST(work.exec("SELECT count(*) FROM pg_cursors")[0][0].as<int>() == 0);
+		checked++;
+	});
+	BOOST_TEST(checked > 0);
+}
+
+int BackendPid(tenancy::TenantTransaction &tx) { return tx.Exec("SELECT pg_backend_pid()")[0][0].as<int>(); }
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(pool_hygiene)
+
+BOOST_AUTO_TEST_CASE(committed_and_rolled_back_connections_come_back_clean) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	engine.Transaction(acme.identity, acme.org).Commit();
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		tx.Exec("INSERT INTO tickets (title) VALUES ('rolled back')");
+		tx.Rollback();
+	}
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org); // destroyed without commit: rolled back
+		tx.Exec("INSERT INTO tickets (title) VALUES ('abandoned')");
+	}
+	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title IN ('rolled back', 'abandoned')")[0][0].as<int>() == 0);
+	BOOST_TEST(engine.Stats().discarded == 0u);
+	CheckIdleConnectionsClean(engine);
+}
+
+BOOST_AUTO_TEST_CASE(session_state_gets_the_connection_discarded_not_reused) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	const char *dirty[] = {
+	    "SET work_mem = '8MB'",
+	    "CREATE TEMP TABLE leftover AS SELECT * FROM tickets",
+	    "DECLARE held CURSOR WITH HOLD FOR SELECT * FROM tickets",
+	    "PREPARE stmt AS SELECT * FROM tickets",
+	    "SELECT pg_advisory_lock(42)",
+	    "SET SESSION tenancy.context = ''",
+	};
+	for (const char *statement : dirty) {
+		BOOST_TEST_CONTEXT(statement) {
+			std::size_t before = engine.Stats().discarded;
+			auto tx = engine.Transaction(acme.identity, acme.org);
+			tx.Exec("INSERT INTO tickets (title) VALUES ('kept')");
+			tx.Exec(statement);
+			tx.Commit(); // the work is committed...
+			BOOST_TEST(engine.Stats().discarded == before + 1); // ...but the connection is gone
+		}
+	}
+	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'kept'")[0][0].as<int>() == 6);
+	// LISTEN is simply undone.
+	{
+		std::size_t before = engine.Stats().discarded;
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		tx.Exec("LISTEN some_channel");
+		tx.Commit();
+		BOOST_TEST(engine.Stats().discarded == before);
+	}
+	CheckIdleConnectionsClean(engine);
+}
+
+BOOST_AUTO_TEST_CASE(errors_mid_transaction_discard_the_connection) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		tx.Exec("PREPARE survivor AS SELECT 1"); // not undone by ROLLBACK
+		BOOST_CHECK_THROW(tx.Exec("SELECT no_such_column FROM tickets"), tenancy::DatabaseError);
+	}
+	BOOST_TEST(engine.Stats().discarded == 1u);
+	auto tx = engine.Transaction(acme.identity, acme.org);
+	BOOST_TEST(tx.Exec("SELECT count(*) FROM pg_prepared_statements WHERE from_sql")[0][0].as<int>() == 0);
+	tx.Commit();
+}
+
+BOOST_AUTO_TEST_CASE(terminated_backend_mid_transaction_is_context_lost) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	auto tx = engine.Transaction(acme.identity, acme.org);
+	tx.Exec("INSERT INTO tickets (title) VALUES ('never committed')");
+	Super("SELECT pg_terminate_backend(" + std::to_string(BackendPid(tx)) + ")");
+	BOOST_CHECK_THROW(tx.Exec("SELECT count(*) FROM tickets"), tenancy::ContextLost);
+	BOOST_CHECK_THROW(tx.Commit(), tenancy::ContextLost);
+	auto next = engine.Transaction(acme.identity, acme.org);
+	BOOST_TEST(next.Exec("SELECT count(*) FROM tickets WHERE title = 'never committed'")[0][0].as<int>() == 0);
+	next.Commit();
+}
+
+BOOST_AUTO_TEST_CASE(terminated_idle_connections_are_replaced) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	engine.Transaction(acme.identity, acme.org).Commit();
+	BOOST_REQUIRE(engine.Stats().idle >= 1u);
+	Super("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'engine_app' AND pid <> "
+	      "pg_backend_pid()");
+	BOOST_REQUIRE(Eventually([] {
+		return Super("SELECT count(*) FROM pg_stat_activity WHERE usename = 'engine_app'")[0][0].as<int>() == 0;
+	}));
+	auto tx = engine.Transaction(acme.identity, acme.org);
+	BOOST_TEST(tx.Exec("SELECT tenancy.current_org()::text")[0][0].as<std::string>() == tenancy::ToString(acme.org));
+	tx.Commit();
+}
+
+BOOST_AUTO_TEST_CASE(server_restart) {
+	const char *version = std::getenv("PGVERSION");
+	BOOST_REQUIRE_MESSAGE(version && std::getenv("PG_CLUSTER_CONF_ROOT"),
+	                      "needs the pg_virtualenv cluster started by tests/run-all.sh");
+	tenancy::Engine engine(Config());
+	BOOST_REQUIRE(engine.WaitForChangeListener(std::chrono::milliseconds(5000)));
+	Member acme = NewOwner(engine, "acme");
+	engine.Transaction(acme.identity, acme.org).Commit();
+	std::string restart = std::string("pg_ctlcluster ") + version + " regress restart -m fast >/dev/null 2>&1";
+	BOOST_REQUIRE_EQUAL(std::system(restart.c_str()), 0);
+	auto tx = engine.Transaction(acme.identity, acme.org);
+	BOOST_TEST(tx.Exec("SELECT tenancy.current_org()::text")[0][0].as<std::string>() == tenancy::ToString(acme.org));
+	tx.Commit();
+	// The change listener comes back too.
+	BOOST_TEST(engine.WaitForChangeListener(std::chrono::milliseconds(10000)));
+	CheckIdleConnectionsClean(engine);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
