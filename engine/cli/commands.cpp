@@ -40,6 +40,9 @@ int Guard(const std::function<void()> &body) {
 	} catch (const tenancy::ContextLost &e) {
 		std::cerr << "tenancy: " << e.what() << "\n";
 		return kExitUnavailable;
+	} catch (const tenancy::ConfigurationError &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return kExitUsage;
 	} catch (const tenancy::DatabaseError &e) {
 		std::cerr << "tenancy: database error " << e.sqlstate() << ": " << e.what() << "\n";
 		return kExitFailure;

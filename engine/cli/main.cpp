@@ -187,7 +187,7 @@ int main(int argc, char **argv) {
 		if (demo_cmd->parsed())
 			return cli::RunDemo(config);
 	} catch (const CLI::ParseError &e) {
-		return app.exit(e);
+		return app.exit(e) == 0 ? 0 : cli::kExitUsage; // --help exits 0
 	} catch (const tenancy::ConfigurationError &e) {
 		std::cerr << "tenancy: " << e.what() << "\n";
 		return cli::kExitUsage;

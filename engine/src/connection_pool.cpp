@@ -66,6 +66,8 @@ std::unique_ptr<pqxx::connection> ConnectionPool::Open() {
 		throw DatabaseUnavailable(std::string("could not connect to the database: ") + e.what());
 	} catch (const pqxx::sql_error &e) {
 		throw DatabaseUnavailable(std::string("could not prepare a database connection: ") + e.what());
+	} catch (const pqxx::failure &e) {
+		throw DatabaseUnavailable(std::string("could not prepare a database connection: ") + e.what());
 	}
 }
 

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <mutex>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "pg_tenancy/engine/change_listener.hpp"
@@ -25,8 +26,22 @@ tok::Keyring LoadKeyring(const std::string &path, const char *what) {
 	}
 }
 
-void PrepareStatements(pqxx::connection &connection) {
-	connection.prepare("tenancy_enter", "SELECT tenancy.enter($1)");
+// A role that bypasses row-level security would see every tenant's rows no
+// matter what context it enters: refuse to work with one at all.
+void RefuseRlsBypass(pqxx::connection &connection) {
+	pqxx::nontransaction work(connection);
+	pqxx::row role = work.exec1("SELECT current_user, rolsuper, rolbypassrls FROM pg_catalog.pg_roles "
+	                            "WHERE rolname OPERATOR(pg_catalog.=) current_user");
+	if (role[1].as<bool>() || role[2].as<bool>())
+		throw ConfigurationError("the application role \"" + role[0].as<std::string>() +
+		                         "\" is a superuser or has BYPASSRLS, so row-level security would not isolate "
+		                         "tenants; connect as a role without them (conninfo)");
+}
+
+void PrepareApplicationConnection(pqxx::connection &connection, bool prepared) {
+	RefuseRlsBypass(connection);
+	if (prepared)
+		connection.prepare("tenancy_enter", "SELECT tenancy.enter($1)");
 }
 
 std::int64_t Now() {
@@ -49,7 +64,9 @@ struct Engine::State {
 	explicit State(EngineConfig c)
 	    : config(std::move(c)), signing_keyring(LoadKeyring(config.keyring_file, "signing keyring")),
 	      pool(config.conninfo, config.pool_size, config.lease_timeout,
-	           config.prepared_statements ? PrepareStatements : std::function<void(pqxx::connection &)>()),
+	           [prepared = config.prepared_statements](pqxx::connection &connection) {
+		           PrepareApplicationConnection(connection, prepared);
+	           }),
 	      cache(config.membership_cache_ttl) {
 		if (!config.identity_keyring_file.empty())
 			identity_keyring = LoadKeyring(config.identity_keyring_file, "identity keyring");

@@ -23,6 +23,7 @@ ALTER ROLE cli_app LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD 'cli_app';
 ALTER ROLE cli_admin LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD 'cli_admin';
 SQL
 sql "GRANT EXECUTE ON FUNCTION tenancy.lookup_membership(uuid, uuid), tenancy.register_user(text, text) TO cli_admin"
+sql "GRANT CREATE ON SCHEMA public TO cli_admin" # the demo creates its table as the admin role
 sql "CREATE TABLE tickets (id serial PRIMARY KEY, organization_id uuid NOT NULL, title text NOT NULL)"
 sql "SELECT tenancy.protect('tickets')" >/dev/null
 sql "GRANT SELECT, INSERT, UPDATE, DELETE ON tickets TO cli_app; GRANT USAGE ON SEQUENCE tickets_id_seq TO cli_app"
@@ -82,6 +83,9 @@ out=$(TENANCY_KEYRING=/nonexistent "$cli" exec --user "$alice" --org "$acme" -c 
 out=$("$cli" exec --conninfo "host=127.0.0.1 port=1 dbname=x connect_timeout=2" --user "$alice" --org "$acme" -c "SELECT 1" 2>&1); status=$?
 [ $status -eq 5 ]; report unreachable_database_exit_5 $? "$status $out"
 out=$("$cli" exec --help 2>&1); echo "$out" | grep -q -- "--org"; report help_lists_options $? "$out"
+
+out=$("$cli" exec --conninfo "dbname=$db" --user "$alice" --org "$acme" -c "SELECT 1" 2>&1); status=$?
+[ $status -eq 2 ] && echo "$out" | grep -q "superuser or has BYPASSRLS"; report superuser_app_role_refused $? "$status $out"
 
 out=$("$cli" demo 2>&1); status=$?
 [ $status -eq 0 ] && echo "$out" | grep -q "Printer on fire" && ! echo "$out" | grep -A4 "alice, in Acme" | grep -q "Secret merger" \
