@@ -40,3 +40,5 @@ echo "== cluster checks"
 bash tests/cluster/checks.sh
 echo "== command-line tool"
 bash tests/cluster/cli.sh
+echo "== installed CMake package and pkg-config file"
+bash tests/cluster/install_package.sh | tee -a "$results"

@@ -95,10 +95,8 @@ struct Engine::State {
 					admin->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
 				}
-				pqxx::work work(*admin);
-				auto result = fn(work);
-				work.commit();
-				return result;
+				pqxx::nontransaction work(*admin); // one statement, autocommit: one round trip
+				return fn(work);
 			} catch (const pqxx::broken_connection &) {
 				admin.reset();
 				if (attempt == 0)
@@ -123,8 +121,12 @@ Engine::~Engine() = default;
 const EngineConfig &Engine::config() const noexcept {
 	return state_->config;
 }
-PoolStats Engine::Stats() const { return state_->pool.Stats(); }
-std::size_t Engine::CachedMemberships() const { return state_->cache.Size(); }
+PoolStats Engine::Stats() const {
+	return state_->pool.Stats();
+}
+std::size_t Engine::CachedMemberships() const {
+	return state_->cache.Size();
+}
 ConnectionPool &Engine::pool() {
 	return state_->pool;
 }
@@ -155,7 +157,7 @@ Identity Engine::Authenticate(std::string_view authorization) const {
 void Engine::RequireMembership(const Identity &who, const Uuid &org) {
 	if (state_->cache.Contains(who.user_id, org))
 		return;
-	bool member = state_->WithAdmin([&](pqxx::work &work) {
+	bool member = state_->WithAdmin([&](pqxx::nontransaction &work) {
 		return !work.exec_params("SELECT 1 FROM tenancy.lookup_membership($1, $2)", ToString(who.user_id),
 		                         ToString(org))
 		            .empty();
@@ -182,7 +184,9 @@ TenantTransaction Engine::Transaction(const Identity &who, const Uuid &org) {
 	return Begin(who, &org, MintContextToken(who, &org));
 }
 
-TenantTransaction Engine::UserTransaction(const Identity &who) { return Begin(who, nullptr, MintContextToken(who, nullptr)); }
+TenantTransaction Engine::UserTransaction(const Identity &who) {
+	return Begin(who, nullptr, MintContextToken(who, nullptr));
+}
 
 TenantTransaction Engine::Begin(const Identity &who, const Uuid *org, const std::string &token) {
 	// A reused connection may have died while idle (server restart, terminated
@@ -203,7 +207,7 @@ TenantTransaction Engine::Begin(const Identity &who, const Uuid *org, const std:
 }
 
 Uuid Engine::RegisterUser(const std::string &code, const std::string &email) {
-	std::string id = state_->WithAdmin([&](pqxx::work &work) {
+	std::string id = state_->WithAdmin([&](pqxx::nontransaction &work) {
 		return work.exec_params1("SELECT tenancy.register_user($1, $2)::text", code, email)[0].as<std::string>();
 	});
 	return ParseUuid(id, "user id");

@@ -20,7 +20,8 @@ constexpr const char *kRollbackClean = "ROLLBACK; SELECT tenancy.assert_session_
 // The error tenancy.assert_session_clean() raises: the transaction is over (and
 // committed, if we were committing), but the connection must not be reused.
 bool IsDirtySession(const pqxx::sql_error &e) {
-	return e.sqlstate() == "55000" && std::string(e.what()).find("carries state past the transaction") != std::string::npos;
+	return e.sqlstate() == "55000" &&
+	       std::string(e.what()).find("carries state past the transaction") != std::string::npos;
 }
 
 } // namespace

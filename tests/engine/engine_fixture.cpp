@@ -31,9 +31,15 @@ pg_tenancy::token::Keyring identity_keyring;
 
 } // namespace
 
-std::string SuperConninfo() { return std::string("dbname=") + kDatabase; }
-std::string AppConninfo() { return std::string("dbname=") + kDatabase + " user=engine_app password=engine_app"; }
-std::string AdminConninfo() { return std::string("dbname=") + kDatabase + " user=engine_admin password=engine_admin"; }
+std::string SuperConninfo() {
+	return std::string("dbname=") + kDatabase;
+}
+std::string AppConninfo() {
+	return std::string("dbname=") + kDatabase + " user=engine_app password=engine_app";
+}
+std::string AdminConninfo() {
+	return std::string("dbname=") + kDatabase + " user=engine_admin password=engine_admin";
+}
 
 tenancy::EngineConfig Config() {
 	tenancy::EngineConfig config;
@@ -82,8 +88,12 @@ void RemoveMember(const tenancy::Uuid &user, const tenancy::Uuid &org) {
 	      tenancy::ToString(user) + "'");
 }
 
-const pg_tenancy::token::Keyring &IdentityKeyring() { return identity_keyring; }
-std::string IdentityKeyringFile() { return identity_keyring_file; }
+const pg_tenancy::token::Keyring &IdentityKeyring() {
+	return identity_keyring;
+}
+std::string IdentityKeyringFile() {
+	return identity_keyring_file;
+}
 
 bool Eventually(const std::function<bool()> &predicate, double seconds) {
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(seconds * 1000));

@@ -11,8 +11,12 @@ using namespace engine_test;
 namespace tok = pg_tenancy::token;
 
 namespace {
-std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
-tenancy::Uuid SomeUser() { return tenancy::ParseUuid("5f0c1e9e-8a55-4c0e-9a51-7d1f0a7e9b2c"); }
+std::int64_t Now() {
+	return static_cast<std::int64_t>(std::time(nullptr));
+}
+tenancy::Uuid SomeUser() {
+	return tenancy::ParseUuid("5f0c1e9e-8a55-4c0e-9a51-7d1f0a7e9b2c");
+}
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(authentication)
@@ -32,7 +36,8 @@ BOOST_AUTO_TEST_CASE(bad_bearer_tokens_are_unauthenticated) {
 	const tok::Key &key = IdentityKeyring().SigningKey("idp-hs");
 	std::string expired = tok::MintIdentityToken(key, SomeUser(), kIssuer, kAudience, Now() - 600, Now() - 300);
 	std::string wrong_audience = tok::MintIdentityToken(key, SomeUser(), kIssuer, "other-api", Now(), Now() + 60);
-	std::string wrong_issuer = tok::MintIdentityToken(key, SomeUser(), "https://evil.example", kAudience, Now(), Now() + 60);
+	std::string wrong_issuer =
+	    tok::MintIdentityToken(key, SomeUser(), "https://evil.example", kAudience, Now(), Now() + 60);
 	tok::ContextClaims claims;
 	claims.user = SomeUser();
 	claims.issued_at = Now();

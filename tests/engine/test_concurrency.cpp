@@ -68,7 +68,8 @@ BOOST_AUTO_TEST_CASE(threads_by_organizations_never_mix) {
 	for (auto &thread : threads)
 		thread.join();
 
-	int mismatched = Super("SELECT count(*) FROM tickets WHERE organization_id IS DISTINCT FROM written_for")[0][0].as<int>();
+	int mismatched =
+	    Super("SELECT count(*) FROM tickets WHERE organization_id IS DISTINCT FROM written_for")[0][0].as<int>();
 	int written = Super("SELECT count(*) FROM tickets")[0][0].as<int>();
 	tenancy::PoolStats stats = engine.Stats();
 	BOOST_TEST_MESSAGE("concurrency: " << committed << " transactions committed (" << reads << " reads, " << written

@@ -23,8 +23,8 @@ BOOST_AUTO_TEST_CASE(two_applications_through_one_bouncer) {
 	Member globex = NewOwner(setup, "bouncer-globex");
 
 	tenancy::EngineConfig config = Config();
-	config.conninfo = std::string("host=127.0.0.1 port=") + port + " dbname=" + kDatabase +
-	                  " user=engine_app password=engine_app";
+	config.conninfo =
+	    std::string("host=127.0.0.1 port=") + port + " dbname=" + kDatabase + " user=engine_app password=engine_app";
 	config.prepared_statements = false; // PgBouncer 1.18 cannot keep them in transaction mode
 	config.pool_size = 4;
 	tenancy::Engine app_a(config), app_b(config);
@@ -68,8 +68,8 @@ BOOST_AUTO_TEST_CASE(two_applications_through_one_bouncer) {
 	BOOST_TEST(done == 600);
 	BOOST_TEST(foreign == 0);
 	BOOST_TEST(wrong_context == 0);
-	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE organization_id IS DISTINCT FROM written_for")[0][0].as<int>() ==
-	           0);
+	BOOST_TEST(
+	    Super("SELECT count(*) FROM tickets WHERE organization_id IS DISTINCT FROM written_for")[0][0].as<int>() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -23,7 +23,9 @@ void CheckIdleConnectionsClean(tenancy::Engine &engine) {
 	BOOST_TEST(checked > 0);
 }
 
-int BackendPid(tenancy::TenantTransaction &tx) { return tx.Exec("SELECT pg_backend_pid()")[0][0].as<int>(); }
+int BackendPid(tenancy::TenantTransaction &tx) {
+	return tx.Exec("SELECT pg_backend_pid()")[0][0].as<int>();
+}
 
 } // namespace
 
@@ -64,7 +66,7 @@ BOOST_AUTO_TEST_CASE(session_state_gets_the_connection_discarded_not_reused) {
 			auto tx = engine.Transaction(acme.identity, acme.org);
 			tx.Exec("INSERT INTO tickets (title) VALUES ('kept')");
 			tx.Exec(statement);
-			tx.Commit(); // the work is committed...
+			tx.Commit();                                        // the work is committed...
 			BOOST_TEST(engine.Stats().discarded == before + 1); // ...but the connection is gone
 		}
 	}

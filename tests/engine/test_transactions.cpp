@@ -11,7 +11,9 @@
 using namespace engine_test;
 
 namespace {
-std::string Org(const tenancy::Uuid &org) { return tenancy::ToString(org); }
+std::string Org(const tenancy::Uuid &org) {
+	return tenancy::ToString(org);
+}
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(transactions)
@@ -35,8 +37,8 @@ BOOST_AUTO_TEST_CASE(each_tenant_sees_only_its_rows) {
 	BOOST_REQUIRE_EQUAL(rows.size(), 2u);
 	for (const auto &row : rows)
 		BOOST_TEST(row[1].as<std::string>() == Org(acme.org));
-	BOOST_TEST(tx.ExecParams("SELECT count(*) FROM tickets WHERE organization_id = $1", Org(globex.org))[0][0].as<int>() ==
-	           0);
+	BOOST_TEST(
+	    tx.ExecParams("SELECT count(*) FROM tickets WHERE organization_id = $1", Org(globex.org))[0][0].as<int>() == 0);
 	BOOST_TEST(tx.organization() != nullptr);
 	tx.Commit();
 	BOOST_TEST(!tx.active());
@@ -134,8 +136,9 @@ BOOST_AUTO_TEST_CASE(typed_errors) {
 	// MissingPermission: writing into another organization.
 	{
 		auto tx = engine.Transaction(acme.identity, acme.org);
-		BOOST_CHECK_THROW(tx.ExecParams("INSERT INTO tickets (organization_id, title) VALUES ($1, 'x')", Org(globex.org)),
-		                  tenancy::MissingPermission);
+		BOOST_CHECK_THROW(
+		    tx.ExecParams("INSERT INTO tickets (organization_id, title) VALUES ($1, 'x')", Org(globex.org)),
+		    tenancy::MissingPermission);
 		BOOST_TEST(!tx.active());
 	}
 	// ContextLost: the context cleared mid-transaction.

@@ -54,6 +54,8 @@ std::string UuidToString(const Uuid &uuid) {
 	return out;
 }
 
-std::ostream &operator<<(std::ostream &out, const Uuid &uuid) { return out << UuidToString(uuid); }
+std::ostream &operator<<(std::ostream &out, const Uuid &uuid) {
+	return out << UuidToString(uuid);
+}
 
 } // namespace pg_tenancy::token
