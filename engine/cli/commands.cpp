@@ -17,41 +17,30 @@ namespace {
 using tenancy::Engine;
 using tenancy::EngineConfig;
 
-// Runs `body`, mapping the engine's typed errors to exit codes and messages.
+// The exit code for an error (see commands.hpp).
+int ExitCodeFor(const std::exception &e) {
+	if (dynamic_cast<const tenancy::NotAMember *>(&e) || dynamic_cast<const tenancy::MissingPermission *>(&e))
+		return kExitDenied;
+	if (dynamic_cast<const tenancy::Unauthenticated *>(&e) || dynamic_cast<const tenancy::InvalidToken *>(&e))
+		return kExitUnauthenticated;
+	if (dynamic_cast<const tenancy::DatabaseUnavailable *>(&e) || dynamic_cast<const tenancy::ContextLost *>(&e))
+		return kExitUnavailable;
+	if (dynamic_cast<const tenancy::ConfigurationError *>(&e) || dynamic_cast<const std::invalid_argument *>(&e))
+		return kExitUsage;
+	return kExitFailure;
+}
+
+// Runs `body`, printing any error (with its SQLSTATE when it has one).
 int Guard(const std::function<void()> &body) {
 	try {
 		body();
 		return 0;
-	} catch (const tenancy::NotAMember &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitDenied;
-	} catch (const tenancy::MissingPermission &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitDenied;
-	} catch (const tenancy::Unauthenticated &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitUnauthenticated;
-	} catch (const tenancy::InvalidToken &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitUnauthenticated;
-	} catch (const tenancy::DatabaseUnavailable &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitUnavailable;
-	} catch (const tenancy::ContextLost &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitUnavailable;
-	} catch (const tenancy::ConfigurationError &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitUsage;
-	} catch (const tenancy::DatabaseError &e) {
-		std::cerr << "tenancy: database error " << e.sqlstate() << ": " << e.what() << "\n";
-		return kExitFailure;
-	} catch (const std::invalid_argument &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitUsage;
 	} catch (const std::exception &e) {
-		std::cerr << "tenancy: " << e.what() << "\n";
-		return kExitFailure;
+		std::cerr << "tenancy: ";
+		if (auto *database = dynamic_cast<const tenancy::DatabaseError *>(&e))
+			std::cerr << "database error " << database->sqlstate() << ": ";
+		std::cerr << e.what() << "\n";
+		return ExitCodeFor(e);
 	}
 }
 
