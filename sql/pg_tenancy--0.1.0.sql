@@ -64,7 +64,10 @@ CREATE TABLE tenancy.organizations (
     name        text NOT NULL
                 CONSTRAINT organizations_name_length CHECK (length(btrim(name)) BETWEEN 1 AND 200),
     created_by  uuid NOT NULL REFERENCES tenancy.users (id),
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Bumped whenever an owner's membership changes, so that concurrent changes
+    -- to the owner set of one organization serialize (see keep_an_owner()).
+    ownership_version bigint NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE tenancy.organizations IS 'Tenants';
 
@@ -575,6 +578,7 @@ BEGIN
         VALUES (org_id, 'owner', 'Owner', '["*"]', true, creator)
         RETURNING id INTO owner_role;
     INSERT INTO tenancy.memberships (organization_id, user_id, role_id) VALUES (org_id, creator, owner_role);
+    PERFORM tenancy.record(org_id, 'organization.created', pg_catalog.jsonb_build_object('name', pg_catalog.btrim(name)));
     RETURN org_id;
 END
 $$;
@@ -669,3 +673,692 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.assert_session_clean() IS
     'Raise SQLSTATE 55000 if tenancy.session_leftovers() is not empty';
+
+-- ---------------------------------------------------------------------------
+-- Permissions, roles, members, invitations and the audit log. Every function
+-- below runs in the caller's tenant context, checks the caller's current
+-- membership and permissions in the database, and writes the audit log.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.permissions_cover(granted text[], wanted text[]) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenancy_permissions_cover'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.permissions_cover(text[], text[]) IS
+    'True if every wanted permission is covered by a granted one ("*", "resource.*" or an exact match)';
+
+CREATE FUNCTION tenancy.new_secret_token() RETURNS text
+    AS 'MODULE_PATHNAME', 'tenancy_new_secret_token'
+    LANGUAGE C VOLATILE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.new_secret_token() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.new_secret_token() IS 'tinv_ followed by 256 bits from OpenSSL''s CSPRNG (base64url)';
+
+-- The vocabulary: every permission a role may hold must be registered here.
+CREATE TABLE tenancy.permissions (
+    code        text PRIMARY KEY
+                CONSTRAINT permissions_code_format CHECK (tenancy.is_valid_permission(code) AND code !~ '\*'),
+    description text NOT NULL CONSTRAINT permissions_description_length CHECK (length(description) <= 500),
+    builtin     boolean NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE tenancy.permissions IS 'Known permission strings; roles may only hold these (or "*" / "resource.*")';
+INSERT INTO tenancy.permissions (code, description, builtin) VALUES
+    ('org.manage', 'Rename or configure the organization', true),
+    ('members.read', 'See the members and pending invitations', true),
+    ('members.invite', 'Invite people, revoke invitations', true),
+    ('members.manage', 'Change members'' roles, remove members', true),
+    ('roles.read', 'See the roles', true),
+    ('roles.manage', 'Create, edit and delete roles', true),
+    ('audit.read', 'Read the organization''s audit log', true);
+SELECT pg_catalog.pg_extension_config_dump('tenancy.permissions', 'WHERE NOT builtin');
+REVOKE ALL ON tenancy.permissions FROM PUBLIC;
+GRANT SELECT ON tenancy.permissions TO PUBLIC;
+
+CREATE FUNCTION tenancy.register_permission(code text, description text) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF code IS NULL OR description IS NULL THEN
+        RAISE EXCEPTION 'tenancy.register_permission() needs a code and a description' USING ERRCODE = '22004';
+    END IF;
+    IF NOT tenancy.is_valid_permission(code) OR code ~ '\*' THEN
+        RAISE EXCEPTION 'invalid permission "%"', code
+            USING ERRCODE = '22023',
+                  HINT = 'Use resource.action in lower case, e.g. tickets.read.';
+    END IF;
+    INSERT INTO tenancy.permissions (code, description) VALUES (code, description)
+        ON CONFLICT ON CONSTRAINT permissions_pkey DO UPDATE SET description = EXCLUDED.description;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.register_permission(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.register_permission(text, text) IS
+    'Add a permission to the vocabulary (for migrations; not granted to PUBLIC)';
+
+-- Permissions in a role that the vocabulary does not know.
+CREATE FUNCTION tenancy.unknown_permissions(permissions jsonb) RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(pg_catalog.array_agg(p ORDER BY p), '{}')
+      FROM pg_catalog.jsonb_array_elements_text(permissions) AS p
+     WHERE p OPERATOR(pg_catalog.<>) '*'
+       AND NOT EXISTS (SELECT 1 FROM tenancy.permissions AS k
+                        WHERE k.code OPERATOR(pg_catalog.=) p
+                           OR (p OPERATOR(pg_catalog.~~) '%.*'
+                               AND pg_catalog.split_part(k.code, '.', 1)
+                                   OPERATOR(pg_catalog.=) pg_catalog.split_part(p, '.', 1)))
+$$;
+
+CREATE FUNCTION tenancy.check_role_permissions() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unknown text[];
+BEGIN
+    IF NOT tenancy.valid_permissions(NEW.permissions) THEN
+        RETURN NEW; -- malformed: the CHECK constraint reports it
+    END IF;
+    unknown := tenancy.unknown_permissions(NEW.permissions);
+    IF pg_catalog.cardinality(unknown) > 0 THEN
+        RAISE EXCEPTION 'unknown permission: %', pg_catalog.array_to_string(unknown, ', ')
+            USING ERRCODE = '22023',
+                  HINT = 'Register application permissions with tenancy.register_permission() first.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER roles_check_permissions
+    BEFORE INSERT OR UPDATE OF permissions ON tenancy.roles
+    FOR EACH ROW EXECUTE FUNCTION tenancy.check_role_permissions();
+
+-- The audit log: one row per change to who may do what, tenant-scoped.
+CREATE TABLE tenancy.audit_log (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    organization_id uuid NOT NULL REFERENCES tenancy.organizations (id) ON DELETE CASCADE,
+    actor_id        uuid,
+    action          text NOT NULL CONSTRAINT audit_log_action_known CHECK (action IN (
+                        'organization.created', 'member.added', 'member.removed', 'member.left',
+                        'member.role_changed', 'role.created', 'role.updated', 'role.deleted',
+                        'invitation.created', 'invitation.accepted', 'invitation.revoked',
+                        'ownership.transferred')),
+    details         jsonb NOT NULL DEFAULT '{}',
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE tenancy.audit_log IS
+    'Who changed memberships, roles, invitations and ownership, per organization (append-only)';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log', '');
+SELECT tenancy.protect('tenancy.audit_log');
+-- Reading needs audit.read; nobody but pg_tenancy's own functions writes.
+CREATE POLICY audit_log_needs_audit_read ON tenancy.audit_log AS RESTRICTIVE FOR SELECT TO PUBLIC
+    USING (tenancy.has_permission('audit.read'));
+REVOKE ALL ON tenancy.audit_log FROM PUBLIC;
+GRANT SELECT ON tenancy.audit_log TO PUBLIC;
+
+CREATE FUNCTION tenancy.forbid_audit_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Rows go away only with their organization (ON DELETE CASCADE).
+    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM tenancy.organizations AS o
+                                         WHERE o.id OPERATOR(pg_catalog.=) OLD.organization_id) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER audit_log_append_only
+    BEFORE UPDATE OR DELETE ON tenancy.audit_log
+    FOR EACH ROW EXECUTE FUNCTION tenancy.forbid_audit_change();
+
+CREATE FUNCTION tenancy.record(organization_id uuid, action text, details jsonb) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO tenancy.audit_log (organization_id, actor_id, action, details)
+    VALUES (record.organization_id, (tenancy.context() OPERATOR(pg_catalog.->>) 'user')::uuid, record.action,
+            record.details)
+$$;
+REVOKE ALL ON FUNCTION tenancy.record(uuid, text, jsonb) FROM PUBLIC;
+
+-- The caller, as the database sees them right now (not as the token said):
+-- their membership in the context's organization, locked against concurrent
+-- removal until the end of the transaction.
+CREATE TYPE tenancy.caller AS (
+    organization_id uuid,
+    user_id         uuid,
+    role_id         uuid,
+    is_owner        boolean,
+    permissions     text[]
+);
+
+CREATE FUNCTION tenancy.authorize(permission text) RETURNS tenancy.caller
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller;
+BEGIN
+    me.organization_id := tenancy.current_org();
+    me.user_id := tenancy.current_user_id();
+    IF me.organization_id IS NULL OR me.user_id IS NULL THEN
+        RAISE EXCEPTION 'this needs an organization context'
+            USING ERRCODE = '42501', HINT = 'Call tenancy.enter($1) with a token for the organization first.';
+    END IF;
+    SELECT m.role_id, r.is_system,
+           ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
+      INTO me.role_id, me.is_owner, me.permissions
+      FROM tenancy.memberships AS m
+      JOIN tenancy.roles AS r ON r.id OPERATOR(pg_catalog.=) m.role_id
+     WHERE m.organization_id OPERATOR(pg_catalog.=) me.organization_id
+       AND m.user_id OPERATOR(pg_catalog.=) me.user_id
+       FOR SHARE OF m;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'you are no longer a member of this organization' USING ERRCODE = '42501';
+    END IF;
+    IF permission IS NOT NULL AND NOT tenancy.permissions_cover(me.permissions, ARRAY[permission]) THEN
+        RAISE EXCEPTION 'permission denied: this needs %', permission
+            USING ERRCODE = '42501', HINT = 'Ask an owner for a role that grants it.';
+    END IF;
+    RETURN me;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.authorize(text) FROM PUBLIC;
+
+-- Nobody hands out more than they hold; only owners hand out ownership.
+CREATE FUNCTION tenancy.require_grantable(me tenancy.caller, role_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target record;
+BEGIN
+    SELECT r.code, r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions)) AS permissions
+      INTO target FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) role_id;
+    IF target.is_system AND NOT me.is_owner THEN
+        RAISE EXCEPTION 'only an owner can grant the owner role' USING ERRCODE = '42501';
+    END IF;
+    IF NOT tenancy.permissions_cover(me.permissions, target.permissions) THEN
+        RAISE EXCEPTION 'role "%" has permissions you do not hold', target.code
+            USING ERRCODE = '42501', HINT = 'You can only grant roles whose permissions you hold yourself.';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.require_grantable(tenancy.caller, uuid) FROM PUBLIC;
+
+CREATE FUNCTION tenancy.role_id(organization_id uuid, code text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_id uuid;
+BEGIN
+    SELECT r.id INTO found_id FROM tenancy.roles AS r
+     WHERE r.organization_id OPERATOR(pg_catalog.=) role_id.organization_id AND r.code OPERATOR(pg_catalog.=) role_id.code;
+    IF found_id IS NULL THEN
+        RAISE EXCEPTION 'role "%" does not exist in this organization', code
+            USING ERRCODE = '42704', HINT = 'See tenancy.list_roles().';
+    END IF;
+    RETURN found_id;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.role_id(uuid, text) FROM PUBLIC;
+
+-- Every organization keeps at least one owner, also under concurrency: a change
+-- that takes an owner away first bumps the organization's ownership_version,
+-- which serializes such changes (a second one waits, then sees the first, or
+-- fails with a serialization error under REPEATABLE READ).
+CREATE FUNCTION tenancy.keep_an_owner() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner_role uuid;
+    others bigint;
+BEGIN
+    SELECT r.id INTO owner_role FROM tenancy.roles AS r
+     WHERE r.organization_id OPERATOR(pg_catalog.=) OLD.organization_id AND r.is_system;
+    IF OLD.role_id IS DISTINCT FROM owner_role
+       OR (TG_OP = 'UPDATE' AND NEW.role_id = OLD.role_id AND NEW.organization_id = OLD.organization_id) THEN
+        RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    UPDATE tenancy.organizations AS o SET ownership_version = o.ownership_version + 1
+     WHERE o.id OPERATOR(pg_catalog.=) OLD.organization_id;
+    IF FOUND THEN -- not found: the organization itself is being deleted
+        SELECT pg_catalog.count(*) INTO others FROM tenancy.memberships AS m
+         WHERE m.organization_id OPERATOR(pg_catalog.=) OLD.organization_id
+           AND m.role_id OPERATOR(pg_catalog.=) owner_role AND m.id OPERATOR(pg_catalog.<>) OLD.id;
+        IF others = 0 THEN
+            RAISE EXCEPTION 'an organization must keep at least one owner'
+                USING ERRCODE = '23514', HINT = 'Transfer ownership to another member first.';
+        END IF;
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+CREATE TRIGGER memberships_keep_an_owner
+    BEFORE UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy.keep_an_owner();
+
+-- Roles ---------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.create_role(code text, name text, permissions jsonb) RETURNS uuid
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('roles.manage');
+    new_id uuid;
+BEGIN
+    IF code IS NULL OR name IS NULL OR permissions IS NULL THEN
+        RAISE EXCEPTION 'tenancy.create_role() needs a code, a name and permissions' USING ERRCODE = '22004';
+    END IF;
+    IF NOT tenancy.is_valid_role_code(code) THEN
+        RAISE EXCEPTION 'invalid role code "%"', code
+            USING ERRCODE = '22023', HINT = 'Use a lower-case letter followed by up to 62 of [a-z0-9_-].';
+    END IF;
+    IF NOT tenancy.valid_permissions(permissions) THEN
+        RAISE EXCEPTION 'permissions must be a JSON array of distinct permission strings'
+            USING ERRCODE = '22023', HINT = 'For example ["tickets.read", "tickets.write"] or ["tickets.*"].';
+    END IF;
+    IF NOT tenancy.permissions_cover(me.permissions, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(permissions))) THEN
+        RAISE EXCEPTION 'you cannot create a role with permissions you do not hold' USING ERRCODE = '42501';
+    END IF;
+    BEGIN
+        INSERT INTO tenancy.roles (organization_id, code, name, permissions, created_by)
+        VALUES (me.organization_id, code, pg_catalog.btrim(name), permissions, me.user_id)
+        RETURNING id INTO new_id;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a role "%" already exists in this organization', code USING ERRCODE = '23505';
+    END;
+    PERFORM tenancy.record(me.organization_id, 'role.created',
+                           pg_catalog.jsonb_build_object('role', code, 'permissions', permissions));
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.create_role(text, text, jsonb) IS
+    'Create a role in the current organization (needs roles.manage and every permission it grants)';
+
+CREATE FUNCTION tenancy.update_role(code text, name text DEFAULT NULL, permissions jsonb DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('roles.manage');
+    target tenancy.roles;
+BEGIN
+    SELECT r.* INTO target FROM tenancy.roles AS r WHERE r.id = tenancy.role_id(me.organization_id, code) FOR UPDATE;
+    IF target.is_system THEN
+        RAISE EXCEPTION 'the system role "%" cannot be changed', code USING ERRCODE = '42501';
+    END IF;
+    IF permissions IS NOT NULL AND NOT tenancy.valid_permissions(permissions) THEN
+        RAISE EXCEPTION 'permissions must be a JSON array of distinct permission strings' USING ERRCODE = '22023';
+    END IF;
+    -- Editing a role means holding everything it grants, before and after.
+    IF NOT tenancy.permissions_cover(me.permissions,
+             ARRAY(SELECT pg_catalog.jsonb_array_elements_text(target.permissions))
+             OPERATOR(pg_catalog.||) ARRAY(SELECT pg_catalog.jsonb_array_elements_text(coalesce(permissions, '[]')))) THEN
+        RAISE EXCEPTION 'you cannot edit a role with permissions you do not hold' USING ERRCODE = '42501';
+    END IF;
+    UPDATE tenancy.roles AS r
+       SET name = coalesce(pg_catalog.btrim(update_role.name), r.name),
+           permissions = coalesce(update_role.permissions, r.permissions)
+     WHERE r.id = target.id;
+    PERFORM tenancy.record(me.organization_id, 'role.updated',
+                           pg_catalog.jsonb_build_object('role', code, 'name', name, 'permissions', permissions));
+END
+$$;
+COMMENT ON FUNCTION tenancy.update_role(text, text, jsonb) IS
+    'Rename a role or change its permissions (NULL keeps the current value)';
+
+CREATE FUNCTION tenancy.delete_role(code text, reassign_to text DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('roles.manage');
+    target tenancy.roles;
+    replacement uuid;
+    members bigint;
+BEGIN
+    SELECT r.* INTO target FROM tenancy.roles AS r WHERE r.id = tenancy.role_id(me.organization_id, code) FOR UPDATE;
+    IF target.is_system THEN
+        RAISE EXCEPTION 'the system role "%" cannot be deleted', code USING ERRCODE = '42501';
+    END IF;
+    IF NOT tenancy.permissions_cover(me.permissions, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(target.permissions))) THEN
+        RAISE EXCEPTION 'you cannot delete a role with permissions you do not hold' USING ERRCODE = '42501';
+    END IF;
+    SELECT pg_catalog.count(*) INTO members FROM tenancy.memberships AS m WHERE m.role_id = target.id;
+    IF members > 0 THEN
+        IF reassign_to IS NULL THEN
+            RAISE EXCEPTION 'role "%" is assigned to % member(s)', code, members
+                USING ERRCODE = '2BP01', HINT = 'Pass reassign_to => ''<role code>'' to move them first.';
+        END IF;
+        replacement := tenancy.role_id(me.organization_id, reassign_to);
+        IF replacement = target.id THEN
+            RAISE EXCEPTION 'cannot reassign members to the role being deleted' USING ERRCODE = '22023';
+        END IF;
+        PERFORM tenancy.require_grantable(me, replacement);
+        UPDATE tenancy.memberships AS m SET role_id = replacement WHERE m.role_id = target.id;
+    END IF;
+    -- Pending invitations for this role can no longer be accepted.
+    DELETE FROM tenancy.invitations AS i WHERE i.role_id = target.id;
+    DELETE FROM tenancy.roles AS r WHERE r.id = target.id;
+    PERFORM tenancy.record(me.organization_id, 'role.deleted',
+                           pg_catalog.jsonb_build_object('role', code, 'reassigned_to', reassign_to,
+                                                         'members_moved', members));
+END
+$$;
+COMMENT ON FUNCTION tenancy.delete_role(text, text) IS
+    'Delete a role; members holding it must be moved with reassign_to';
+
+CREATE FUNCTION tenancy.list_roles()
+    RETURNS TABLE (code text, name text, permissions jsonb, is_system boolean, members bigint)
+    LANGUAGE plpgsql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('roles.read');
+BEGIN
+    RETURN QUERY
+    SELECT r.code, r.name, r.permissions, r.is_system,
+           (SELECT pg_catalog.count(*) FROM tenancy.memberships AS m WHERE m.role_id = r.id)
+      FROM tenancy.roles AS r
+     WHERE r.organization_id = me.organization_id
+     ORDER BY r.is_system DESC, r.code;
+END
+$$;
+COMMENT ON FUNCTION tenancy.list_roles() IS 'Roles of the current organization (needs roles.read)';
+
+-- Members -------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.membership_of(organization_id uuid, user_id uuid) RETURNS tenancy.memberships
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_row tenancy.memberships;
+BEGIN
+    SELECT m.* INTO found_row FROM tenancy.memberships AS m
+     WHERE m.organization_id = membership_of.organization_id AND m.user_id = membership_of.user_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'that user is not a member of this organization' USING ERRCODE = '42704';
+    END IF;
+    RETURN found_row;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.membership_of(uuid, uuid) FROM PUBLIC;
+
+CREATE FUNCTION tenancy.list_members()
+    RETURNS TABLE (user_id uuid, code text, email text, role_code text, is_owner boolean, joined_at timestamptz)
+    LANGUAGE plpgsql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('members.read');
+BEGIN
+    RETURN QUERY
+    SELECT u.id, u.code, u.email, r.code, r.is_system, m.created_at
+      FROM tenancy.memberships AS m
+      JOIN tenancy.users AS u ON u.id = m.user_id
+      JOIN tenancy.roles AS r ON r.id = m.role_id
+     WHERE m.organization_id = me.organization_id
+     ORDER BY r.is_system DESC, u.code;
+END
+$$;
+COMMENT ON FUNCTION tenancy.list_members() IS 'Members of the current organization (needs members.read)';
+
+CREATE FUNCTION tenancy.set_member_role(user_id uuid, role_code text) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('members.manage');
+    member tenancy.memberships := tenancy.membership_of(me.organization_id, user_id);
+    new_role uuid := tenancy.role_id(me.organization_id, role_code);
+BEGIN
+    IF (SELECT r.is_system FROM tenancy.roles AS r WHERE r.id = member.role_id) AND NOT me.is_owner THEN
+        RAISE EXCEPTION 'only an owner can change an owner''s role' USING ERRCODE = '42501';
+    END IF;
+    PERFORM tenancy.require_grantable(me, new_role);
+    IF NOT tenancy.permissions_cover(me.permissions,
+             ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions) FROM tenancy.roles AS r
+                    WHERE r.id = member.role_id)) THEN
+        RAISE EXCEPTION 'you cannot change the role of a member who holds permissions you do not'
+            USING ERRCODE = '42501';
+    END IF;
+    UPDATE tenancy.memberships AS m SET role_id = new_role WHERE m.id = member.id;
+    PERFORM tenancy.record(me.organization_id, 'member.role_changed',
+                           pg_catalog.jsonb_build_object('user', user_id, 'role', role_code));
+END
+$$;
+COMMENT ON FUNCTION tenancy.set_member_role(uuid, text) IS
+    'Give a member another role (needs members.manage; owners only for the owner role)';
+
+CREATE FUNCTION tenancy.remove_member(user_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('members.manage');
+    member tenancy.memberships := tenancy.membership_of(me.organization_id, user_id);
+BEGIN
+    IF member.user_id = me.user_id THEN
+        RAISE EXCEPTION 'use tenancy.leave_organization() to leave' USING ERRCODE = '22023';
+    END IF;
+    IF (SELECT r.is_system FROM tenancy.roles AS r WHERE r.id = member.role_id) AND NOT me.is_owner THEN
+        RAISE EXCEPTION 'only an owner can remove an owner' USING ERRCODE = '42501';
+    END IF;
+    IF NOT tenancy.permissions_cover(me.permissions,
+             ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions) FROM tenancy.roles AS r
+                    WHERE r.id = member.role_id)) THEN
+        RAISE EXCEPTION 'you cannot remove a member who holds permissions you do not' USING ERRCODE = '42501';
+    END IF;
+    DELETE FROM tenancy.memberships AS m WHERE m.id = member.id;
+    PERFORM tenancy.record(me.organization_id, 'member.removed', pg_catalog.jsonb_build_object('user', user_id));
+END
+$$;
+COMMENT ON FUNCTION tenancy.remove_member(uuid) IS 'Remove a member (needs members.manage; owners only for owners)';
+
+CREATE FUNCTION tenancy.leave_organization() RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize(NULL);
+BEGIN
+    DELETE FROM tenancy.memberships AS m WHERE m.organization_id = me.organization_id AND m.user_id = me.user_id;
+    PERFORM tenancy.record(me.organization_id, 'member.left', pg_catalog.jsonb_build_object('user', me.user_id));
+END
+$$;
+COMMENT ON FUNCTION tenancy.leave_organization() IS 'Leave the current organization (its last owner cannot)';
+
+CREATE FUNCTION tenancy.transfer_ownership(new_owner uuid, my_new_role text) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize(NULL);
+    target tenancy.memberships;
+    owner_role uuid;
+    demoted_to uuid;
+BEGIN
+    IF NOT me.is_owner THEN
+        RAISE EXCEPTION 'only an owner can transfer ownership' USING ERRCODE = '42501';
+    END IF;
+    IF new_owner IS NULL OR my_new_role IS NULL THEN
+        RAISE EXCEPTION 'tenancy.transfer_ownership() needs the new owner and your new role' USING ERRCODE = '22004';
+    END IF;
+    IF new_owner = me.user_id THEN
+        RAISE EXCEPTION 'you already own this organization' USING ERRCODE = '22023';
+    END IF;
+    target := tenancy.membership_of(me.organization_id, new_owner);
+    owner_role := me.role_id;
+    demoted_to := tenancy.role_id(me.organization_id, my_new_role);
+    IF demoted_to = owner_role THEN
+        RAISE EXCEPTION 'your new role must not be the owner role' USING ERRCODE = '22023',
+            HINT = 'To share ownership instead, use tenancy.set_member_role(user, ''owner'').';
+    END IF;
+    -- Promote first, so the organization is never without an owner.
+    UPDATE tenancy.memberships AS m SET role_id = owner_role WHERE m.id = target.id;
+    UPDATE tenancy.memberships AS m SET role_id = demoted_to
+     WHERE m.organization_id = me.organization_id AND m.user_id = me.user_id;
+    PERFORM tenancy.record(me.organization_id, 'ownership.transferred',
+                           pg_catalog.jsonb_build_object('from', me.user_id, 'to', new_owner,
+                                                         'previous_owner_role', my_new_role));
+END
+$$;
+COMMENT ON FUNCTION tenancy.transfer_ownership(uuid, text) IS
+    'Make another member the owner and take another role yourself (owners only)';
+
+-- Invitations ---------------------------------------------------------------
+
+CREATE FUNCTION tenancy.invite(email text, role_code text, ttl interval DEFAULT '7 days') RETURNS text
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('members.invite');
+    invited_role uuid := tenancy.role_id(me.organization_id, role_code);
+    token text;
+    invitation_id uuid;
+BEGIN
+    IF email IS NULL OR pg_catalog.length(email) > 320 OR email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+        RAISE EXCEPTION 'invalid email address' USING ERRCODE = '22023';
+    END IF;
+    IF ttl IS NULL OR ttl < interval '1 minute' OR ttl > interval '30 days' THEN
+        RAISE EXCEPTION 'an invitation must last between 1 minute and 30 days' USING ERRCODE = '22023';
+    END IF;
+    PERFORM tenancy.require_grantable(me, invited_role);
+    token := tenancy.new_secret_token();
+    INSERT INTO tenancy.invitations (organization_id, email, role_id, token_hash, invited_by, expires_at)
+    VALUES (me.organization_id, email, invited_role, pg_catalog.sha256(pg_catalog.convert_to(token, 'UTF8')),
+            me.user_id, pg_catalog.now() + ttl)
+    RETURNING id INTO invitation_id;
+    PERFORM tenancy.record(me.organization_id, 'invitation.created',
+                           pg_catalog.jsonb_build_object('invitation', invitation_id, 'email', email, 'role', role_code,
+                                                         'expires_at', pg_catalog.now() + ttl));
+    RETURN token; -- shown once; only its SHA-256 is stored
+END
+$$;
+COMMENT ON FUNCTION tenancy.invite(text, text, interval) IS
+    'Invite an email address with a role; returns the token once (needs members.invite and the role''s permissions)';
+
+CREATE FUNCTION tenancy.accept_invitation(token text) RETURNS uuid
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx jsonb := tenancy.context();
+    me uuid;
+    my_email text;
+    invitation tenancy.invitations;
+    inviter tenancy.caller;
+    role_permissions text[];
+    role_is_system boolean;
+BEGIN
+    IF ctx IS NULL OR ctx OPERATOR(pg_catalog.->>) 'org' IS NOT NULL THEN
+        RAISE EXCEPTION 'tenancy.accept_invitation() needs a user-only context'
+            USING ERRCODE = '42501', HINT = 'Enter a context token minted without an organization.';
+    END IF;
+    me := (ctx OPERATOR(pg_catalog.->>) 'user')::uuid;
+    SELECT u.email INTO my_email FROM tenancy.users AS u WHERE u.id = me;
+    SELECT i.* INTO invitation FROM tenancy.invitations AS i
+     WHERE i.token_hash = pg_catalog.sha256(pg_catalog.convert_to(coalesce(token, ''), 'UTF8'))
+       FOR UPDATE;
+    -- Unknown, expired, revoked, used and someone else's: one answer for all.
+    IF NOT FOUND OR invitation.accepted_at IS NOT NULL OR invitation.revoked_at IS NOT NULL
+       OR invitation.expires_at <= pg_catalog.now()
+       OR pg_catalog.lower(invitation.email) <> pg_catalog.lower(my_email) THEN
+        RAISE EXCEPTION 'this invitation is not valid'
+            USING ERRCODE = '22023', HINT = 'Ask the organization for a new invitation.';
+    END IF;
+    -- The role is checked again now: the inviter must still be a member holding
+    -- everything it grants (and still an owner, for the owner role).
+    SELECT r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
+      INTO role_is_system, role_permissions FROM tenancy.roles AS r WHERE r.id = invitation.role_id;
+    SELECT m.organization_id, m.user_id, m.role_id, r.is_system,
+           ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
+      INTO inviter
+      FROM tenancy.memberships AS m JOIN tenancy.roles AS r ON r.id = m.role_id
+     WHERE m.organization_id = invitation.organization_id AND m.user_id = invitation.invited_by;
+    IF inviter.user_id IS NULL OR NOT tenancy.permissions_cover(inviter.permissions, role_permissions)
+       OR (role_is_system AND NOT inviter.is_owner) THEN
+        RAISE EXCEPTION 'this invitation is not valid'
+            USING ERRCODE = '22023', HINT = 'Ask the organization for a new invitation.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM tenancy.memberships AS m
+                WHERE m.organization_id = invitation.organization_id AND m.user_id = me) THEN
+        RAISE EXCEPTION 'you are already a member of this organization' USING ERRCODE = '23505';
+    END IF;
+    INSERT INTO tenancy.memberships (organization_id, user_id, role_id)
+    VALUES (invitation.organization_id, me, invitation.role_id);
+    UPDATE tenancy.invitations AS i SET accepted_at = pg_catalog.now(), accepted_by = me WHERE i.id = invitation.id;
+    PERFORM tenancy.record(invitation.organization_id, 'invitation.accepted',
+                           pg_catalog.jsonb_build_object('invitation', invitation.id, 'user', me));
+    PERFORM tenancy.record(invitation.organization_id, 'member.added',
+                           pg_catalog.jsonb_build_object('user', me, 'via', 'invitation'));
+    RETURN invitation.organization_id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.accept_invitation(text) IS
+    'In a user-only context: join the organization an invitation is for; returns its id';
+
+CREATE FUNCTION tenancy.revoke_invitation(invitation_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('members.invite');
+BEGIN
+    UPDATE tenancy.invitations AS i SET revoked_at = pg_catalog.now()
+     WHERE i.id = invitation_id AND i.organization_id = me.organization_id
+       AND i.accepted_at IS NULL AND i.revoked_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no pending invitation with that id in this organization' USING ERRCODE = '42704';
+    END IF;
+    PERFORM tenancy.record(me.organization_id, 'invitation.revoked',
+                           pg_catalog.jsonb_build_object('invitation', invitation_id));
+END
+$$;
+COMMENT ON FUNCTION tenancy.revoke_invitation(uuid) IS 'Revoke a pending invitation (needs members.invite)';
+
+CREATE FUNCTION tenancy.list_invitations()
+    RETURNS TABLE (id uuid, email text, role_code text, invited_by uuid, created_at timestamptz,
+                   expires_at timestamptz, status text)
+    LANGUAGE plpgsql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me tenancy.caller := tenancy.authorize('members.read');
+BEGIN
+    RETURN QUERY
+    SELECT i.id, i.email, r.code, i.invited_by, i.created_at, i.expires_at,
+           CASE WHEN i.accepted_at IS NOT NULL THEN 'accepted'
+                WHEN i.revoked_at IS NOT NULL THEN 'revoked'
+                WHEN i.expires_at <= pg_catalog.now() THEN 'expired'
+                ELSE 'pending' END
+      FROM tenancy.invitations AS i JOIN tenancy.roles AS r ON r.id = i.role_id
+     WHERE i.organization_id = me.organization_id
+     ORDER BY i.created_at DESC, i.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.list_invitations() IS
+    'Invitations of the current organization, never their tokens or hashes (needs members.read)';

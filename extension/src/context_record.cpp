@@ -60,20 +60,25 @@ bool IsValidRoleCode(const char *text, std::size_t len) noexcept {
 	return true;
 }
 
+bool PermissionCovers(const char *granted_text, std::size_t granted_len, const char *wanted_text,
+                      std::size_t wanted_len) noexcept {
+	std::string_view granted(granted_text, granted_len), want(wanted_text, wanted_len);
+	if (granted == want || granted == "*")
+		return true;
+	// "tickets.*" covers "tickets.read" but not "tickets" or "ticketsx.read".
+	return granted.size() >= 2 && granted.substr(granted.size() - 2) == ".*" && want.size() > granted.size() - 1 &&
+	       want.substr(0, granted.size() - 1) == granted.substr(0, granted.size() - 1);
+}
+
 bool ContextGrants(const ContextRecord *record, const char *wanted, std::size_t wanted_len) noexcept {
 	if (!record)
 		return false;
-	std::string_view want(wanted, wanted_len);
 	const char *p = ContextPermissions(record);
 	for (std::uint32_t i = 0; i < record->permission_count; i++) {
-		std::string_view granted(p);
-		p += granted.size() + 1;
-		if (granted == want || granted == "*")
+		std::size_t len = std::strlen(p);
+		if (PermissionCovers(p, len, wanted, wanted_len))
 			return true;
-		// "tickets.*" covers "tickets.read" but not "tickets" or "ticketsx.read".
-		if (granted.size() >= 2 && granted.substr(granted.size() - 2) == ".*" && want.size() > granted.size() - 1 &&
-		    want.substr(0, granted.size() - 1) == granted.substr(0, granted.size() - 1))
-			return true;
+		p += len + 1;
 	}
 	return false;
 }

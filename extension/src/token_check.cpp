@@ -9,7 +9,9 @@
 #include <string>
 #include <sys/stat.h>
 
+#include "pg_tenancy/token/base64url.hpp"
 #include "pg_tenancy/token/context_token.hpp"
+#include "pg_tenancy/token/crypto.hpp"
 #include "pg_tenancy/token/errors.hpp"
 #include "pg_tenancy/token/cpp_only.hpp"
 
@@ -127,6 +129,18 @@ ContextParseError BuildForwardedContext(const char *token_text, const TokenCheck
 	if (error == ContextParseError::None)
 		(*out)->source = ContextSource::Forwarded;
 	return error;
+}
+
+bool NewSecretToken(char *out, std::size_t size) noexcept {
+	try {
+		std::string token = "tinv_" + token::Base64UrlEncode(token::RandomBytes(32));
+		if (token.size() + 1 > size)
+			return false;
+		std::memcpy(out, token.c_str(), token.size() + 1);
+		return true;
+	} catch (...) {
+		return false;
+	}
 }
 
 } // namespace pg_tenancy

@@ -24,6 +24,7 @@ ALTER ROLE cli_admin LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD 'cli_admin';
 SQL
 sql "GRANT EXECUTE ON FUNCTION tenancy.lookup_membership(uuid, uuid), tenancy.register_user(text, text) TO cli_admin"
 sql "GRANT CREATE ON SCHEMA public TO cli_admin" # the demo creates its table as the admin role
+sql "SELECT tenancy.register_permission('tickets.read', 'Read tickets')" >/dev/null
 sql "CREATE TABLE tickets (id serial PRIMARY KEY, organization_id uuid NOT NULL, title text NOT NULL)"
 sql "SELECT tenancy.protect('tickets')" >/dev/null
 sql "GRANT SELECT, INSERT, UPDATE, DELETE ON tickets TO cli_app; GRANT USAGE ON SEQUENCE tickets_id_seq TO cli_app"

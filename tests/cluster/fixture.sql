@@ -2,6 +2,7 @@
 -- shell can mint tokens without querying).
 CREATE EXTENSION pg_tenancy;
 CREATE EXTENSION pg_stat_statements;
+SELECT tenancy.register_permission('tickets.read', 'Read tickets');
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'check_app') THEN
     CREATE ROLE check_app NOSUPERUSER NOBYPASSRLS;

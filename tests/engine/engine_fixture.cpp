@@ -120,6 +120,8 @@ struct Database {
 			}
 		}
 		Super("CREATE EXTENSION pg_tenancy");
+		Super("SELECT tenancy.register_permission('tickets.read', 'Read tickets')");
+		Super("SELECT tenancy.register_permission('tickets.write', 'Write tickets')");
 		Super("GRANT EXECUTE ON FUNCTION tenancy.lookup_membership(uuid, uuid), tenancy.register_user(text, text) "
 		      "TO engine_admin");
 		Super("CREATE TABLE tickets (id bigserial PRIMARY KEY, organization_id uuid NOT NULL, title text NOT NULL, "

@@ -51,7 +51,11 @@ enum class ContextParseError { None, BadToken, BadSuffix, SuffixNotAllowed, OutO
 // backend, or by the leader of a parallel worker). On success *out is malloc'd.
 ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept;
 
-// Does the context grant `wanted`? A granted "a.*" covers "a.anything", "*" covers all.
+// Does one granted permission cover `wanted`? Exact match; "*" covers all; a
+// granted "a.*" covers "a.anything" (including "a.*" itself, nothing else).
+bool PermissionCovers(const char *granted, std::size_t granted_len, const char *wanted,
+                      std::size_t wanted_len) noexcept;
+// Does the context grant `wanted`?
 bool ContextGrants(const ContextRecord *record, const char *wanted, std::size_t wanted_len) noexcept;
 
 // Valid permission string: "*", "resource.*" or "resource.action", lower-case

@@ -38,4 +38,8 @@ void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptio
 ContextParseError BuildForwardedContext(const char *token, const TokenCheckOptions &options, ContextRecord **out,
                                         const char **reason) noexcept;
 
+// Writes "tinv_" followed by 32 CSPRNG bytes in base64url (48 characters) into
+// `out`; false if the generator fails or `size` is too small. Never throws.
+bool NewSecretToken(char *out, std::size_t size) noexcept;
+
 } // namespace pg_tenancy

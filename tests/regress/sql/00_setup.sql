@@ -11,6 +11,12 @@ SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'tenancy_app';
 CREATE SCHEMA app AUTHORIZATION tenancy_owner;
 GRANT USAGE ON SCHEMA app TO tenancy_app;
 
+-- The application's permissions join the vocabulary (a migration step).
+SELECT tenancy.register_permission('tickets.read', 'Read tickets');
+SELECT tenancy.register_permission('tickets.write', 'Create and edit tickets');
+SELECT tenancy.register_permission('tickets.delete', 'Delete tickets');
+SELECT tenancy.register_permission('comments.write', 'Comment on tickets');
+
 -- Users are registered by a privileged role (here the superuser).
 SELECT tenancy.register_user('alice', 'alice@acme.example') IS NOT NULL AS alice_registered;
 SELECT tenancy.register_user('bob', 'Bob@Globex.example') IS NOT NULL AS bob_registered;
