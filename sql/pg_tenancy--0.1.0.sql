@@ -993,7 +993,7 @@ DECLARE
     me tenancy.caller := tenancy.authorize('roles.manage');
     target tenancy.roles;
 BEGIN
-    SELECT r.* INTO target FROM tenancy.roles AS r WHERE r.id = tenancy.role_id(me.organization_id, code) FOR UPDATE;
+    SELECT r.* INTO target FROM tenancy.roles AS r WHERE r.id = tenancy.role_id(me.organization_id, update_role.code) FOR UPDATE;
     IF target.is_system THEN
         RAISE EXCEPTION 'the system role "%" cannot be changed', code USING ERRCODE = '42501';
     END IF;
@@ -1028,7 +1028,7 @@ DECLARE
     replacement uuid;
     members bigint;
 BEGIN
-    SELECT r.* INTO target FROM tenancy.roles AS r WHERE r.id = tenancy.role_id(me.organization_id, code) FOR UPDATE;
+    SELECT r.* INTO target FROM tenancy.roles AS r WHERE r.id = tenancy.role_id(me.organization_id, delete_role.code) FOR UPDATE;
     IF target.is_system THEN
         RAISE EXCEPTION 'the system role "%" cannot be deleted', code USING ERRCODE = '42501';
     END IF;
