@@ -1362,3 +1362,19 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.list_invitations() IS
     'Invitations of the current organization, never their tokens or hashes (needs members.read)';
+
+-- For connection pools: fails unless the current transaction still has the
+-- context it entered (a COMMIT or ROLLBACK sent mid-way would have ended both).
+CREATE FUNCTION tenancy.require_context() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tenancy.context() IS NULL THEN
+        RAISE EXCEPTION 'no tenant context is active: the transaction ended or left its context early'
+            USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.require_context() IS
+    'Raise SQLSTATE 42501 unless a tenant context is active (sent by the engine just before COMMIT)';

@@ -42,10 +42,10 @@ struct KeygenOptions {
 
 void RunKeygen(const KeygenOptions &o) {
 	token::Key key = o.alg == "HS256" ? token::GenerateHs256Key(o.kid) : token::GenerateEd25519Key(o.kid);
-	token::Keyring ring = cli::LoadOrEmpty(o.keyring);
+	token::Keyring ring = cli::LoadForUpdate(o.keyring);
 	ring.Add(key);
 	if (!o.server_keyring.empty()) {
-		token::Keyring server = cli::LoadOrEmpty(o.server_keyring);
+		token::Keyring server = cli::LoadForUpdate(o.server_keyring);
 		server.Add(token::PublicPart(key));
 		cli::WriteKeyring(o.server_keyring, server);
 	}
@@ -189,6 +189,9 @@ int main(int argc, char **argv) {
 	} catch (const CLI::ParseError &e) {
 		return app.exit(e) == 0 ? 0 : cli::kExitUsage; // --help exits 0
 	} catch (const tenancy::ConfigurationError &e) {
+		std::cerr << "tenancy: " << e.what() << "\n";
+		return cli::kExitUsage;
+	} catch (const token::KeyringError &e) {
 		std::cerr << "tenancy: " << e.what() << "\n";
 		return cli::kExitUsage;
 	} catch (const std::exception &e) {

@@ -157,6 +157,9 @@ Identity Engine::Authenticate(std::string_view authorization) const {
 void Engine::RequireMembership(const Identity &who, const Uuid &org) {
 	if (state_->cache.Contains(who.user_id, org))
 		return;
+	// A change announced while we look is not lost: Remember() ignores answers
+	// older than the last Clear().
+	std::uint64_t generation = state_->cache.Generation();
 	bool member = state_->WithAdmin([&](pqxx::nontransaction &work) {
 		return !work.exec_params("SELECT 1 FROM tenancy.lookup_membership($1, $2)", ToString(who.user_id),
 		                         ToString(org))
@@ -164,7 +167,7 @@ void Engine::RequireMembership(const Identity &who, const Uuid &org) {
 	});
 	if (!member)
 		throw NotAMember("not a member of this organization");
-	state_->cache.Remember(who.user_id, org);
+	state_->cache.Remember(who.user_id, org, generation);
 }
 
 std::string Engine::MintContextToken(const Identity &who, const Uuid *org) {
@@ -202,6 +205,11 @@ TenantTransaction Engine::Begin(const Identity &who, const Uuid *org, const std:
 			if (attempt == 0 && reused)
 				continue;
 			throw DatabaseUnavailable("could not start a transaction: the database connection was lost");
+		} catch (const DatabaseError &e) {
+			// 26000: someone ran DEALLOCATE ALL on this connection; it is closed now.
+			if (attempt == 0 && reused && e.sqlstate() == "26000")
+				continue;
+			throw;
 		}
 	}
 }

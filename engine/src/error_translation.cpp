@@ -13,6 +13,10 @@ bool StartsWith(const std::string &s, const char *prefix) {
 	return s.compare(0, std::strlen(prefix), prefix) == 0;
 }
 
+std::string FirstLine(const std::string &message) {
+	return message.substr(0, message.find('\n'));
+}
+
 bool IsConnectionState(const std::string &sqlstate) {
 	return StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
 }
@@ -37,8 +41,11 @@ bool IsConnectionState(const std::string &sqlstate) {
 		if (state.empty() && dynamic_cast<const pqxx::insufficient_privilege *>(&e))
 			state = "42501";
 		const std::string message = e.what();
-		if (IsConnectionState(state))
-			throw ContextLost("the database session ended mid-transaction (" + state + "); retry the transaction");
+		if (IsConnectionState(state)) {
+			if (in_transaction)
+				throw ContextLost("the database session ended mid-transaction (" + state + "); retry the transaction");
+			throw DatabaseUnavailable("the database session ended (" + state + ")");
+		}
 		if (state == "28000")
 			throw InvalidToken("the database refused the context token");
 		if (state == "42501" && message.find("not a member of the requested organization") != std::string::npos)
@@ -49,8 +56,21 @@ bool IsConnectionState(const std::string &sqlstate) {
 			throw MissingPermission("permission denied for this operation in the current organization");
 		if (state == "F0000")
 			throw DatabaseUnavailable("the database cannot verify context tokens (keyring not usable)");
-		std::string first_line = message.substr(0, message.find('\n'));
-		throw DatabaseError(first_line, state);
+		throw DatabaseError(FirstLine(message), state);
+	} catch (const pqxx::transaction_rollback &e) {
+		// libpqxx 6.4 derives these from pqxx::failure, not sql_error, and keeps no
+		// SQLSTATE: recover it from the class so callers can retry serialization
+		// failures and deadlocks.
+		std::string state = "40000";
+		if (dynamic_cast<const pqxx::serialization_failure *>(&e))
+			state = "40001";
+		else if (dynamic_cast<const pqxx::deadlock_detected *>(&e))
+			state = "40P01";
+		else if (dynamic_cast<const pqxx::statement_completion_unknown *>(&e))
+			state = "40003";
+		throw DatabaseError(FirstLine(e.what()), state);
+	} catch (const pqxx::failure &e) {
+		throw DatabaseError(FirstLine(e.what()), "");
 	}
 }
 

@@ -17,20 +17,27 @@ bool MembershipCache::Contains(const Uuid &user, const Uuid &org) {
 	return true;
 }
 
-void MembershipCache::Remember(const Uuid &user, const Uuid &org) {
+std::uint64_t MembershipCache::Generation() const {
 	std::lock_guard<std::mutex> lock(mutex_);
-	if (enabled_ && ttl_.count() > 0)
+	return generation_;
+}
+
+void MembershipCache::Remember(const Uuid &user, const Uuid &org, std::uint64_t generation) {
+	std::lock_guard<std::mutex> lock(mutex_);
+	if (enabled_ && ttl_.count() > 0 && generation == generation_)
 		entries_[Key{user, org}] = Clock::now() + ttl_;
 }
 
 void MembershipCache::Clear() {
 	std::lock_guard<std::mutex> lock(mutex_);
+	generation_++;
 	entries_.clear();
 }
 
 void MembershipCache::SetEnabled(bool enabled) {
 	std::lock_guard<std::mutex> lock(mutex_);
 	enabled_ = enabled;
+	generation_++;
 	entries_.clear();
 }
 

@@ -11,11 +11,15 @@ namespace {
 // One round trip each: the hygiene check rides along with COMMIT or ROLLBACK,
 // after it, so a dirty session never costs the caller their committed work; it
 // only costs the pool that connection.
-// UNLISTEN comes first: inside the transaction it cancels any LISTEN the caller
-// issued, where after COMMIT it would only take effect after the check.
-// ROLLBACK drops pending LISTENs by itself.
-constexpr const char *kCommitClean = "UNLISTEN *; COMMIT; SELECT tenancy.assert_session_clean()";
-constexpr const char *kRollbackClean = "ROLLBACK; SELECT tenancy.assert_session_clean()";
+// require_context() proves the transaction we began is still the one running
+// (a COMMIT or ROLLBACK sent through Exec() would have ended it and its
+// context). UNLISTEN comes before COMMIT: inside the transaction it cancels any
+// LISTEN the caller issued. DISCARD SEQUENCES forgets currval()/lastval(), which
+// would tell the next tenant this one's new ids. ROLLBACK drops pending LISTENs
+// by itself.
+constexpr const char *kCommitClean =
+    "SELECT tenancy.require_context(); UNLISTEN *; COMMIT; DISCARD SEQUENCES; SELECT tenancy.assert_session_clean()";
+constexpr const char *kRollbackClean = "ROLLBACK; DISCARD SEQUENCES; SELECT tenancy.assert_session_clean()";
 
 // The error tenancy.assert_session_clean() raises: the transaction is over (and
 // committed, if we were committing), but the connection must not be reused.
@@ -75,6 +79,12 @@ void TenantTransaction::Commit() {
 		if (!IsDirtySession(e))
 			Fail(std::current_exception());
 		clean = false; // committed; the connection is closed instead of reused
+	} catch (const pqxx::broken_connection &) {
+		state_ = State::Failed;
+		work_.reset();
+		connection_ = PooledConnection();
+		throw CommitOutcomeUnknown("the connection was lost while committing: the transaction may or may not have "
+		                           "been committed");
 	} catch (...) {
 		Fail(std::current_exception());
 	}

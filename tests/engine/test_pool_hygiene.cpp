@@ -3,6 +3,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
+#include <thread>
+
+#include <pqxx/transaction>
 
 #include "engine_fixture.hpp"
 
@@ -58,7 +61,6 @@ BOOST_AUTO_TEST_CASE(session_state_gets_the_connection_discarded_not_reused) {
 	    "DECLARE held CURSOR WITH HOLD FOR SELECT * FROM tickets",
 	    "PREPARE stmt AS SELECT * FROM tickets",
 	    "SELECT pg_advisory_lock(42)",
-	    "SET SESSION tenancy.context = ''",
 	};
 	for (const char *statement : dirty) {
 		BOOST_TEST_CONTEXT(statement) {
@@ -70,7 +72,15 @@ BOOST_AUTO_TEST_CASE(session_state_gets_the_connection_discarded_not_reused) {
 			BOOST_TEST(engine.Stats().discarded == before + 1); // ...but the connection is gone
 		}
 	}
-	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'kept'")[0][0].as<int>() == 6);
+	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'kept'")[0][0].as<int>() == 5);
+	// Clearing the context mid-way is caught at commit (nothing is committed).
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		tx.Exec("INSERT INTO tickets (title) VALUES ('not kept')");
+		tx.Exec("SET SESSION tenancy.context = ''");
+		BOOST_CHECK_THROW(tx.Commit(), tenancy::ContextLost);
+	}
+	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'not kept'")[0][0].as<int>() == 0);
 	// LISTEN is simply undone.
 	{
 		std::size_t before = engine.Stats().discarded;
@@ -107,6 +117,78 @@ BOOST_AUTO_TEST_CASE(terminated_backend_mid_transaction_is_context_lost) {
 	auto next = engine.Transaction(acme.identity, acme.org);
 	BOOST_TEST(next.Exec("SELECT count(*) FROM tickets WHERE title = 'never committed'")[0][0].as<int>() == 0);
 	next.Commit();
+}
+
+BOOST_AUTO_TEST_CASE(sequence_state_does_not_reach_the_next_tenant) {
+	tenancy::EngineConfig config = Config();
+	config.pool_size = 1; // the same connection serves both tenants
+	tenancy::Engine engine(config);
+	Member acme = NewOwner(engine, "acme");
+	Member globex = NewOwner(engine, "globex");
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		tx.Exec("INSERT INTO tickets (title) VALUES ('acme secret id')");
+		tx.Commit();
+	}
+	auto tx = engine.Transaction(globex.identity, globex.org);
+	try {
+		tx.Exec("SELECT lastval()");
+		BOOST_FAIL("lastval() answered on a reused connection");
+	} catch (const tenancy::DatabaseError &e) {
+		BOOST_TEST(e.sqlstate() == "55000");
+	}
+	BOOST_TEST(engine.Stats().opened == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(deallocate_all_does_not_break_the_next_user) {
+	tenancy::EngineConfig config = Config();
+	config.pool_size = 1;
+	tenancy::Engine engine(config);
+	Member acme = NewOwner(engine, "acme");
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		tx.Exec("DEALLOCATE ALL");
+		tx.Commit();
+	}
+	auto tx = engine.Transaction(acme.identity, acme.org);
+	BOOST_TEST(tx.Exec("SELECT tenancy.current_org()::text")[0][0].as<std::string>() == tenancy::ToString(acme.org));
+	tx.Commit();
+}
+
+BOOST_AUTO_TEST_CASE(commit_or_rollback_sent_through_exec_is_caught) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	for (const char *statement : {"COMMIT", "ROLLBACK"}) {
+		BOOST_TEST_CONTEXT(statement) {
+			auto tx = engine.Transaction(acme.identity, acme.org);
+			tx.Exec(statement);
+			BOOST_CHECK_THROW(tx.Commit(), tenancy::ContextLost);
+		}
+	}
+}
+
+BOOST_AUTO_TEST_CASE(connection_lost_while_committing_is_outcome_unknown) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	auto tx = engine.Transaction(acme.identity, acme.org);
+	tx.Exec("INSERT INTO tickets (title) VALUES ('committed before the crash')");
+	int pid = BackendPid(tx);
+	// Hold up the hygiene check that runs right after COMMIT, then kill the backend.
+	pqxx::connection blocker(SuperConninfo());
+	pqxx::work lock(blocker);
+	lock.exec("LOCK TABLE pg_catalog.pg_cursors IN ACCESS EXCLUSIVE MODE");
+	std::thread killer([pid] {
+		Eventually([pid] {
+			return Super("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid) +
+			             " AND wait_event_type = 'Lock'")[0][0]
+			           .as<int>() == 1;
+		});
+		Super("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+	});
+	BOOST_CHECK_THROW(tx.Commit(), tenancy::CommitOutcomeUnknown);
+	killer.join();
+	lock.abort();
+	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'committed before the crash'")[0][0].as<int>() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(terminated_idle_connections_are_replaced) {

@@ -35,6 +35,8 @@ struct OrganizationSummary {
 	std::string role_name;
 };
 
+// Thread-safe: share one Engine across threads. Every TenantTransaction must be
+// finished or destroyed before the Engine that made it.
 class Engine {
   public:
 	explicit Engine(EngineConfig config);

@@ -47,6 +47,13 @@ class ContextLost : public Error {
 	using Error::Error;
 };
 
+// The connection was lost while committing: the transaction may or may not
+// have committed. Do not blindly retry writes that are not idempotent.
+class CommitOutcomeUnknown : public ContextLost {
+  public:
+	using ContextLost::ContextLost;
+};
+
 // No database connection could be had, or the server cannot verify tokens.
 class DatabaseUnavailable : public Error {
   public:

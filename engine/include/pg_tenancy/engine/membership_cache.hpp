@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <unordered_map>
 
@@ -17,7 +18,10 @@ class MembershipCache {
 	explicit MembershipCache(std::chrono::seconds ttl) : ttl_(ttl) {}
 
 	bool Contains(const Uuid &user, const Uuid &org);
-	void Remember(const Uuid &user, const Uuid &org);
+	// Read before looking a membership up; pass it to Remember().
+	std::uint64_t Generation() const;
+	// Stores the answer unless the cache was cleared since `generation`.
+	void Remember(const Uuid &user, const Uuid &org, std::uint64_t generation);
 	void Clear();
 	// While disabled (e.g. the change listener is disconnected), nothing is
 	// remembered and nothing is found.
@@ -36,6 +40,7 @@ class MembershipCache {
 	const std::chrono::seconds ttl_;
 	mutable std::mutex mutex_;
 	bool enabled_ = false;
+	std::uint64_t generation_ = 0;
 	std::unordered_map<Key, Clock::time_point, KeyHash> entries_;
 };
 
