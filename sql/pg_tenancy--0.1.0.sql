@@ -752,28 +752,23 @@ AS $$
                                    OPERATOR(pg_catalog.=) pg_catalog.split_part(p, '.', 1)))
 $$;
 
-CREATE FUNCTION tenancy.check_role_permissions() RETURNS trigger
-    LANGUAGE plpgsql
+-- Checked by create_role() and update_role(), the only ways roles are written
+-- through the API. (Not a trigger on tenancy.roles: pg_restore loads roles
+-- before the vocabulary, and must be able to.)
+CREATE FUNCTION tenancy.require_known_permissions(permissions jsonb) RETURNS void
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    unknown text[];
+    unknown text[] := tenancy.unknown_permissions(permissions);
 BEGIN
-    IF NOT tenancy.valid_permissions(NEW.permissions) THEN
-        RETURN NEW; -- malformed: the CHECK constraint reports it
-    END IF;
-    unknown := tenancy.unknown_permissions(NEW.permissions);
     IF pg_catalog.cardinality(unknown) > 0 THEN
         RAISE EXCEPTION 'unknown permission: %', pg_catalog.array_to_string(unknown, ', ')
             USING ERRCODE = '22023',
                   HINT = 'Register application permissions with tenancy.register_permission() first.';
     END IF;
-    RETURN NEW;
 END
 $$;
-CREATE TRIGGER roles_check_permissions
-    BEFORE INSERT OR UPDATE OF permissions ON tenancy.roles
-    FOR EACH ROW EXECUTE FUNCTION tenancy.check_role_permissions();
 
 -- The audit log: one row per change to who may do what, tenant-scoped.
 CREATE TABLE tenancy.audit_log (
@@ -849,17 +844,19 @@ BEGIN
         RAISE EXCEPTION 'this needs an organization context'
             USING ERRCODE = '42501', HINT = 'Call tenancy.enter($1) with a token for the organization first.';
     END IF;
-    SELECT m.role_id, r.is_system,
-           ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
-      INTO me.role_id, me.is_owner, me.permissions
+    -- Lock the membership first and read its role afterwards: a concurrent
+    -- role change is then seen as the new role, not as a missing membership.
+    SELECT m.role_id INTO me.role_id
       FROM tenancy.memberships AS m
-      JOIN tenancy.roles AS r ON r.id OPERATOR(pg_catalog.=) m.role_id
      WHERE m.organization_id OPERATOR(pg_catalog.=) me.organization_id
        AND m.user_id OPERATOR(pg_catalog.=) me.user_id
-       FOR SHARE OF m;
+       FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'you are no longer a member of this organization' USING ERRCODE = '42501';
     END IF;
+    SELECT r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
+      INTO me.is_owner, me.permissions
+      FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) me.role_id;
     IF permission IS NOT NULL AND NOT tenancy.permissions_cover(me.permissions, ARRAY[permission]) THEN
         RAISE EXCEPTION 'permission denied: this needs %', permission
             USING ERRCODE = '42501', HINT = 'Ask an owner for a role that grants it.';
@@ -966,6 +963,7 @@ BEGIN
         RAISE EXCEPTION 'permissions must be a JSON array of distinct permission strings'
             USING ERRCODE = '22023', HINT = 'For example ["tickets.read", "tickets.write"] or ["tickets.*"].';
     END IF;
+    PERFORM tenancy.require_known_permissions(permissions);
     IF NOT tenancy.permissions_cover(me.permissions, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(permissions))) THEN
         RAISE EXCEPTION 'you cannot create a role with permissions you do not hold' USING ERRCODE = '42501';
     END IF;
@@ -999,6 +997,9 @@ BEGIN
     END IF;
     IF permissions IS NOT NULL AND NOT tenancy.valid_permissions(permissions) THEN
         RAISE EXCEPTION 'permissions must be a JSON array of distinct permission strings' USING ERRCODE = '22023';
+    END IF;
+    IF permissions IS NOT NULL THEN
+        PERFORM tenancy.require_known_permissions(permissions);
     END IF;
     -- Editing a role means holding everything it grants, before and after.
     IF NOT tenancy.permissions_cover(me.permissions,

@@ -27,6 +27,8 @@ SELECT tenancy.create_role('support', 'Again', '[]');
 SELECT tenancy.create_role('weird', 'x', '["Tickets.READ"]');
 SELECT tenancy.create_role('weird', 'x', '{"tickets.read": true}');
 SELECT tenancy.create_role('weird', 'x', '["tickets.fly"]');
+SELECT tenancy.create_role('weird', 'x', '["rockets.*"]');
+SELECT tenancy.update_role('helper', permissions => '["tickets.fly"]');
 SELECT tenancy.create_role(NULL, 'x', '[]');
 SELECT tenancy.update_role('nope', 'x');
 SELECT tenancy.update_role('owner', 'Boss');
