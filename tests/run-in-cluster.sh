@@ -40,5 +40,12 @@ echo "== cluster checks"
 bash tests/cluster/checks.sh
 echo "== command-line tool"
 bash tests/cluster/cli.sh
+echo "== walkthrough (docs/walkthrough.md)"
+if TENANCY_INSIDE_CLUSTER=1 bash examples/walkthrough.sh >"$TENANCY_WORK/walkthrough.md" 2>&1 &&
+  grep -q "ownership transferred" "$TENANCY_WORK/walkthrough.md" && ! grep -q "exit status [125]" "$TENANCY_WORK/walkthrough.md"; then
+  echo "ok walkthrough" | tee -a "$results"
+else
+  echo "not ok walkthrough" | tee -a "$results"; cat "$TENANCY_WORK/walkthrough.md"
+fi
 echo "== installed CMake package and pkg-config file"
 bash tests/cluster/install_package.sh | tee -a "$results"

@@ -21,7 +21,8 @@ using tenancy::EngineConfig;
 int ExitCodeFor(const std::exception &e) {
 	if (dynamic_cast<const tenancy::NotAMember *>(&e) || dynamic_cast<const tenancy::MissingPermission *>(&e))
 		return kExitDenied;
-	if (dynamic_cast<const tenancy::Unauthenticated *>(&e) || dynamic_cast<const tenancy::InvalidToken *>(&e))
+	if (dynamic_cast<const tenancy::Unauthenticated *>(&e) || dynamic_cast<const tenancy::InvalidToken *>(&e) ||
+	    dynamic_cast<const tenancy::InvitationInvalid *>(&e))
 		return kExitUnauthenticated;
 	if (dynamic_cast<const tenancy::DatabaseUnavailable *>(&e) || dynamic_cast<const tenancy::ContextLost *>(&e))
 		return kExitUnavailable;
@@ -170,6 +171,143 @@ int RunDemo(const EngineConfig &config) {
 		tenancy::PoolStats stats = engine.Stats();
 		std::cout << "\npool: " << stats.opened << " opened, " << stats.discarded << " discarded, " << stats.idle
 		          << " idle\n";
+	});
+}
+
+namespace {
+
+struct Session {
+	Engine engine;
+	tenancy::Identity who;
+	tenancy::Uuid org;
+	Session(const EngineConfig &config, const OrgOptions &options)
+	    : engine(config), who{tenancy::ParseUuid(options.user, "--user")},
+	      org(tenancy::ParseUuid(options.org, "--org")) {}
+};
+
+std::string Join(const std::vector<std::string> &items) {
+	std::string out;
+	for (const auto &item : items)
+		out += (out.empty() ? "" : ", ") + item;
+	return out;
+}
+
+} // namespace
+
+int RunInvite(const EngineConfig &config, const OrgOptions &options, const std::string &email, const std::string &role,
+              int ttl_hours) {
+	return Guard([&] {
+		Session s(config, options);
+		std::string token = s.engine.Invite(s.who, s.org, email, role, std::chrono::hours(ttl_hours));
+		std::cerr << "invitation for " << email << " as " << role << ", valid " << ttl_hours
+		          << " h; the token is shown only now:\n";
+		std::cout << token << "\n";
+	});
+}
+
+int RunAccept(const EngineConfig &config, const std::string &user, const std::string &token) {
+	return Guard([&] {
+		Engine engine(config);
+		tenancy::Identity who{tenancy::ParseUuid(user, "--user")};
+		std::cout << tenancy::ToString(engine.AcceptInvitation(who, token)) << "\n";
+	});
+}
+
+int RunInvitationList(const EngineConfig &config, const OrgOptions &options) {
+	return Guard([&] {
+		Session s(config, options);
+		for (const auto &i : s.engine.ListInvitations(s.who, s.org))
+			std::cout << tenancy::ToString(i.id) << "\t" << i.status << "\t" << i.role_code << "\t" << i.email << "\t"
+			          << i.expires_at << "\n";
+	});
+}
+
+int RunInvitationRevoke(const EngineConfig &config, const OrgOptions &options, const std::string &id) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.RevokeInvitation(s.who, s.org, tenancy::ParseUuid(id, "--id"));
+		std::cout << "revoked\n";
+	});
+}
+
+int RunMemberList(const EngineConfig &config, const OrgOptions &options) {
+	return Guard([&] {
+		Session s(config, options);
+		for (const auto &m : s.engine.ListMembers(s.who, s.org))
+			std::cout << tenancy::ToString(m.user_id) << "\t" << m.role_code << "\t" << m.code << "\t" << m.email
+			          << "\n";
+	});
+}
+
+int RunMemberSetRole(const EngineConfig &config, const OrgOptions &options, const std::string &member,
+                     const std::string &role) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.SetMemberRole(s.who, s.org, tenancy::ParseUuid(member, "--member"), role);
+		std::cout << "role changed to " << role << "\n";
+	});
+}
+
+int RunMemberRemove(const EngineConfig &config, const OrgOptions &options, const std::string &member) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.RemoveMember(s.who, s.org, tenancy::ParseUuid(member, "--member"));
+		std::cout << "removed\n";
+	});
+}
+
+int RunLeave(const EngineConfig &config, const OrgOptions &options) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.LeaveOrganization(s.who, s.org);
+		std::cout << "left the organization\n";
+	});
+}
+
+int RunRoleList(const EngineConfig &config, const OrgOptions &options) {
+	return Guard([&] {
+		Session s(config, options);
+		for (const auto &r : s.engine.ListRoles(s.who, s.org))
+			std::cout << r.code << (r.is_system ? " (system)" : "") << "\t" << r.members << " member(s)\t" << r.name
+			          << "\t" << Join(r.permissions) << "\n";
+	});
+}
+
+int RunRoleCreate(const EngineConfig &config, const OrgOptions &options, const std::string &code,
+                  const std::string &name, const std::vector<std::string> &permissions) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.CreateRole(s.who, s.org, code, name, permissions);
+		std::cout << "role " << code << " created: " << Join(permissions) << "\n";
+	});
+}
+
+int RunRoleUpdate(const EngineConfig &config, const OrgOptions &options, const std::string &code,
+                  const std::string &name, const std::vector<std::string> &permissions, bool set_permissions) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.UpdateRole(s.who, s.org, code, name.empty() ? std::nullopt : std::optional<std::string>(name),
+		                    set_permissions ? std::optional<std::vector<std::string>>(permissions) : std::nullopt);
+		std::cout << "role " << code << " updated\n";
+	});
+}
+
+int RunRoleDelete(const EngineConfig &config, const OrgOptions &options, const std::string &code,
+                  const std::string &reassign_to) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.DeleteRole(s.who, s.org, code,
+		                    reassign_to.empty() ? std::nullopt : std::optional<std::string>(reassign_to));
+		std::cout << "role " << code << " deleted\n";
+	});
+}
+
+int RunTransfer(const EngineConfig &config, const OrgOptions &options, const std::string &new_owner,
+                const std::string &my_new_role) {
+	return Guard([&] {
+		Session s(config, options);
+		s.engine.TransferOwnership(s.who, s.org, tenancy::ParseUuid(new_owner, "--to"), my_new_role);
+		std::cout << "ownership transferred; your role is now " << my_new_role << "\n";
 	});
 }
 

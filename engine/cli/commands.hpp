@@ -22,6 +22,31 @@ int RunOrgList(const tenancy::EngineConfig &config, const std::string &user);
 int RunExec(const tenancy::EngineConfig &config, const ExecOptions &options);
 int RunDemo(const tenancy::EngineConfig &config);
 
+// Organization management, as --user in --org.
+struct OrgOptions {
+	std::string user;
+	std::string org;
+};
+int RunInvite(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &email,
+              const std::string &role, int ttl_hours);
+int RunAccept(const tenancy::EngineConfig &config, const std::string &user, const std::string &token);
+int RunInvitationList(const tenancy::EngineConfig &config, const OrgOptions &who);
+int RunInvitationRevoke(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &id);
+int RunMemberList(const tenancy::EngineConfig &config, const OrgOptions &who);
+int RunMemberSetRole(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &member,
+                     const std::string &role);
+int RunMemberRemove(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &member);
+int RunLeave(const tenancy::EngineConfig &config, const OrgOptions &who);
+int RunRoleList(const tenancy::EngineConfig &config, const OrgOptions &who);
+int RunRoleCreate(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &code,
+                  const std::string &name, const std::vector<std::string> &permissions);
+int RunRoleUpdate(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &code,
+                  const std::string &name, const std::vector<std::string> &permissions, bool set_permissions);
+int RunRoleDelete(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &code,
+                  const std::string &reassign_to);
+int RunTransfer(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &new_owner,
+                const std::string &my_new_role);
+
 // Exit codes shared by all subcommands.
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;

@@ -7,6 +7,7 @@
 //   tenancy org list --user UUID
 //   tenancy exec (--user UUID | --bearer JWT) [--org UUID] -c SQL [-c SQL ...]
 //   tenancy demo
+//   tenancy invite|accept|invitations|members|roles|transfer ... (organization management)
 //
 // Database commands read their settings from --config FILE (or TENANCY_CONFIG),
 // then the environment (TENANCY_CONNINFO, TENANCY_ADMIN_CONNINFO, TENANCY_KEYRING,
@@ -87,7 +88,7 @@ void RunMint(const MintOptions &o) {
 } // namespace
 
 int main(int argc, char **argv) {
-	CLI::App app{"pg_tenancy command-line tool: keys and context tokens"};
+	CLI::App app{"pg_tenancy command-line tool: keys, tokens, users, organizations, members, roles and invitations"};
 	app.require_subcommand(1);
 
 	KeygenOptions keygen;
@@ -154,6 +155,66 @@ int main(int argc, char **argv) {
 	CLI::App *demo_cmd = app.add_subcommand("demo", "Show isolation on a database with pg_tenancy installed");
 	add_db_options(demo_cmd);
 
+	// Organization management: every command acts as --user inside --org.
+	cli::OrgOptions as;
+	auto add_as = [&](CLI::App *cmd) {
+		cmd->fallthrough(); // its options may also follow a sub-subcommand
+		cmd->add_option("--user", as.user, "Your user id")->required();
+		cmd->add_option("--org", as.org, "Organization id")->required();
+		add_db_options(cmd);
+	};
+	std::string invitee_email, role, token, member, id, reassign_to, new_owner, my_role;
+	std::vector<std::string> permissions;
+	int ttl_hours = 24 * 7;
+
+	CLI::App *invite_cmd = app.add_subcommand("invite", "Invite an email address with a role; prints the token once");
+	add_as(invite_cmd);
+	invite_cmd->add_option("--email", invitee_email, "Invitee's email address")->required();
+	invite_cmd->add_option("--role", role, "Role code to grant")->required();
+	invite_cmd->add_option("--ttl-hours", ttl_hours, "Validity in hours (1 minute to 30 days)")
+	    ->check(CLI::Range(1, 720));
+
+	std::string accept_user;
+	CLI::App *accept_cmd = app.add_subcommand("accept", "Accept an invitation; prints the organization id");
+	accept_cmd->add_option("--user", accept_user, "Your user id (the invitation's email must be yours)")->required();
+	accept_cmd->add_option("--token", token, "The invitation token")->required();
+	add_db_options(accept_cmd);
+
+	CLI::App *invitations_cmd = app.add_subcommand("invitations", "List (default) or revoke invitations");
+	add_as(invitations_cmd);
+	CLI::App *invitations_revoke = invitations_cmd->add_subcommand("revoke", "Revoke a pending invitation");
+	invitations_revoke->add_option("--id", id, "Invitation id")->required();
+
+	CLI::App *members_cmd = app.add_subcommand("members", "List (default) or manage members");
+	add_as(members_cmd);
+	CLI::App *members_set_role = members_cmd->add_subcommand("set-role", "Give a member another role");
+	members_set_role->add_option("--member", member, "Member's user id")->required();
+	members_set_role->add_option("--role", role, "Role code")->required();
+	CLI::App *members_remove = members_cmd->add_subcommand("remove", "Remove a member");
+	members_remove->add_option("--member", member, "Member's user id")->required();
+	CLI::App *members_leave = members_cmd->add_subcommand("leave", "Leave the organization yourself");
+
+	std::string role_code, role_name;
+	CLI::App *roles_cmd = app.add_subcommand("roles", "List (default) or manage roles");
+	add_as(roles_cmd);
+	CLI::App *roles_create = roles_cmd->add_subcommand("create", "Create a role");
+	roles_create->add_option("--code", role_code, "Role code, e.g. support")->required();
+	roles_create->add_option("--name", role_name, "Display name")->required();
+	roles_create->add_option("-p,--permission", permissions, "A permission (repeatable), e.g. tickets.read");
+	CLI::App *roles_update = roles_cmd->add_subcommand("update", "Rename a role or replace its permissions");
+	roles_update->add_option("--code", role_code, "Role code")->required();
+	roles_update->add_option("--name", role_name, "New display name");
+	CLI::Option *update_permissions =
+	    roles_update->add_option("-p,--permission", permissions, "New permissions (repeatable; replaces all)");
+	CLI::App *roles_delete = roles_cmd->add_subcommand("delete", "Delete a role");
+	roles_delete->add_option("--code", role_code, "Role code")->required();
+	roles_delete->add_option("--reassign-to", reassign_to, "Move its members to this role first");
+
+	CLI::App *transfer_cmd = app.add_subcommand("transfer", "Transfer ownership to another member");
+	add_as(transfer_cmd);
+	transfer_cmd->add_option("--to", new_owner, "New owner's user id")->required();
+	transfer_cmd->add_option("--my-role", my_role, "The role you take instead")->required();
+
 	try {
 		app.parse(argc, argv);
 		if (keygen_cmd->parsed()) {
@@ -186,6 +247,34 @@ int main(int argc, char **argv) {
 			return cli::RunExec(config, exec);
 		if (demo_cmd->parsed())
 			return cli::RunDemo(config);
+		if (invite_cmd->parsed())
+			return cli::RunInvite(config, as, invitee_email, role, ttl_hours);
+		if (accept_cmd->parsed())
+			return cli::RunAccept(config, accept_user, token);
+		if (invitations_cmd->parsed())
+			return invitations_revoke->parsed() ? cli::RunInvitationRevoke(config, as, id)
+			                                    : cli::RunInvitationList(config, as);
+		if (members_cmd->parsed()) {
+			if (members_set_role->parsed())
+				return cli::RunMemberSetRole(config, as, member, role);
+			if (members_remove->parsed())
+				return cli::RunMemberRemove(config, as, member);
+			if (members_leave->parsed())
+				return cli::RunLeave(config, as);
+			return cli::RunMemberList(config, as);
+		}
+		if (roles_cmd->parsed()) {
+			if (roles_create->parsed())
+				return cli::RunRoleCreate(config, as, role_code, role_name, permissions);
+			if (roles_update->parsed())
+				return cli::RunRoleUpdate(config, as, role_code, role_name, permissions,
+				                          update_permissions->count() > 0);
+			if (roles_delete->parsed())
+				return cli::RunRoleDelete(config, as, role_code, reassign_to);
+			return cli::RunRoleList(config, as);
+		}
+		if (transfer_cmd->parsed())
+			return cli::RunTransfer(config, as, new_owner, my_role);
 	} catch (const CLI::ParseError &e) {
 		return app.exit(e) == 0 ? 0 : cli::kExitUsage; // --help exits 0
 	} catch (const tenancy::ConfigurationError &e) {

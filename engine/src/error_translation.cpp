@@ -17,6 +17,13 @@ std::string FirstLine(const std::string &message) {
 	return message.substr(0, message.find('\n'));
 }
 
+// The first line of a server error without libpq's "ERROR:  " prefix.
+std::string ServerMessage(const std::string &message) {
+	std::string line = FirstLine(message);
+	const std::string prefix = "ERROR:  ";
+	return line.compare(0, prefix.size(), prefix) == 0 ? line.substr(prefix.size()) : line;
+}
+
 bool IsConnectionState(const std::string &sqlstate) {
 	return StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
 }
@@ -52,11 +59,13 @@ bool IsConnectionState(const std::string &sqlstate) {
 			throw NotAMember("not a member of this organization");
 		if (state == "42501" && message.find("no tenant context is active") != std::string::npos)
 			throw ContextLost("the tenant context is no longer active in this transaction");
-		if (state == "42501")
-			throw MissingPermission("permission denied for this operation in the current organization");
+		if (state == "42501") // the server's reason names only this organization's objects
+			throw MissingPermission(ServerMessage(message));
+		if (state == "22023" && message.find("this invitation is not valid") != std::string::npos)
+			throw InvitationInvalid("this invitation is not valid");
 		if (state == "F0000")
 			throw DatabaseUnavailable("the database cannot verify context tokens (keyring not usable)");
-		throw DatabaseError(FirstLine(message), state);
+		throw DatabaseError(ServerMessage(message), state);
 	} catch (const pqxx::transaction_rollback &e) {
 		// libpqxx 6.4 derives these from pqxx::failure, not sql_error, and keeps no
 		// SQLSTATE: recover it from the class so callers can retry serialization

@@ -88,6 +88,26 @@ out=$("$cli" exec --help 2>&1); echo "$out" | grep -q -- "--org"; report help_li
 out=$("$cli" exec --conninfo "dbname=$db" --user "$alice" --org "$acme" -c "SELECT 1" 2>&1); status=$?
 [ $status -eq 2 ] && echo "$out" | grep -q "superuser or has BYPASSRLS"; report superuser_app_role_refused $? "$status $out"
 
+# Organization management commands.
+out=$("$cli" roles create --user "$alice" --org "$acme" --code support --name Support -p tickets.read 2>&1)
+report roles_create $? "$out"
+out=$("$cli" roles --user "$alice" --org "$acme" 2>&1); echo "$out" | grep -q "^support"; report roles_list $? "$out"
+dana=$("$cli" user add --code dana --email dana@acme.example)
+token=$("$cli" invite --user "$alice" --org "$acme" --email dana@acme.example --role support 2>/dev/null)
+echo "$token" | grep -qE '^tinv_[A-Za-z0-9_-]{43}$'; report invite_prints_token $? "$token"
+out=$("$cli" accept --user "$bob" --token "$token" 2>&1); status=$?
+[ $status -eq 4 ] && echo "$out" | grep -q "not valid"; report accept_not_yours_refused $? "$status $out"
+out=$("$cli" accept --user "$dana" --token "$token" 2>&1); [ "$out" = "$acme" ]; report accept $? "$out"
+out=$("$cli" members --user "$alice" --org "$acme" 2>&1); echo "$out" | grep -q "support.dana"; report members_list $? "$out"
+out=$("$cli" members set-role --user "$dana" --org "$acme" --member "$alice" --role support 2>&1); status=$?
+[ $status -eq 3 ]; report members_set_role_escalation_refused $? "$status $out"
+out=$("$cli" invitations --user "$alice" --org "$acme" 2>&1); echo "$out" | grep -q "accepted" && ! echo "$out" | grep -q tinv_
+report invitations_list_without_tokens $? "$out"
+out=$("$cli" transfer --user "$alice" --org "$acme" --to "$dana" --my-role support 2>&1); report transfer $? "$out"
+out=$("$cli" members leave --user "$alice" --org "$acme" 2>&1); report members_leave $? "$out"
+out=$("$cli" members leave --user "$dana" --org "$acme" 2>&1); status=$?
+[ $status -eq 1 ] && echo "$out" | grep -q "at least one owner"; report last_owner_cannot_leave $? "$status $out"
+
 out=$("$cli" demo 2>&1); status=$?
 [ $status -eq 0 ] && echo "$out" | grep -q "Printer on fire" && ! echo "$out" | grep -A4 "alice, in Acme" | grep -q "Secret merger" \
   && echo "$out" | grep -q "NotAMember"

@@ -19,6 +19,13 @@ class Unauthenticated : public Error {
 	using Error::Error;
 };
 
+// An invitation that is unknown, expired, revoked, already used or for someone
+// else: deliberately one error for all.
+class InvitationInvalid : public Error {
+  public:
+	using Error::Error;
+};
+
 // The database refused the context token (bad signature, expired, unknown key).
 class InvalidToken : public Error {
   public:
