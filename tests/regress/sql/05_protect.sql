@@ -4,6 +4,7 @@
 \i tests/regress/include/setup_vars.psql
 \set tok_a `:mint --user :alice --org :org_a`
 \set tok_b `:mint --user :bob --org :org_b`
+\set tok_carol `:mint --user :carol --org :org_a`
 SET ROLE tenancy_owner;
 
 -- What protect() installed on app.tickets in 00_setup.
@@ -137,6 +138,74 @@ GRANT TRUNCATE, TRIGGER ON app.notes TO tenancy_app;
 SELECT tenancy.protect('app.notes', 'tenant');
 REVOKE TRUNCATE, TRIGGER ON app.notes FROM tenancy_app;
 DROP TABLE app.docs CASCADE;
+
+-- Per-command permissions: reads need tickets.read, writes tickets.write, and
+-- the tenant condition stays inside every policy.
+RESET ROLE;
+SELECT tenancy.register_user('vic', 'vic@acme.example') AS vic \gset
+SELECT tenancy.register_user('nora', 'nora@acme.example') AS nora \gset
+INSERT INTO tenancy.roles (organization_id, code, name, permissions) VALUES
+    (:'org_a', 'viewer', 'Viewer', '["tickets.read"]'), (:'org_a', 'commenter', 'Commenter', '["comments.write"]');
+INSERT INTO tenancy.memberships (organization_id, user_id, role_id)
+SELECT :'org_a'::uuid, :'vic'::uuid, id FROM tenancy.roles WHERE organization_id = :'org_a' AND code = 'viewer'
+UNION ALL
+SELECT :'org_a'::uuid, :'nora'::uuid, id FROM tenancy.roles WHERE organization_id = :'org_a' AND code = 'commenter';
+\set tok_vic `:mint --user :vic --org :org_a`
+\set tok_nora `:mint --user :nora --org :org_a`
+SET ROLE tenancy_owner;
+CREATE TABLE app.cases (id serial PRIMARY KEY, organization_id uuid NOT NULL, body text) PARTITION BY HASH (id);
+CREATE TABLE app.cases_0 PARTITION OF app.cases FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+SELECT tenancy.protect('app.cases', 'organization_id', 'tickets.fly', 'tickets.write');
+SELECT tenancy.protect('app.cases', 'organization_id', 'Tickets Read', 'tickets.write');
+SELECT tenancy.protect('app.cases', read_permission => 'tickets.read', write_permission => 'tickets.write');
+CREATE TABLE app.cases_1 PARTITION OF app.cases FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+SELECT polrelid::regclass, polname, polpermissive, polcmd, pg_get_expr(polqual, polrelid) AS using_expr,
+       pg_get_expr(polwithcheck, polrelid) AS check_expr
+  FROM pg_policy WHERE polrelid IN ('app.cases'::regclass, 'app.cases_1'::regclass) ORDER BY 1, 2;
+SELECT table_name, read_permission, write_permission FROM tenancy.protected_tables
+ WHERE table_name::text LIKE 'app.cases%' ORDER BY 1;
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.cases TO tenancy_app;
+GRANT USAGE ON SEQUENCE app.cases_id_seq TO tenancy_app;
+SET ROLE tenancy_app;
+BEGIN;
+SELECT tenancy.enter(:'tok_a');
+INSERT INTO app.cases (body) VALUES ('acme case 1'), ('acme case 2');
+COMMIT;
+BEGIN;
+SELECT tenancy.enter(:'tok_b');
+INSERT INTO app.cases (body) VALUES ('globex case');
+COMMIT;
+-- The viewer reads but cannot write; the commenter sees nothing at all.
+BEGIN;
+SELECT tenancy.enter(:'tok_vic');
+SELECT body FROM app.cases ORDER BY body;
+INSERT INTO app.cases (body) VALUES ('by viewer');
+ROLLBACK;
+BEGIN;
+SELECT tenancy.enter(:'tok_vic');
+UPDATE app.cases SET body = 'edited by viewer';
+DELETE FROM app.cases;
+ROLLBACK;
+BEGIN;
+SELECT tenancy.enter(:'tok_nora');
+SELECT count(*) AS commenter_sees FROM app.cases;
+ROLLBACK;
+-- Carol (agent: read and write) does both, in Acme only.
+BEGIN;
+SELECT tenancy.enter(:'tok_carol');
+UPDATE app.cases SET body = body || ' (edited)' RETURNING body;
+SELECT count(*) AS carol_sees FROM app.cases;
+COMMIT;
+SET ROLE tenancy_owner;
+SELECT tenancy.unprotect('app.cases');
+SELECT count(*) AS policies_left FROM pg_policy WHERE polrelid IN ('app.cases'::regclass, 'app.cases_0'::regclass,
+                                                                 'app.cases_1'::regclass);
+DROP TABLE app.cases;
+RESET ROLE;
+DELETE FROM tenancy.memberships WHERE user_id IN (:'vic', :'nora');
+DELETE FROM tenancy.roles WHERE organization_id = :'org_a' AND code IN ('viewer', 'commenter');
+DELETE FROM tenancy.users WHERE id IN (:'vic', :'nora');
+SET ROLE tenancy_owner;
 
 -- A permissive policy added by someone later cannot widen access across
 -- organizations: pg_tenancy's restrictive policy still applies.
