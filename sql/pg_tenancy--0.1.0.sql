@@ -355,6 +355,13 @@ DECLARE
     is_partition boolean;
     attnum smallint;
 BEGIN
+    -- Row-level security cannot be put on a foreign table, so one inside a
+    -- protected hierarchy could be read around the tenant policies.
+    IF (SELECT c.relkind FROM pg_catalog.pg_class AS c WHERE c.oid = child) = 'f' THEN
+        RAISE EXCEPTION 'foreign table % cannot join a table protected by pg_tenancy', child
+            USING ERRCODE = '42809',
+                  HINT = 'Row-level security does not apply to foreign tables; keep tenant data in local tables.';
+    END IF;
     -- Policies first: every ALTER TABLE below fires the event trigger, which
     -- leaves a table alone once its policies are complete.
     PERFORM tenancy.apply_policies(child, how);
@@ -499,7 +506,8 @@ DECLARE
 BEGIN
     FOR changed IN SELECT DISTINCT c.objid::pg_catalog.regclass
                      FROM pg_catalog.pg_event_trigger_ddl_commands() AS c
-                    WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.object_type = 'table' LOOP
+                    WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                      AND c.object_type IN ('table', 'foreign table') LOOP
         -- The nearest protected ancestor of the changed table, or the table itself.
         WITH RECURSIVE up(relid, depth) AS (
             SELECT changed::pg_catalog.oid, 0
@@ -527,7 +535,7 @@ $$;
 COMMENT ON FUNCTION tenancy.protect_new_children() IS
     'Event trigger: protect partitions and inheritance children added to a protected table';
 CREATE EVENT TRIGGER tenancy_protect_new_children ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tenancy.protect_new_children();
 
 CREATE FUNCTION tenancy.unprotect(tbl pg_catalog.regclass) RETURNS void
@@ -902,7 +910,7 @@ CREATE TYPE tenancy.caller AS (
     permissions     text[]
 );
 
-CREATE FUNCTION tenancy.authorize(permission text) RETURNS tenancy.caller
+CREATE FUNCTION tenancy.authorize(permission text, for_change boolean DEFAULT true) RETURNS tenancy.caller
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -915,27 +923,34 @@ BEGIN
         RAISE EXCEPTION 'this needs an organization context'
             USING ERRCODE = '42501', HINT = 'Call tenancy.enter($1) with a token for the organization first.';
     END IF;
-    -- Lock the membership first and read its role afterwards: a concurrent
-    -- role change is then seen as the new role, not as a missing membership.
-    SELECT m.role_id INTO me.role_id
-      FROM tenancy.memberships AS m
-     WHERE m.organization_id OPERATOR(pg_catalog.=) me.organization_id
-       AND m.user_id OPERATOR(pg_catalog.=) me.user_id
-       FOR SHARE;
-    IF NOT FOUND THEN
+    -- Changes lock the caller's membership (against a concurrent removal) before
+    -- reading its role, so a concurrent role change is seen as the new role, not
+    -- as a missing membership. Reads take no lock: they work in read-only
+    -- transactions and on standbys.
+    IF for_change THEN
+        SELECT m.role_id INTO me.role_id FROM tenancy.memberships AS m
+         WHERE m.organization_id OPERATOR(pg_catalog.=) me.organization_id
+           AND m.user_id OPERATOR(pg_catalog.=) me.user_id
+           FOR SHARE;
+    ELSE
+        SELECT m.role_id INTO me.role_id FROM tenancy.memberships AS m
+         WHERE m.organization_id OPERATOR(pg_catalog.=) me.organization_id
+           AND m.user_id OPERATOR(pg_catalog.=) me.user_id;
+    END IF;
+    IF me.role_id IS NULL THEN
         RAISE EXCEPTION 'you are no longer a member of this organization' USING ERRCODE = '42501';
     END IF;
     SELECT r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
       INTO me.is_owner, me.permissions
       FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) me.role_id;
-    IF permission IS NOT NULL AND NOT tenancy.permissions_cover(me.permissions, ARRAY[permission]) THEN
+    IF permission IS NOT NULL AND tenancy.permissions_cover(me.permissions, ARRAY[permission]) IS NOT TRUE THEN
         RAISE EXCEPTION 'permission denied: this needs %', permission
             USING ERRCODE = '42501', HINT = 'Ask an owner for a role that grants it.';
     END IF;
     RETURN me;
 END
 $$;
-REVOKE ALL ON FUNCTION tenancy.authorize(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenancy.authorize(text, boolean) FROM PUBLIC;
 
 -- Nobody hands out more than they hold; only owners hand out ownership.
 CREATE FUNCTION tenancy.require_grantable(me tenancy.caller, role_id uuid) RETURNS void
@@ -946,11 +961,15 @@ DECLARE
     target record;
 BEGIN
     SELECT r.code, r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions)) AS permissions
-      INTO target FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) role_id;
-    IF target.is_system AND NOT me.is_owner THEN
+      INTO target FROM tenancy.roles AS r
+     WHERE r.id OPERATOR(pg_catalog.=) role_id AND r.organization_id OPERATOR(pg_catalog.=) me.organization_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'that role does not exist in this organization' USING ERRCODE = '42704';
+    END IF;
+    IF target.is_system AND me.is_owner IS NOT TRUE THEN
         RAISE EXCEPTION 'only an owner can grant the owner role' USING ERRCODE = '42501';
     END IF;
-    IF NOT tenancy.permissions_cover(me.permissions, target.permissions) THEN
+    IF tenancy.permissions_cover(me.permissions, target.permissions) IS NOT TRUE THEN
         RAISE EXCEPTION 'role "%" has permissions you do not hold', target.code
             USING ERRCODE = '42501', HINT = 'You can only grant roles whose permissions you hold yourself.';
     END IF;
@@ -1026,6 +1045,9 @@ BEGIN
     IF code IS NULL OR name IS NULL OR permissions IS NULL THEN
         RAISE EXCEPTION 'tenancy.create_role() needs a code, a name and permissions' USING ERRCODE = '22004';
     END IF;
+    IF pg_catalog.length(pg_catalog.btrim(name)) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'a role name must be 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
     IF NOT tenancy.is_valid_role_code(code) THEN
         RAISE EXCEPTION 'invalid role code "%"', code
             USING ERRCODE = '22023', HINT = 'Use a lower-case letter followed by up to 62 of [a-z0-9_-].';
@@ -1065,6 +1087,9 @@ BEGIN
     SELECT r.* INTO target FROM tenancy.roles AS r WHERE r.id = tenancy.role_id(me.organization_id, update_role.code) FOR UPDATE;
     IF target.is_system THEN
         RAISE EXCEPTION 'the system role "%" cannot be changed', code USING ERRCODE = '42501';
+    END IF;
+    IF name IS NOT NULL AND pg_catalog.length(pg_catalog.btrim(name)) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'a role name must be 1 to 200 characters' USING ERRCODE = '22023';
     END IF;
     IF permissions IS NOT NULL AND NOT tenancy.valid_permissions(permissions) THEN
         RAISE EXCEPTION 'permissions must be a JSON array of distinct permission strings' USING ERRCODE = '22023';
@@ -1138,7 +1163,7 @@ CREATE FUNCTION tenancy.list_roles()
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me tenancy.caller := tenancy.authorize('roles.read');
+    me tenancy.caller := tenancy.authorize('roles.read', for_change => false);
 BEGIN
     RETURN QUERY
     SELECT r.code, r.name, r.permissions, r.is_system,
@@ -1169,6 +1194,20 @@ END
 $$;
 REVOKE ALL ON FUNCTION tenancy.membership_of(uuid, uuid) FROM PUBLIC;
 
+-- A member who leaves or is removed cannot walk back in on an older invitation.
+CREATE FUNCTION tenancy.revoke_invitations_for(organization_id uuid, user_id uuid) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE tenancy.invitations AS i SET revoked_at = pg_catalog.now()
+      FROM tenancy.users AS u
+     WHERE u.id OPERATOR(pg_catalog.=) revoke_invitations_for.user_id
+       AND i.organization_id OPERATOR(pg_catalog.=) revoke_invitations_for.organization_id
+       AND pg_catalog.lower(i.email) OPERATOR(pg_catalog.=) pg_catalog.lower(u.email)
+       AND i.accepted_at IS NULL AND i.revoked_at IS NULL
+$$;
+REVOKE ALL ON FUNCTION tenancy.revoke_invitations_for(uuid, uuid) FROM PUBLIC;
+
 CREATE FUNCTION tenancy.list_members()
     RETURNS TABLE (user_id uuid, code text, email text, role_code text, is_owner boolean, joined_at timestamptz)
     LANGUAGE plpgsql STABLE
@@ -1176,7 +1215,7 @@ CREATE FUNCTION tenancy.list_members()
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me tenancy.caller := tenancy.authorize('members.read');
+    me tenancy.caller := tenancy.authorize('members.read', for_change => false);
 BEGIN
     RETURN QUERY
     SELECT u.id, u.code, u.email, r.code, r.is_system, m.created_at
@@ -1238,6 +1277,7 @@ BEGIN
         RAISE EXCEPTION 'you cannot remove a member who holds permissions you do not' USING ERRCODE = '42501';
     END IF;
     DELETE FROM tenancy.memberships AS m WHERE m.id = member.id;
+    PERFORM tenancy.revoke_invitations_for(me.organization_id, member.user_id);
     PERFORM tenancy.record(me.organization_id, 'member.removed', pg_catalog.jsonb_build_object('user', user_id));
 END
 $$;
@@ -1252,6 +1292,7 @@ DECLARE
     me tenancy.caller := tenancy.authorize(NULL);
 BEGIN
     DELETE FROM tenancy.memberships AS m WHERE m.organization_id = me.organization_id AND m.user_id = me.user_id;
+    PERFORM tenancy.revoke_invitations_for(me.organization_id, me.user_id);
     PERFORM tenancy.record(me.organization_id, 'member.left', pg_catalog.jsonb_build_object('user', me.user_id));
 END
 $$;
@@ -1356,7 +1397,7 @@ BEGIN
     -- Unknown, expired, revoked, used and someone else's: one answer for all.
     IF NOT FOUND OR invitation.accepted_at IS NOT NULL OR invitation.revoked_at IS NOT NULL
        OR invitation.expires_at <= pg_catalog.now()
-       OR pg_catalog.lower(invitation.email) <> pg_catalog.lower(my_email) THEN
+       OR pg_catalog.lower(invitation.email) IS DISTINCT FROM pg_catalog.lower(my_email) THEN
         RAISE EXCEPTION 'this invitation is not valid'
             USING ERRCODE = '22023', HINT = 'Ask the organization for a new invitation.';
     END IF;
@@ -1369,8 +1410,10 @@ BEGIN
       INTO inviter
       FROM tenancy.memberships AS m JOIN tenancy.roles AS r ON r.id = m.role_id
      WHERE m.organization_id = invitation.organization_id AND m.user_id = invitation.invited_by;
-    IF inviter.user_id IS NULL OR NOT tenancy.permissions_cover(inviter.permissions, role_permissions)
-       OR (role_is_system AND NOT inviter.is_owner) THEN
+    IF inviter.user_id IS NULL
+       OR tenancy.permissions_cover(inviter.permissions, role_permissions) IS NOT TRUE
+       OR tenancy.permissions_cover(inviter.permissions, ARRAY['members.invite']) IS NOT TRUE
+       OR (role_is_system AND inviter.is_owner IS NOT TRUE) THEN
         RAISE EXCEPTION 'this invitation is not valid'
             USING ERRCODE = '22023', HINT = 'Ask the organization for a new invitation.';
     END IF;
@@ -1378,8 +1421,12 @@ BEGIN
                 WHERE m.organization_id = invitation.organization_id AND m.user_id = me) THEN
         RAISE EXCEPTION 'you are already a member of this organization' USING ERRCODE = '23505';
     END IF;
-    INSERT INTO tenancy.memberships (organization_id, user_id, role_id)
-    VALUES (invitation.organization_id, me, invitation.role_id);
+    BEGIN
+        INSERT INTO tenancy.memberships (organization_id, user_id, role_id)
+        VALUES (invitation.organization_id, me, invitation.role_id);
+    EXCEPTION WHEN unique_violation THEN -- a second invitation accepted at the same moment
+        RAISE EXCEPTION 'you are already a member of this organization' USING ERRCODE = '23505';
+    END;
     UPDATE tenancy.invitations AS i SET accepted_at = pg_catalog.now(), accepted_by = me WHERE i.id = invitation.id;
     PERFORM tenancy.record(invitation.organization_id, 'invitation.accepted',
                            pg_catalog.jsonb_build_object('invitation', invitation.id, 'user', me));
@@ -1419,7 +1466,7 @@ CREATE FUNCTION tenancy.list_invitations()
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    me tenancy.caller := tenancy.authorize('members.read');
+    me tenancy.caller := tenancy.authorize('members.read', for_change => false);
 BEGIN
     RETURN QUERY
     SELECT i.id, i.email, r.code, i.invited_by, i.created_at, i.expires_at,

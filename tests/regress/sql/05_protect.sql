@@ -139,6 +139,22 @@ SELECT tenancy.protect('app.notes', 'tenant');
 REVOKE TRUNCATE, TRIGGER ON app.notes FROM tenancy_app;
 DROP TABLE app.docs CASCADE;
 
+-- Row-level security cannot cover a foreign table, so none may join a
+-- protected hierarchy.
+RESET ROLE;
+CREATE EXTENSION file_fdw;
+CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+CREATE FOREIGN TABLE app.events_remote PARTITION OF app.events FOR VALUES FROM ('2030-01-01') TO ('2031-01-01')
+    SERVER files OPTIONS (filename '/dev/null');
+CREATE FOREIGN TABLE app.loose (organization_id uuid NOT NULL, id bigint, at date NOT NULL, what text)
+    SERVER files OPTIONS (filename '/dev/null');
+ALTER TABLE app.events ATTACH PARTITION app.loose FOR VALUES FROM ('2031-01-01') TO ('2032-01-01');
+SELECT count(*) AS foreign_children FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'app.events'::regclass AND c.relkind = 'f';
+DROP FOREIGN TABLE app.loose;
+DROP EXTENSION file_fdw CASCADE;
+SET ROLE tenancy_owner;
+
 -- Per-command permissions: reads need tickets.read, writes tickets.write, and
 -- the tenant condition stays inside every policy.
 RESET ROLE;

@@ -63,6 +63,18 @@ SELECT tenancy.remove_member(:'carol');
 SELECT code, role_code, is_owner FROM tenancy.list_members();
 COMMIT;
 
+-- Listing works in read-only transactions (and so on standbys); bad names are refused.
+BEGIN READ ONLY;
+SELECT tenancy.enter(:'carol_a');
+SELECT count(*) AS members FROM tenancy.list_members();
+SELECT count(*) > 0 AS roles FROM tenancy.list_roles();
+COMMIT;
+BEGIN;
+SELECT tenancy.enter(:'alice_a');
+SELECT tenancy.create_role('longname', repeat('x', 201), '[]');
+SELECT tenancy.update_role('helper', name => '   ');
+COMMIT;
+
 -- An agent has none of the management permissions.
 BEGIN;
 SELECT tenancy.enter(:'eve_a');

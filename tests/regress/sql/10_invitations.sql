@@ -152,6 +152,36 @@ SELECT tenancy.enter(:'frank_u');
 SELECT pg_temp.try_accept(:'frank_token') AS inviter_gone;
 ROLLBACK;
 
+-- Removed members cannot walk back in on an older pending invitation.
+BEGIN;
+SELECT tenancy.enter(:'alice_a');
+SELECT tenancy.invite('dave@acme.example', 'helper') AS dave_second_token \gset
+SELECT tenancy.remove_member(:'dave');
+SELECT status FROM tenancy.list_invitations() WHERE lower(email) = 'dave@acme.example' ORDER BY status;
+COMMIT;
+BEGIN;
+SELECT tenancy.enter(:'dave_u');
+SELECT pg_temp.try_accept(:'dave_second_token') AS rejoin_after_removal;
+ROLLBACK;
+-- An inviter who can no longer invite cannot have their invitations accepted.
+BEGIN;
+SELECT tenancy.enter(:'alice_a');
+SELECT tenancy.invite('dave@acme.example', 'helper') AS dave_third_token \gset
+COMMIT;
+RESET ROLE;
+UPDATE tenancy.invitations SET invited_by = :'carol'
+ WHERE token_hash = sha256(convert_to(:'dave_third_token', 'UTF8'));
+INSERT INTO tenancy.memberships (organization_id, user_id, role_id)
+SELECT :'org_a', :'carol', id FROM tenancy.roles WHERE organization_id = :'org_a' AND code = 'helper';
+SET ROLE tenancy_app;
+BEGIN;
+SELECT tenancy.enter(:'dave_u');
+SELECT pg_temp.try_accept(:'dave_third_token') AS inviter_lost_members_invite;
+ROLLBACK;
+RESET ROLE;
+DELETE FROM tenancy.memberships WHERE user_id = :'carol';
+SET ROLE tenancy_app;
+
 -- Invitations are scoped to their organization.
 BEGIN;
 SELECT tenancy.enter(:'bob_b');
