@@ -42,6 +42,13 @@ CREATE FUNCTION tenancy.valid_permissions(permissions jsonb) RETURNS boolean
 COMMENT ON FUNCTION tenancy.valid_permissions(jsonb) IS
     'True for a JSON array of distinct valid permission strings';
 
+CREATE FUNCTION tenancy.is_valid_email(email text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN pg_catalog.length(email) OPERATOR(pg_catalog.<=) 320
+       AND email OPERATOR(pg_catalog.~) '^[^@[:space:]]+@[^@[:space:]]+$';
+COMMENT ON FUNCTION tenancy.is_valid_email(text) IS 'True for name@domain, at most 320 characters';
+
 -- ---------------------------------------------------------------------------
 -- The data model. The application role has no privileges on these tables: it
 -- reaches them only through the functions below.
@@ -52,7 +59,7 @@ CREATE TABLE tenancy.users (
     code        text NOT NULL
                 CONSTRAINT users_code_format CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$'),
     email       text NOT NULL
-                CONSTRAINT users_email_format CHECK (length(email) <= 320 AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+                CONSTRAINT users_email_format CHECK (tenancy.is_valid_email(email)),
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT users_code_key UNIQUE (code)
 );
@@ -105,7 +112,7 @@ CREATE TABLE tenancy.invitations (
     id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     organization_id uuid NOT NULL REFERENCES tenancy.organizations (id) ON DELETE CASCADE,
     email           text NOT NULL
-                    CONSTRAINT invitations_email_format CHECK (length(email) <= 320 AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+                    CONSTRAINT invitations_email_format CHECK (tenancy.is_valid_email(email)),
     role_id         uuid NOT NULL,
     token_hash      bytea NOT NULL CONSTRAINT invitations_token_hash_length CHECK (length(token_hash) = 32),
     invited_by      uuid NOT NULL REFERENCES tenancy.users (id),
@@ -616,7 +623,7 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Use 1 to 128 characters from [A-Za-z0-9._@-], starting with a letter or digit.';
     END IF;
-    IF pg_catalog.length(email) > 320 OR email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+    IF NOT tenancy.is_valid_email(email) THEN
         RAISE EXCEPTION 'invalid email address' USING ERRCODE = '22023',
             HINT = 'Give an address of the form name@domain, at most 320 characters.';
     END IF;
@@ -1350,7 +1357,7 @@ DECLARE
     token text;
     invitation_id uuid;
 BEGIN
-    IF email IS NULL OR pg_catalog.length(email) > 320 OR email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+    IF tenancy.is_valid_email(email) IS NOT TRUE THEN
         RAISE EXCEPTION 'invalid email address' USING ERRCODE = '22023';
     END IF;
     IF ttl IS NULL OR ttl < interval '1 minute' OR ttl > interval '30 days' THEN
