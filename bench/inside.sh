@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# bench/inside.sh MODE: the benchmark proper, inside the cluster bench/run.sh
+# started (PGHOST/PGPORT/PGUSER from pg_virtualenv).
+set -euo pipefail
+mode=$1
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out="$root/bench/results-$mode"
+rm -rf "$out"; mkdir -p "$out/scripts"
+db=tenancy_bench
+
+if [ "$mode" = full ]; then
+  orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=3 clients=4 length="-T 5"
+else # a smoke test: correctness of every arm, not numbers
+  orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=3 clients=2 length="-t 25"
+fi
+arms=(limit tenancy guc guc_wrapped supabase naive)
+queries=(point list count_big count_small update insert mixed)
+
+{
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -r)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "postgres: $(psql -XAtc 'SELECT version()' postgres)"
+  echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2 $length, $reps repetitions, arms interleaved in a new random order each time)"
+} | tee "$out/machine.txt"
+
+echo "== dataset"
+dropdb --if-exists "$db" >/dev/null 2>&1; createdb "$db"
+start=$(date +%s)
+psql -X -q -d "$db" -v orgs=$orgs -v big_orgs=$big_orgs -v big_rows=$big_rows -v small_rows=$small_rows \
+  -f bench/dataset.sql
+# A context token per organization and algorithm, for the pg_tenancy arm.
+psql -X -qAt -d "$db" -c "SELECT idx, user_id, org_id FROM bench_ctx ORDER BY idx" |
+while IFS='|' read -r idx user org; do
+  hs=$("$TENANCY_CLI" token mint --keyring "$TENANCY_KEYRING" --kid bench-hs --ttl 3600 --user "$user" --org "$org")
+  ed=$("$TENANCY_CLI" token mint --keyring "$TENANCY_KEYRING" --kid bench-ed --ttl 3600 --user "$user" --org "$org")
+  echo "UPDATE bench_ctx SET token_hs = '$hs', token_ed = '$ed' WHERE idx = $idx;"
+done | psql -X -q -d "$db" >/dev/null
+psql -X -q -d "$db" -c "VACUUM (FREEZE, ANALYZE)" -c "CHECKPOINT"
+echo "dataset built in $(( $(date +%s) - start )) s: $(psql -XAtc "SELECT count(*) FROM t_limit" "$db") tickets per arm"
+
+# Every script: BEGIN; one statement that picks the organization and sets the
+# arm's context; the measured query; COMMIT. Same round trips in every arm.
+context_sql() {
+  case $1 in
+    limit) echo "SELECT org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
+    tenancy) echo "SELECT tenancy.enter(token_hs) AS entered, org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
+    guc|guc_wrapped) echo "SELECT set_config('app.org', org_id::text, true) AS ctx, org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
+    supabase|naive) echo "SELECT set_config('app.user', user_id::text, true) AS ctx, org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
+  esac
+}
+query_sql() { # arm query
+  local table="t_$1" filter="" and_filter="" org_col="organization_id, " org_val=":org, "
+  if [ "$1" = limit ]; then filter="WHERE organization_id = :org"; and_filter="AND organization_id = :org"; fi
+  if [ "$1" = tenancy ]; then org_col=""; org_val=""; fi # the column defaults to tenancy.current_org()
+  case $2 in
+    point) echo "SELECT * FROM $table WHERE id = :id $and_filter;" ;;
+    list) echo "SELECT id, title, created_at FROM $table $filter ORDER BY created_at DESC LIMIT 50;" ;;
+    count_big|count_small) echo "SELECT count(*) FROM $table $filter;" ;;
+    update) echo "UPDATE $table SET status = CASE status WHEN 'open' THEN 'closed' ELSE 'open' END WHERE id = :id $and_filter;" ;;
+    insert) echo "INSERT INTO $table (id, ${org_col}title, status, created_at) VALUES (nextval('bench_ticket_ids'), ${org_val}'new', 'open', now());" ;;
+  esac
+}
+pick_sql() {
+  case $1 in
+    count_big) echo "\\set i 1" ;;
+    count_small) echo "\\set i random($((big_orgs + 1)), $orgs)" ;;
+    *) echo "\\set i random(1, $orgs)" ;;
+  esac
+}
+write_script() { # arm query file
+  {
+    pick_sql "$2"
+    echo "BEGIN;"
+    context_sql "$1"
+    echo "\\set id random(:min_id, :max_id)"
+    if [ "$2" = mixed ]; then
+      echo "\\set r random(1, 100)"
+      echo "\\if :r <= 40"; query_sql "$1" point
+      echo "\\elif :r <= 70"; query_sql "$1" list
+      echo "\\elif :r <= 80"; query_sql "$1" count_small
+      echo "\\elif :r <= 90"; query_sql "$1" update
+      echo "\\else"; query_sql "$1" insert
+      echo "\\endif"
+    else
+      query_sql "$1" "$2"
+    fi
+    echo "COMMIT;"
+  } >"$3"
+}
+for arm in "${arms[@]}"; do for q in "${queries[@]}"; do write_script "$arm" "$q" "$out/scripts/$arm.$q.sql"; done; done
+
+bench_conn="host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=$db user=bench_app password=bench_app"
+
+echo "== plans"
+for q in point list count_big count_small update insert; do
+  for arm in "${arms[@]}"; do
+    ctx=$(context_sql "$arm" | sed -e 's/ \\gset//' -e 's/:i/1/')
+    query=$(query_sql "$arm" "$q" | sed -e "s/:id/(SELECT min_id FROM bench_ctx WHERE idx = 1)/" \
+      -e "s/:org/(SELECT org_id FROM bench_ctx WHERE idx = 1)/g")
+    { echo "---- $arm / $q"
+      printf 'BEGIN;\n\\o /dev/null\n%s;\n\\o\nEXPLAIN (COSTS OFF) %s\nROLLBACK;\n' "$ctx" "$query" |
+        psql -X -q "$bench_conn" 2>&1
+    } >>"$out/plans.txt"
+  done
+done
+echo "plans of every arm and query: $out/plans.txt"
+
+echo "== pgbench"
+echo "arm,query,rep,tps,latency_ms" >"$out/raw.csv"
+total_runs=$(( ${#arms[@]} * ${#queries[@]} * reps ))
+run=0
+for rep in $(seq "$reps"); do
+  for q in "${queries[@]}"; do
+    for arm in $(printf '%s\n' "${arms[@]}" | shuf); do
+      run=$((run + 1))
+      log=$(pgbench -n -M prepared -c "$clients" -j 2 $length -f "$out/scripts/$arm.$q.sql" "$bench_conn" 2>&1) || {
+        echo "pgbench failed for $arm/$q:"; echo "$log"; exit 1; }
+      failed=$(echo "$log" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
+      [ "${failed:-0}" = 0 ] || { echo "$arm/$q: $failed failed transactions"; echo "$log"; exit 1; }
+      tps=$(echo "$log" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+      lat=$(echo "$log" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+      echo "$arm,$q,$rep,$tps,$lat" >>"$out/raw.csv"
+      [ $((run % 21)) -eq 0 ] && echo "  $run/$total_runs runs"
+    done
+  done
+done
+echo
+
+echo "== engine"
+"$root/build/engine_bench" --mode "$mode" --database "$db" | tee "$out/engine.txt"
+
+echo "== results"
+bash bench/report.sh "$out" | tee "$out/ratios.txt"

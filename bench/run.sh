@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# bench/run.sh [--quick|--full]: pg_tenancy's policies against a hand-written
+# filter and the policies people write today, side by side in one run, plus the
+# engine against raw libpqxx. Builds everything, starts a throwaway cluster,
+# prints a table of time ratios to the limit (no RLS, hand-written filter) and
+# writes bench/results-<mode>/ (raw.csv, ratios.txt, plans.txt, ratios.png).
+# Timing never fails the run; only a broken benchmark does.
+set -euo pipefail
+mode=quick
+case "${1:-}" in --quick|"") mode=quick ;; --full) mode=full ;; *) echo "usage: bench/run.sh [--quick|--full]" >&2; exit 2 ;; esac
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+if [ -z "${TENANCY_INSIDE_CLUSTER:-}" ]; then
+  bash tests/install-deps.sh
+  command -v gnuplot >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null; }
+  make -s -j"$(nproc)" >/dev/null && make -s install >/dev/null
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j"$(nproc)" --target tenancy engine_bench >/dev/null
+  work=$(mktemp -d /tmp/pg_tenancy_bench.XXXXXX); chmod 755 "$work"
+  trap 'rm -rf "$work"' EXIT
+  build/tenancy keygen --alg HS256 --kid bench-hs --keyring "$work/app.keyring" --server-keyring "$work/server.keyring" >/dev/null
+  build/tenancy keygen --alg EdDSA --kid bench-ed --keyring "$work/app.keyring" --server-keyring "$work/server.keyring" >/dev/null
+  chown postgres: "$work/server.keyring"
+  export TENANCY_CLI="$root/build/tenancy" TENANCY_KEYRING="$work/app.keyring" TENANCY_WORK="$work" TENANCY_INSIDE_CLUSTER=1
+  shared_buffers=$([ "$mode" = full ] && echo 3GB || echo 256MB)
+  exec pg_virtualenv -t -o shared_preload_libraries=pg_tenancy,pg_stat_statements \
+    -o "tenancy.keyring_file=$work/server.keyring" -o "shared_buffers=$shared_buffers" \
+    -o max_wal_size=4GB -o checkpoint_timeout=30min -o synchronous_commit=off -o jit=off \
+    bash "$0" "--$mode"
+fi
+
+exec bash bench/inside.sh "$mode"
