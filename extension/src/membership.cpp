@@ -34,7 +34,9 @@ constexpr const char *kUserQuery = "SELECT 1 FROM tenancy.users WHERE id OPERATO
 SPIPlanPtr Prepare(SPIPlanPtr *cache, const char *query, int nargs) {
 	if (*cache == nullptr) {
 		Oid types[2] = {UUIDOID, UUIDOID};
-		SPIPlanPtr plan = SPI_prepare(query, nargs, types);
+		// A generic plan from the start: these run once per transaction, and
+		// re-planning (custom plans) would cost more than the look-up itself.
+		SPIPlanPtr plan = SPI_prepare_cursor(query, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == nullptr)
 			elog(ERROR, "pg_tenancy: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)

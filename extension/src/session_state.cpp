@@ -4,6 +4,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -31,14 +32,59 @@ bool SessionSetSurvivesCommit(const struct config_generic *var) {
 	return bottom->source == PGC_S_SESSION;
 }
 
-void AddQueryResults(ArrayBuildState **state, const char *prefix, const char *query) {
-	int rc = SPI_execute(query, true, 0);
+// The checks run at every commit of a pooled connection, so their plans are
+// prepared once per backend and kept.
+struct Check {
+	const char *prefix;
+	const char *query;
+	SPIPlanPtr plan;
+};
+
+Check temp_checks[] = {
+    {"temporary table",
+     "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c "
+     "WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND c.relkind "
+     "OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f']::\"char\"[]) ORDER BY 1",
+     nullptr},
+    // Temporary types and functions are looked up before pg_catalog's: left
+    // behind, they could change what the next user's queries mean.
+    {"temporary type",
+     "SELECT t.typname::pg_catalog.text FROM pg_catalog.pg_type AS t "
+     "WHERE t.typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND t.typrelid "
+     "OPERATOR(pg_catalog.=) 0 AND t.typcategory OPERATOR(pg_catalog.<>) 'A' ORDER BY 1",
+     nullptr},
+    {"temporary function",
+     "SELECT p.proname::pg_catalog.text FROM pg_catalog.pg_proc AS p "
+     "WHERE p.pronamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() ORDER BY 1",
+     nullptr},
+};
+
+Check session_checks[] = {
+    {"holdable cursor", "SELECT name FROM pg_catalog.pg_cursors WHERE is_holdable ORDER BY 1", nullptr},
+    {"prepared statement", "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql ORDER BY 1", nullptr},
+    {"advisory lock",
+     "SELECT objid::pg_catalog.text FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) "
+     "'advisory' AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() ORDER BY 1",
+     nullptr},
+    {"listening on", "SELECT c FROM pg_catalog.pg_listening_channels() AS c ORDER BY 1", nullptr},
+};
+
+void RunCheck(ArrayBuildState **state, Check &check, MemoryContext result_context) {
+	if (check.plan == nullptr) {
+		SPIPlanPtr plan = SPI_prepare(check.query, 0, nullptr);
+		if (plan == nullptr || SPI_keepplan(plan) != 0)
+			elog(ERROR, "pg_tenancy: could not prepare the session check \"%s\"", check.prefix);
+		check.plan = plan;
+	}
+	int rc = SPI_execute_plan(check.plan, nullptr, nullptr, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_tenancy: session check failed: %s", SPI_result_code_string(rc));
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		*state = accumArrayResult(*state, CStringGetTextDatum(psprintf("%s %s", prefix, name ? name : "?")), false,
-		                          TEXTOID, CurrentMemoryContext);
+		MemoryContext spi = MemoryContextSwitchTo(result_context);
+		*state = accumArrayResult(*state, CStringGetTextDatum(psprintf("%s %s", check.prefix, name ? name : "?")),
+		                          false, TEXTOID, result_context);
+		MemoryContextSwitchTo(spi);
 	}
 }
 
@@ -57,28 +103,15 @@ PGT_FUNCTION(tenancy_session_leftovers) {
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_tenancy: SPI_connect failed");
-	MemoryContext spi = MemoryContextSwitchTo(caller);
-	AddQueryResults(&state, "temporary table",
-	                "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c "
-	                "WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND c.relkind "
-	                "OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f']::\"char\"[]) ORDER BY 1");
-	// Temporary types and functions are looked up before pg_catalog's: left
-	// behind, they could change what the next user's queries mean.
-	AddQueryResults(&state, "temporary type",
-	                "SELECT t.typname::pg_catalog.text FROM pg_catalog.pg_type AS t "
-	                "WHERE t.typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND t.typrelid "
-	                "OPERATOR(pg_catalog.=) 0 AND t.typcategory OPERATOR(pg_catalog.<>) 'A' ORDER BY 1");
-	AddQueryResults(&state, "temporary function",
-	                "SELECT p.proname::pg_catalog.text FROM pg_catalog.pg_proc AS p "
-	                "WHERE p.pronamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() ORDER BY 1");
-	AddQueryResults(&state, "holdable cursor", "SELECT name FROM pg_catalog.pg_cursors WHERE is_holdable ORDER BY 1");
-	AddQueryResults(&state, "prepared statement",
-	                "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql ORDER BY 1");
-	AddQueryResults(&state, "advisory lock",
-	                "SELECT objid::pg_catalog.text FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) "
-	                "'advisory' AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() ORDER BY 1");
-	AddQueryResults(&state, "listening on", "SELECT c FROM pg_catalog.pg_listening_channels() AS c ORDER BY 1");
-	MemoryContextSwitchTo(spi);
+	// A session that never created a temporary object has no temporary schema:
+	// then the catalog scans for them can be skipped.
+	Oid temp_namespace = InvalidOid, temp_toast_namespace = InvalidOid;
+	GetTempNamespaceState(&temp_namespace, &temp_toast_namespace);
+	if (OidIsValid(temp_namespace))
+		for (Check &check : temp_checks)
+			RunCheck(&state, check, caller);
+	for (Check &check : session_checks)
+		RunCheck(&state, check, caller);
 	SPI_finish();
 
 	PG_RETURN_DATUM(makeArrayResult(state, caller));

@@ -4,6 +4,7 @@
 // is: edit the file, then pg_reload_conf() or simply wait for the next enter().
 #include "pg_tenancy/token_check.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@ struct FileIdentity {
 struct KeyringCache {
 	std::optional<FileIdentity> identity;
 	std::optional<token::Keyring> keyring;
+	std::chrono::steady_clock::time_point checked_at{};
 };
 
 KeyringCache &Cache() {
@@ -51,6 +53,14 @@ const token::Keyring *CurrentKeyring(const char *path, char (&error)[256]) {
 		CopyMessage(error, "tenancy.keyring_file is not set");
 		return nullptr;
 	}
+	// stat() the file at most once a second: a system call per enter() is
+	// measurable, and a rotated key may take a second to be seen.
+	KeyringCache &cache = Cache();
+	auto now = std::chrono::steady_clock::now();
+	if (cache.identity && cache.keyring && cache.identity->path == path &&
+	    now - cache.checked_at < std::chrono::seconds(1))
+		return &*cache.keyring;
+	cache.checked_at = now;
 	FileIdentity id;
 	id.path = path;
 	struct stat st;
@@ -60,7 +70,6 @@ const token::Keyring *CurrentKeyring(const char *path, char (&error)[256]) {
 		id.size = st.st_size;
 		id.mtime = st.st_mtim;
 	}
-	KeyringCache &cache = Cache();
 	if (cache.identity && *cache.identity == id && cache.keyring)
 		return &*cache.keyring;
 	cache.keyring.reset();
