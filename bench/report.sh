@@ -43,11 +43,10 @@ END {
 
 if command -v gnuplot >/dev/null; then
   awk -F, 'NR > 1 { v[$1","$2] = $3; if (!($1 in seen)) { seen[$1]; order[++n] = $1 } }
-    END { print "query limit tenancy guc guc_wrapped supabase naive"
-          for (i = 1; i <= n; i++) { q = order[i]; printf "%s %s %s %s %s %s %s\n", q, v[q",limit"], v[q",tenancy"], v[q",guc"], v[q",guc_wrapped"], v[q",supabase"], v[q",naive"] } }' \
+    END { for (i = 1; i <= n; i++) { q = order[i]; printf "%s %s %s %s %s %s %s\n", q, v[q",limit"], v[q",tenancy"], v[q",guc"], v[q",guc_wrapped"], v[q",supabase"], v[q",naive"] } }' \
     "$dir/ratios.csv" >"$dir/ratios.dat"
   gnuplot <<GP
-set terminal pngcairo size 1100,520 font ",10"
+set terminal pngcairo size 1100,520 font ",10" noenhanced
 set output "$dir/ratios.png"
 set title "Time per transaction relative to the limit (no RLS, hand-written filter): lower is better"
 set style data histograms
@@ -59,7 +58,7 @@ set ylabel "ratio to the limit (log scale)"
 set key outside right top
 set grid ytics
 set xtics nomirror
-plot "$dir/ratios.dat" using 2:xtic(1) title "limit", '' using 3 title "pg_tenancy", '' using 4 title "plain GUC", \
+plot "$dir/ratios.dat" using 2:xtic(1) title "limit (no RLS, hand-written filter)", '' using 3 title "pg_tenancy", '' using 4 title "plain GUC", \
      '' using 5 title "GUC wrapped in (SELECT)", '' using 6 title "Supabase-style IN (memberships)", '' using 7 title "naive EXISTS join"
 GP
   echo "plot: $dir/ratios.png"

@@ -44,6 +44,16 @@ bash tests/cluster/check_versions.sh | tee -a "$work/results"
 # Needs a server *without* pg_tenancy preloaded.
 pg_virtualenv -t bash tests/cluster/not_preloaded.sh >>"$work/results" 2>&1 || true
 
+# The benchmark's quick mode as a smoke test: every arm and query must run
+# without a failed transaction; its timings never fail the suite.
+echo "== benchmark smoke test (bench/run.sh --quick)"
+if bash bench/run.sh --quick >"$work/bench.log" 2>&1 && grep -q "throughput ratio" bench/results-quick/engine.txt &&
+  [ "$(grep -c . bench/results-quick/raw.csv)" -eq 127 ]; then
+  echo "ok bench:quick_smoke" | tee -a "$work/results"
+else
+  echo "not ok bench:quick_smoke" | tee -a "$work/results"; tail -30 "$work/bench.log"
+fi
+
 passed=$(grep -c '^ok ' "$work/results" || true)
 failed=$(grep -c '^not ok ' "$work/results" || true)
 echo
