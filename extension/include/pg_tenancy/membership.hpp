@@ -12,7 +12,7 @@ struct MembershipInfo {
 	char *permissions; // comma-separated, palloc'd in the caller's memory context
 };
 
-// Is `user` a member of `org`? Fills role and permissions. Uses a cached plan.
+// Is `user` a member of `org`? Fills role and permissions (index look-ups, latest snapshot).
 void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], MembershipInfo *info);
 
 // Is `user` a registered user?
