@@ -30,6 +30,12 @@ CREATE FUNCTION tenancy.is_valid_role_code(code text) RETURNS boolean
 COMMENT ON FUNCTION tenancy.is_valid_role_code(text) IS
     'True for a role code: a lower-case letter, then up to 62 of [a-z0-9_-]';
 
+CREATE FUNCTION tenancy.permission_array(permissions jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(permissions));
+COMMENT ON FUNCTION tenancy.permission_array(jsonb) IS 'A role''s permissions as text[] (for tenancy.permissions_cover())';
+
 CREATE FUNCTION tenancy.valid_permissions(permissions jsonb) RETURNS boolean
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
@@ -245,6 +251,27 @@ CREATE TYPE tenancy.protection AS (
     write_permission text
 );
 
+-- The policies pg_tenancy creates (any other policy on a table is the owner's).
+CREATE FUNCTION tenancy.policy_names() RETURNS name[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY['tenancy_isolation', 'tenancy_guard', 'tenancy_read', 'tenancy_insert', 'tenancy_update',
+                 'tenancy_delete']::name[];
+
+CREATE FUNCTION tenancy.drop_policies(tbl pg_catalog.regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    policy name;
+BEGIN
+    FOR policy IN SELECT p.polname FROM pg_catalog.pg_policy AS p
+                   WHERE p.polrelid = tbl AND p.polname = ANY (tenancy.policy_names()) LOOP
+        EXECUTE pg_catalog.format('DROP POLICY %I ON %s', policy, tbl);
+    END LOOP;
+END
+$$;
+
 -- Applies RLS, FORCE and the tenant policies to one relation (a table or a partition).
 CREATE FUNCTION tenancy.apply_policies(tbl pg_catalog.regclass, how tenancy.protection) RETURNS void
     LANGUAGE plpgsql
@@ -254,13 +281,8 @@ DECLARE
     tenant text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', how.org_column);
     can_read text := tenant;
     can_write text := tenant;
-    policy name;
 BEGIN
-    FOR policy IN SELECT p.polname FROM pg_catalog.pg_policy AS p
-                   WHERE p.polrelid = tbl AND p.polname IN ('tenancy_isolation', 'tenancy_guard', 'tenancy_read',
-                                                             'tenancy_insert', 'tenancy_update', 'tenancy_delete') LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON %s', policy, tbl);
-    END LOOP;
+    PERFORM tenancy.drop_policies(tbl);
     -- The tenant condition is inside every permissive policy itself, so
     -- isolation never depends on a RESTRICTIVE policy alone (Citus forwards those
     -- to shards as permissive); the restrictive twin stops any other permissive
@@ -485,8 +507,7 @@ BEGIN
 
     SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.polname), ', ' ORDER BY p.polname) INTO other_policies
       FROM pg_catalog.pg_policy AS p
-     WHERE p.polrelid = tbl AND p.polname NOT IN ('tenancy_isolation', 'tenancy_guard', 'tenancy_read',
-                                                   'tenancy_insert', 'tenancy_update', 'tenancy_delete');
+     WHERE p.polrelid = tbl AND p.polname <> ALL (tenancy.policy_names());
     IF other_policies IS NOT NULL THEN
         RAISE NOTICE 'table % also has the policies %', tbl, other_policies
             USING DETAIL = 'pg_tenancy''s restrictive policy still confines them to the current organization.';
@@ -552,7 +573,6 @@ AS $$
 DECLARE
     rel pg_catalog.regclass;
     org_column name;
-    policy name;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'tenancy.unprotect() needs a table' USING ERRCODE = '22004';
@@ -573,11 +593,7 @@ BEGIN
                     WHERE t.tgrelid = rel AND t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0) THEN
             EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', rel);
         END IF;
-        FOR policy IN SELECT p.polname FROM pg_catalog.pg_policy AS p
-                       WHERE p.polrelid = rel AND p.polname IN ('tenancy_isolation', 'tenancy_guard', 'tenancy_read',
-                                                                 'tenancy_insert', 'tenancy_update', 'tenancy_delete') LOOP
-            EXECUTE pg_catalog.format('DROP POLICY %I ON %s', policy, rel);
-        END LOOP;
+        PERFORM tenancy.drop_policies(rel);
         -- Leave RLS on where the owner has policies of their own: turning it off
         -- would silently change what those policies protect.
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p WHERE p.polrelid = rel) THEN
@@ -947,7 +963,7 @@ BEGIN
     IF me.role_id IS NULL THEN
         RAISE EXCEPTION 'you are no longer a member of this organization' USING ERRCODE = '42501';
     END IF;
-    SELECT r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
+    SELECT r.is_system, tenancy.permission_array(r.permissions)
       INTO me.is_owner, me.permissions
       FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) me.role_id;
     IF permission IS NOT NULL AND tenancy.permissions_cover(me.permissions, ARRAY[permission]) IS NOT TRUE THEN
@@ -967,7 +983,7 @@ AS $$
 DECLARE
     target record;
 BEGIN
-    SELECT r.code, r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions)) AS permissions
+    SELECT r.code, r.is_system, tenancy.permission_array(r.permissions) AS permissions
       INTO target FROM tenancy.roles AS r
      WHERE r.id OPERATOR(pg_catalog.=) role_id AND r.organization_id OPERATOR(pg_catalog.=) me.organization_id;
     IF NOT FOUND THEN
@@ -1064,7 +1080,7 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'For example ["tickets.read", "tickets.write"] or ["tickets.*"].';
     END IF;
     PERFORM tenancy.require_known_permissions(permissions);
-    IF NOT tenancy.permissions_cover(me.permissions, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(permissions))) THEN
+    IF NOT tenancy.permissions_cover(me.permissions, tenancy.permission_array(permissions)) THEN
         RAISE EXCEPTION 'you cannot create a role with permissions you do not hold' USING ERRCODE = '42501';
     END IF;
     BEGIN
@@ -1106,8 +1122,8 @@ BEGIN
     END IF;
     -- Editing a role means holding everything it grants, before and after.
     IF NOT tenancy.permissions_cover(me.permissions,
-             ARRAY(SELECT pg_catalog.jsonb_array_elements_text(target.permissions))
-             OPERATOR(pg_catalog.||) ARRAY(SELECT pg_catalog.jsonb_array_elements_text(coalesce(permissions, '[]')))) THEN
+             tenancy.permission_array(target.permissions)
+             OPERATOR(pg_catalog.||) tenancy.permission_array(coalesce(permissions, '[]'))) THEN
         RAISE EXCEPTION 'you cannot edit a role with permissions you do not hold' USING ERRCODE = '42501';
     END IF;
     UPDATE tenancy.roles AS r
@@ -1136,7 +1152,7 @@ BEGIN
     IF target.is_system THEN
         RAISE EXCEPTION 'the system role "%" cannot be deleted', code USING ERRCODE = '42501';
     END IF;
-    IF NOT tenancy.permissions_cover(me.permissions, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(target.permissions))) THEN
+    IF NOT tenancy.permissions_cover(me.permissions, tenancy.permission_array(target.permissions)) THEN
         RAISE EXCEPTION 'you cannot delete a role with permissions you do not hold' USING ERRCODE = '42501';
     END IF;
     SELECT pg_catalog.count(*) INTO members FROM tenancy.memberships AS m WHERE m.role_id = target.id;
@@ -1249,9 +1265,9 @@ BEGIN
         RAISE EXCEPTION 'only an owner can change an owner''s role' USING ERRCODE = '42501';
     END IF;
     PERFORM tenancy.require_grantable(me, new_role);
-    IF NOT tenancy.permissions_cover(me.permissions,
-             ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions) FROM tenancy.roles AS r
-                    WHERE r.id = member.role_id)) THEN
+    IF tenancy.permissions_cover(me.permissions,
+             tenancy.permission_array((SELECT r.permissions FROM tenancy.roles AS r
+                                       WHERE r.id = member.role_id))) IS NOT TRUE THEN
         RAISE EXCEPTION 'you cannot change the role of a member who holds permissions you do not'
             USING ERRCODE = '42501';
     END IF;
@@ -1278,9 +1294,9 @@ BEGIN
     IF (SELECT r.is_system FROM tenancy.roles AS r WHERE r.id = member.role_id) AND NOT me.is_owner THEN
         RAISE EXCEPTION 'only an owner can remove an owner' USING ERRCODE = '42501';
     END IF;
-    IF NOT tenancy.permissions_cover(me.permissions,
-             ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions) FROM tenancy.roles AS r
-                    WHERE r.id = member.role_id)) THEN
+    IF tenancy.permissions_cover(me.permissions,
+             tenancy.permission_array((SELECT r.permissions FROM tenancy.roles AS r
+                                       WHERE r.id = member.role_id))) IS NOT TRUE THEN
         RAISE EXCEPTION 'you cannot remove a member who holds permissions you do not' USING ERRCODE = '42501';
     END IF;
     DELETE FROM tenancy.memberships AS m WHERE m.id = member.id;
@@ -1410,10 +1426,10 @@ BEGIN
     END IF;
     -- The role is checked again now: the inviter must still be a member holding
     -- everything it grants (and still an owner, for the owner role).
-    SELECT r.is_system, ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
+    SELECT r.is_system, tenancy.permission_array(r.permissions)
       INTO role_is_system, role_permissions FROM tenancy.roles AS r WHERE r.id = invitation.role_id;
     SELECT m.organization_id, m.user_id, m.role_id, r.is_system,
-           ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r.permissions))
+           tenancy.permission_array(r.permissions)
       INTO inviter
       FROM tenancy.memberships AS m JOIN tenancy.roles AS r ON r.id = m.role_id
      WHERE m.organization_id = invitation.organization_id AND m.user_id = invitation.invited_by;
