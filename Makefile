@@ -13,8 +13,15 @@ TOKEN_SRCS  = $(wildcard extension/token/src/*.cpp)
 EXT_SRCS    = $(wildcard extension/src/*.cpp)
 OBJS        = $(EXT_SRCS:.cpp=.o) $(TOKEN_SRCS:.cpp=.o)
 
-# Full install script for each version, plus an upgrade script from every released one.
-DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
+# The released versions' install scripts and every upgrade script are kept as
+# written. The current version's full install script is built: the first
+# release's script followed by each upgrade script in order, so each object is
+# written once and a fresh install is exactly an upgraded one.
+FIRST_VERSION   = 0.1.0
+UPGRADE_SCRIPTS = sql/$(EXTENSION)--0.1.0--0.2.0.sql
+CURRENT_SCRIPT  = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built      = $(CURRENT_SCRIPT)
+DATA            = $(filter-out $(CURRENT_SCRIPT),$(wildcard sql/$(EXTENSION)--*.sql))
 
 PG_CPPFLAGS = -Iextension/include -Iextension/token/include
 PG_CXXFLAGS = -std=c++17 -fno-strict-aliasing -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -43,6 +50,9 @@ include $(PGXS)
 ifeq ($(EXTVERSION),)
 $(error could not read default_version from $(EXTENSION).control)
 endif
+
+$(CURRENT_SCRIPT): sql/$(EXTENSION)--$(FIRST_VERSION).sql $(UPGRADE_SCRIPTS)
+	cat $^ >$@
 
 # PGXS does not track header dependencies by default; rebuild on any header change.
 $(OBJS): $(wildcard extension/include/pg_tenancy/*.hpp extension/token/include/pg_tenancy/token/*.hpp \

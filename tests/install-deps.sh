@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   postgresql-15 postgresql-server-dev-15 postgresql-common
   libpqxx-dev libboost-test-dev libssl-dev nlohmann-json3-dev libcli11-dev
-  pgbouncer gnuplot-nox procps
+  pgbouncer gnuplot-nox procps jq
 )
 
 missing=()

@@ -38,6 +38,9 @@ record_suite "$TENANCY_WORK/isolation.log" isolation
 
 echo "== cluster checks"
 bash tests/cluster/checks.sh
+echo "== attack suite (tests/security)"
+RESULTS="$results" bash tests/security/run.sh | tee "$TENANCY_WORK/security.log"
+grep -q '^[0-9]* passed, 0 failed$' "$TENANCY_WORK/security.log" || echo "not ok security:suite (did not finish cleanly)" >>"$results"
 echo "== command-line tool"
 bash tests/cluster/cli.sh
 echo "== walkthrough (docs/walkthrough.md)"

@@ -31,7 +31,8 @@ int ExitCodeFor(const std::exception &e) {
 	return kExitFailure;
 }
 
-// Runs `body`, printing any error (with its SQLSTATE when it has one).
+} // namespace
+
 int Guard(const std::function<void()> &body) {
 	try {
 		body();
@@ -44,6 +45,8 @@ int Guard(const std::function<void()> &body) {
 		return ExitCodeFor(e);
 	}
 }
+
+namespace {
 
 void PrintTable(const pqxx::result &result, std::ostream &out) {
 	if (result.columns() == 0) {

@@ -1,6 +1,7 @@
 // commands.hpp: the `tenancy` subcommands that talk to the database.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,11 +48,25 @@ int RunRoleDelete(const tenancy::EngineConfig &config, const OrgOptions &who, co
 int RunTransfer(const tenancy::EngineConfig &config, const OrgOptions &who, const std::string &new_owner,
                 const std::string &my_new_role);
 
+// `tenancy audit`: tenancy.audit() (and tenancy.probe()) as a deployment gate.
+struct AuditCommandOptions {
+	std::string app_role; // empty: every role with privileges on tenant tables
+	bool probe = false;
+	bool json = false;
+	std::string fail_on = "high"; // info, medium, high, critical or none
+	std::string color = "auto";   // auto, always, never
+};
+int RunAuditCommand(const tenancy::EngineConfig &config, const AuditCommandOptions &options);
+
+// Runs `body`, printing any error (with its SQLSTATE when it has one); returns the exit code.
+int Guard(const std::function<void()> &body);
+
 // Exit codes shared by all subcommands.
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitDenied = 3;          // not a member, missing permission
 constexpr int kExitUnauthenticated = 4; // bad bearer or context token
 constexpr int kExitUnavailable = 5;     // database unavailable, context lost
+constexpr int kExitFindings = 6;        // tenancy audit: a finding reached --fail-on
 
 } // namespace pg_tenancy::cli

@@ -8,11 +8,13 @@
 //   tenancy exec (--user UUID | --bearer JWT) [--org UUID] -c SQL [-c SQL ...]
 //   tenancy demo
 //   tenancy invite|accept|invitations|members|roles|transfer ... (organization management)
+//   tenancy audit [--app-role ROLE] [--probe] [--json] [--fail-on SEVERITY] [--color WHEN]
 //
 // Database commands read their settings from --config FILE (or TENANCY_CONFIG),
 // then the environment (TENANCY_CONNINFO, TENANCY_ADMIN_CONNINFO, TENANCY_KEYRING,
 // ...), then the command line. Exit codes: 0 success, 1 failure, 2 usage,
-// 3 not a member / permission denied, 4 unauthenticated, 5 database unavailable.
+// 3 not a member / permission denied, 4 unauthenticated, 5 database unavailable,
+// 6 `tenancy audit` found a problem at or above --fail-on.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -215,6 +217,21 @@ int main(int argc, char **argv) {
 	transfer_cmd->add_option("--to", new_owner, "New owner's user id")->required();
 	transfer_cmd->add_option("--my-role", my_role, "The role you take instead")->required();
 
+	cli::AuditCommandOptions audit;
+	CLI::App *audit_cmd = app.add_subcommand(
+	    "audit", "Report every configuration that would let data cross tenants (connects with --admin-conninfo)");
+	audit_cmd->add_option("--app-role", audit.app_role,
+	                      "The application's database role (default: every role with privileges on tenant tables)");
+	audit_cmd->add_flag("--probe", audit.probe,
+	                    "Also run tenancy.probe(): test isolation as --app-role on synthetic organizations, "
+	                    "always rolled back (needs a superuser connection)");
+	audit_cmd->add_flag("--json", audit.json, "Print JSON instead of a readable list");
+	audit_cmd->add_option("--fail-on", audit.fail_on, "Exit 6 if a finding is at least this severe (default: high)")
+	    ->check(CLI::IsMember({"info", "medium", "high", "critical", "none"}));
+	audit_cmd->add_option("--color", audit.color, "Colour by severity: auto (on a terminal), always or never")
+	    ->check(CLI::IsMember({"auto", "always", "never"}));
+	add_db_options(audit_cmd);
+
 	try {
 		app.parse(argc, argv);
 		if (keygen_cmd->parsed()) {
@@ -275,6 +292,8 @@ int main(int argc, char **argv) {
 		}
 		if (transfer_cmd->parsed())
 			return cli::RunTransfer(config, as, new_owner, my_role);
+		if (audit_cmd->parsed())
+			return cli::RunAuditCommand(config, audit);
 	} catch (const CLI::ParseError &e) {
 		return app.exit(e) == 0 ? 0 : cli::kExitUsage; // --help exits 0
 	} catch (const tenancy::ConfigurationError &e) {

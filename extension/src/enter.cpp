@@ -10,10 +10,14 @@ extern "C" {
 #include "access/xact.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/uuid.h"
 }
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 #include "pg_tenancy/pg_boundary.hpp"
@@ -57,6 +61,39 @@ void CheckToken(text *token, pg_tenancy::TokenCheckResult *check) {
 		                errdetail("%s.", check->reason), errhint("Mint a fresh token with the current keyring.")));
 }
 
+// Sets the context of the current transaction to `token` (already verified, or
+// minted here for the probe), with the role and permissions of the membership it
+// names, re-read from the database.
+void ApplyContext(const char *token, std::size_t token_len, bool has_org, const std::uint8_t user[16],
+                  const std::uint8_t org[16], bool count_as_entered) {
+	StringInfoData value;
+	initStringInfo(&value);
+	appendBinaryStringInfo(&value, token, static_cast<int>(token_len));
+	if (has_org) {
+		pg_tenancy::MembershipInfo membership;
+		pg_tenancy::LookupMembership(user, org, &membership);
+		if (!membership.found)
+			RefuseMembership();
+		appendStringInfo(&value, "%c%s%c%s%c%s", pg_tenancy::kContextValueSeparator, membership.role_id,
+		                 pg_tenancy::kContextValueSeparator, membership.role_code, pg_tenancy::kContextValueSeparator,
+		                 membership.permissions);
+	} else if (!pg_tenancy::UserExists(user)) {
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("the token's user is not registered"),
+		         errhint("Register the user with tenancy.register_user() first.")));
+	}
+
+	pg_tenancy::ContextRecord *record = nullptr;
+	if (pg_tenancy::ParseTrustedContextValue(value.data, &record) != pg_tenancy::ContextParseError::None)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("pg_tenancy: stored role or permissions are invalid"),
+		                errhint("Check the role's code and permissions in tenancy.roles.")));
+	// Only a context actually set uses up the transaction's one enter().
+	if (count_as_entered)
+		pg_tenancy::MarkContextEntered();
+	pg_tenancy::ApplyEnteredContext(value.data, record);
+	pfree(value.data);
+}
+
 } // namespace
 
 PGT_FUNCTION(tenancy_enter) {
@@ -69,35 +106,38 @@ PGT_FUNCTION(tenancy_enter) {
 	pg_tenancy::TokenCheckResult check;
 	CheckToken(token, &check);
 
-	StringInfoData value;
-	initStringInfo(&value);
-	appendBinaryStringInfo(&value, VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token));
-	if (check.has_org) {
-		pg_tenancy::MembershipInfo membership;
-		pg_tenancy::LookupMembership(check.user, check.org, &membership);
-		if (!membership.found)
-			RefuseMembership();
-		appendStringInfo(&value, "%c%s%c%s%c%s", pg_tenancy::kContextValueSeparator, membership.role_id,
-		                 pg_tenancy::kContextValueSeparator, membership.role_code, pg_tenancy::kContextValueSeparator,
-		                 membership.permissions);
-	} else if (!pg_tenancy::UserExists(check.user)) {
-		ereport(ERROR,
-		        (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("the token's user is not registered"),
-		         errhint("Register the user with tenancy.register_user() first.")));
-	}
-
-	pg_tenancy::ContextRecord *record = nullptr;
-	if (pg_tenancy::ParseTrustedContextValue(value.data, &record) != pg_tenancy::ContextParseError::None)
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("pg_tenancy: stored role or permissions are invalid"),
-		                errhint("Check the role's code and permissions in tenancy.roles.")));
-	pg_tenancy::MarkContextEntered();
-	pg_tenancy::ApplyEnteredContext(value.data, record);
-	pfree(value.data);
+	ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check.has_org, check.user, check.org, true);
 	PG_RETURN_VOID();
 }
 
 PGT_FUNCTION(tenancy_leave) {
 	if (IsTransactionBlock())
 		pg_tenancy::ClearContext();
+	PG_RETURN_VOID();
+}
+
+// tenancy.probe_enter(org, user): how tenancy.probe() enters one of the synthetic
+// organizations it creates, to look at the tables exactly as the application
+// does. The probe holds no signing key (the server may have only Ed25519 public
+// keys), so the token is signed with a key thrown away at once. Superuser only:
+// a superuser bypasses row-level security anyway, so this opens nothing new; the
+// probe runs it inside a subtransaction it always rolls back.
+PGT_FUNCTION(tenancy_probe_enter) {
+	if (!superuser())
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("tenancy.probe_enter() is for superusers"),
+		                errhint("Run tenancy.probe() as a superuser.")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+		                errmsg("tenancy.probe_enter() needs an organization and a user")));
+	if (pg_tenancy::CurrentContext() != nullptr)
+		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION), errmsg("a tenant context is already active"),
+		                errhint("Run tenancy.probe() in a transaction without a tenant context.")));
+	const pg_uuid_t *org = PG_GETARG_UUID_P(0);
+	const pg_uuid_t *user = PG_GETARG_UUID_P(1);
+	char token[pg_tenancy::kThrowawayTokenBytes];
+	if (!pg_tenancy::MintThrowawayContextToken(user->data, org->data, static_cast<std::int64_t>(time(nullptr)), token,
+	                                           sizeof token))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not sign a probe context token")));
+	ApplyContext(token, strlen(token), true, user->data, org->data, false);
 	PG_RETURN_VOID();
 }

@@ -152,4 +152,25 @@ bool NewSecretToken(char *out, std::size_t size) noexcept {
 	}
 }
 
+bool MintThrowawayContextToken(const std::uint8_t user[16], const std::uint8_t org[16], std::int64_t now, char *out,
+                               std::size_t size) noexcept {
+	try {
+		token::ContextClaims claims;
+		std::memcpy(claims.user.bytes.data(), user, 16);
+		token::Uuid organization;
+		std::memcpy(organization.bytes.data(), org, 16);
+		claims.org = organization;
+		claims.issued_at = now;
+		claims.expires_at = now + 60;
+		claims.jti = token::NewJti();
+		std::string minted = token::MintContextToken(token::GenerateHs256Key("probe"), claims);
+		if (minted.size() + 1 > size)
+			return false;
+		std::memcpy(out, minted.c_str(), minted.size() + 1);
+		return true;
+	} catch (...) {
+		return false;
+	}
+}
+
 } // namespace pg_tenancy

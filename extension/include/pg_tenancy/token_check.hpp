@@ -38,6 +38,17 @@ void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptio
 ContextParseError BuildForwardedContext(const char *token, const TokenCheckOptions &options, ContextRecord **out,
                                         const char **reason) noexcept;
 
+// Room for a token from MintThrowawayContextToken(), NUL included.
+constexpr std::size_t kThrowawayTokenBytes = 1024;
+
+// Signs a context token for (user, org), valid for 60 seconds from `now`, with a
+// random key that is discarded at once: the value parses like a verified token,
+// but nothing can ever verify it again. Only tenancy.probe() uses it, to enter its
+// own synthetic organizations. Writes a NUL-terminated token into `out`; false if
+// `size` is too small or the generator fails. Never throws.
+bool MintThrowawayContextToken(const std::uint8_t user[16], const std::uint8_t org[16], std::int64_t now, char *out,
+                               std::size_t size) noexcept;
+
 // Writes "tinv_" followed by 32 CSPRNG bytes in base64url (48 characters) into
 // `out`; false if the generator fails or `size` is too small. Never throws.
 bool NewSecretToken(char *out, std::size_t size) noexcept;

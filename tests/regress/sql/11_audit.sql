@@ -1,0 +1,43 @@
+-- 11_audit: the audit and probe functions as an API: what they report on the
+-- regression fixture, who may call them, and clear errors for bad input. The
+-- rules themselves are exercised by the attack suite (tests/security).
+\set VERBOSITY terse
+-- The fixture is set up right: nothing critical or high.
+SELECT rule, severity, object FROM tenancy.audit('tenancy_app') ORDER BY severity DESC, rule, object;
+-- Without an application role, the roles holding grants on tenant tables are audited.
+SELECT count(*) = (SELECT count(*) FROM tenancy.audit('tenancy_app')) AS same_as_explicit FROM tenancy.audit();
+SELECT rule, severity, object, detail FROM tenancy.probe('tenancy_app');
+
+-- A mistake shows up with its rule, severity, detail and remedy, and goes away when fixed.
+GRANT TRUNCATE ON app.tickets TO tenancy_app;
+SELECT rule, severity, object, detail, remedy FROM tenancy.audit('tenancy_app') WHERE severity >= 'high';
+REVOKE TRUNCATE ON app.tickets FROM tenancy_app;
+SELECT count(*) AS high_or_worse FROM tenancy.audit('tenancy_app') WHERE severity >= 'high';
+
+-- Bad input.
+SELECT * FROM tenancy.audit('no_such_role');
+SELECT * FROM tenancy.probe(NULL);
+BEGIN;
+SELECT tenancy.probe_enter(NULL, NULL);
+ROLLBACK;
+
+-- Only for DBAs: the application role can call none of it.
+SET ROLE tenancy_app;
+SELECT * FROM tenancy.audit();
+SELECT * FROM tenancy.probe('tenancy_app');
+SELECT tenancy.probe_enter(gen_random_uuid(), gen_random_uuid());
+RESET ROLE;
+-- A non-superuser granted EXECUTE still cannot probe, nor enter a context without a token.
+CREATE ROLE tenancy_auditor;
+GRANT EXECUTE ON FUNCTION tenancy.probe(regrole), tenancy.probe_enter(uuid, uuid) TO tenancy_auditor;
+SET ROLE tenancy_auditor;
+SELECT * FROM tenancy.probe('tenancy_app');
+BEGIN;
+SELECT tenancy.probe_enter(gen_random_uuid(), gen_random_uuid());
+ROLLBACK;
+RESET ROLE;
+DROP OWNED BY tenancy_auditor;
+DROP ROLE tenancy_auditor;
+
+-- The probe leaves nothing behind.
+SELECT count(*) AS probe_users FROM tenancy.users WHERE email LIKE '%@probe.invalid';

@@ -1,0 +1,108 @@
+-- A: privilege and configuration bypasses (catalogue section A).
+
+-- @case A01 owner connection without FORCE: the leak it opens is reported
+-- @as admin
+-- @db misconfigured
+BEGIN;
+SET LOCAL ROLE sec_app;
+-- sec_app owns app.invoices and FORCE is off: without any context it reads both organizations.
+SELECT sectest.expect(count(DISTINCT organization_id) = 2, 'the misconfiguration really leaks') FROM app.invoices;
+RESET ROLE;
+SELECT sectest.expect(sectest.reported('T203', 'app.invoices'), 'audit reports T203 (app role owns the table)');
+SELECT sectest.expect(sectest.reported('T103', 'app.invoices'), 'audit reports T103 (FORCE is off)');
+ROLLBACK;
+
+-- @case A02a the application role is neither superuser nor BYPASSRLS
+SELECT sectest.expect(NOT rolsuper AND NOT rolbypassrls AND NOT rolcreaterole, 'sec_app has no bypassing attribute')
+  FROM pg_roles WHERE rolname = current_user;
+
+-- @case A02b SET ROLE to a BYPASSRLS role is refused
+SET ROLE sec_reporting;
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501', 'SET ROLE sec_reporting');
+
+-- @case A02c SET SESSION AUTHORIZATION to the superuser is refused
+SET SESSION AUTHORIZATION postgres;
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501', 'SET SESSION AUTHORIZATION');
+
+-- @case A03 row_security = off errors instead of bypassing
+BEGIN;
+SELECT tenancy.enter(:'tok_alice_a');
+SET LOCAL row_security = off;
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'SELECT with row_security off');
+ROLLBACK;
+
+-- @case A04 a new tenant table nobody protected is reported critical
+-- @as admin
+BEGIN;
+CREATE TABLE app.new_feature (organization_id uuid NOT NULL, body text);
+GRANT SELECT ON app.new_feature TO sec_app;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('sec_app')
+                               WHERE rule = 'T101' AND object = 'app.new_feature' AND severity = 'critical'),
+                      'audit reports T101 critical');
+ROLLBACK;
+
+-- @case A05a a permissive USING (true) policy does not open another organization
+-- @db misconfigured
+BEGIN;
+SELECT tenancy.enter(:'tok_alice_a');
+SELECT sectest.expect(count(*) = 0, 'no Globex ticket visible through everyone_reads')
+  FROM app.tickets WHERE organization_id <> :'org_a';
+SELECT sectest.expect(count(*) = 2, 'own tickets visible') FROM app.tickets;
+ROLLBACK;
+
+-- @case A05b the permissive USING (true) policy is reported
+-- @as admin
+-- @db misconfigured
+SELECT sectest.expect(sectest.reported('T301', 'everyone_reads ON app.tickets'), 'audit reports T301');
+
+-- @case A06 an IS NULL fallback policy is reported
+-- @as admin
+BEGIN;
+CREATE POLICY fallback ON app.notes USING (organization_id = tenancy.current_org() OR organization_id IS NULL);
+SELECT sectest.expect(sectest.reported('T303', 'fallback ON app.notes'), 'audit reports T303');
+ROLLBACK;
+
+-- @case A06b no context means no rows, never a NULL match
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'reading without a context');
+-- Either refused, or no row at all (the planner may prove the NOT NULL column never NULL).
+SELECT sectest.expect(sectest.sqlstate_of('SELECT 1 / (length(body) * 0) FROM app.notes WHERE organization_id IS NULL')
+                      IN ('42501', '00000'), 'IS NULL probe: refused or empty');
+
+-- @case A07a INSERT into another organization is refused
+BEGIN;
+SELECT tenancy.enter(:'tok_alice_a');
+SELECT sectest.refused(format('INSERT INTO app.tickets (organization_id, title) VALUES (%L, %L)', :'org_b', 'x'),
+                       '42501', 'insert for Globex');
+ROLLBACK;
+
+-- @case A07b UPDATE moving a row to another organization is refused
+BEGIN;
+SELECT tenancy.enter(:'tok_alice_a');
+SELECT sectest.refused(format('UPDATE app.tickets SET organization_id = %L', :'org_b'), '42501', 'move rows to Globex');
+ROLLBACK;
+
+-- @case A07c the organization column defaults to the context
+BEGIN;
+SELECT tenancy.enter(:'tok_alice_a');
+INSERT INTO app.notes (body) VALUES ('defaulted');
+SELECT sectest.expect(organization_id = :'org_a', 'row pinned to Acme') FROM app.notes WHERE body = 'defaulted';
+ROLLBACK;
+
+-- @case A08 dropping pg_tenancy's restrictive policy is reported
+-- @as admin
+BEGIN;
+DROP POLICY tenancy_guard ON app.accounts;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('sec_app') WHERE rule = 'T104' AND object = 'app.accounts'
+                                                                      AND severity = 'critical'), 'audit reports T104');
+ROLLBACK;
+
+-- @case A09 a policy keyed on current_user is reported
+-- @as admin
+BEGIN;
+CREATE POLICY by_user ON app.notes AS RESTRICTIVE USING (current_user = 'sec_app');
+SELECT sectest.expect(sectest.reported('T305', 'by_user ON app.notes'), 'audit reports T305');
+ROLLBACK;
+
+-- @case A10 protect() refuses a text organization column
+CREATE TEMP TABLE text_keys (organization_id text NOT NULL);
+SELECT sectest.refused($$SELECT tenancy.protect('pg_temp.text_keys')$$, '42804', 'protect on a text column');
