@@ -827,6 +827,34 @@ AS $$
             OR (a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = ''))
 $$;
 
+-- Runs one statement as the application role, in a subtransaction that is
+-- always rolled back: the number of rows it counted (a SELECT count) or touched,
+-- or NULL when it was refused. $1 in the statement is `arg`.
+CREATE FUNCTION tenancy.probe_as(app_role pg_catalog.regrole, statement text, arg uuid) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    BEGIN
+        EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
+        IF statement LIKE 'SELECT pg_catalog.count(*)%' THEN
+            EXECUTE statement INTO n USING arg;
+        ELSE
+            EXECUTE statement USING arg;
+            GET DIAGNOSTICS n = ROW_COUNT;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'PT001', MESSAGE = 'pg_tenancy probe step rollback';
+    EXCEPTION
+        WHEN SQLSTATE 'PT001' THEN
+            RETURN n;
+        WHEN OTHERS THEN
+            RETURN NULL; -- refused: the safe outcome
+    END;
+END
+$$;
+
 CREATE FUNCTION tenancy.probe(app_role pg_catalog.regrole) RETURNS SETOF tenancy.finding
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -902,102 +930,61 @@ BEGIN
         END LOOP;
 
         -- P005: the application role cannot write the context itself.
-        BEGIN
-            EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
-            PERFORM pg_catalog.set_config('tenancy.context', 'forged', true);
+        IF tenancy.probe_as(app_role, $q$SELECT pg_catalog.set_config('tenancy.context', 'forged', true)$q$, NULL)
+           IS NOT NULL THEN
             findings := findings || ROW('P005', 'critical', 'tenancy.context',
                 'the application role set the tenant context directly with set_config()',
                 'Preload pg_tenancy (shared_preload_libraries) and restart.')::tenancy.finding;
-        EXCEPTION WHEN OTHERS THEN
-            NULL;
-        END;
-        RESET ROLE;
+        END IF;
 
         -- P001: without a context the application role sees no row.
         FOR rel IN SELECT t.rel, t.org_column FROM tenancy.tenant_relations() AS t
                     WHERE t.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY t.rel::text LOOP
             checked := checked + 1;
-            BEGIN
-                EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
-                EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel.rel) INTO n;
-                RESET ROLE;
-                IF n > 0 THEN
-                    findings := findings || ROW('P001', 'critical', rel.rel::text,
-                        pg_catalog.format('without a tenant context the application role read %s row(s)', n),
-                        'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
-                END IF;
-            EXCEPTION WHEN OTHERS THEN
-                RESET ROLE; -- refused: the safe outcome
-            END;
+            n := tenancy.probe_as(app_role, pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel.rel), NULL);
+            IF n > 0 THEN
+                findings := findings || ROW('P001', 'critical', rel.rel::text,
+                    pg_catalog.format('without a tenant context the application role read %s row(s)', n),
+                    'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
+            END IF;
         END LOOP;
 
         -- In organization A's context: nothing of B (or of anyone else) is visible or writable.
-        BEGIN
-            PERFORM tenancy.probe_enter(org_a, user_a);
-            FOR rel IN SELECT t.rel, t.org_column, t.relkind FROM tenancy.tenant_relations() AS t
-                        WHERE t.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY t.rel::text LOOP
-                -- P002: reads
-                BEGIN
-                    EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
-                    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %I IS DISTINCT FROM $1',
-                                              rel.rel, rel.org_column) INTO n USING org_a;
-                    RESET ROLE;
-                    IF n > 0 THEN
-                        findings := findings || ROW('P002', 'critical', rel.rel::text,
-                            pg_catalog.format('in one organization''s context the application role read %s row(s) '
-                                              'of other organizations', n),
-                            'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
-                    END IF;
-                EXCEPTION WHEN OTHERS THEN
-                    RESET ROLE;
-                END;
-                CONTINUE WHEN rel.relkind NOT IN ('r', 'p');
-                -- P003: inserting a row for organization B
-                IF rel.rel = ANY (seeded) THEN
-                    statement := tenancy.probe_insert_sql(rel.rel, rel.org_column, org_b);
-                    BEGIN
-                        EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
-                        EXECUTE statement;
-                        RESET ROLE;
-                        findings := findings || ROW('P003', 'critical', rel.rel::text,
-                            'in one organization''s context the application role inserted a row for another',
-                            'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
-                    EXCEPTION WHEN OTHERS THEN
-                        RESET ROLE;
-                    END;
+        PERFORM tenancy.probe_enter(org_a, user_a);
+        FOR rel IN SELECT t.rel, t.org_column, t.relkind FROM tenancy.tenant_relations() AS t
+                    WHERE t.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY t.rel::text LOOP
+            -- P002: reads
+            n := tenancy.probe_as(app_role, pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %I IS DISTINCT '
+                                                              'FROM $1', rel.rel, rel.org_column), org_a);
+            IF n > 0 THEN
+                findings := findings || ROW('P002', 'critical', rel.rel::text,
+                    pg_catalog.format('in one organization''s context the application role read %s row(s) of '
+                                      'other organizations', n),
+                    'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
+            END IF;
+            CONTINUE WHEN rel.relkind NOT IN ('r', 'p');
+            -- P003: inserting a row for organization B (where the probe knows how to build one)
+            IF rel.rel = ANY (seeded)
+               AND tenancy.probe_as(app_role, tenancy.probe_insert_sql(rel.rel, rel.org_column, org_b), NULL) > 0 THEN
+                findings := findings || ROW('P003', 'critical', rel.rel::text,
+                    'in one organization''s context the application role inserted a row for another',
+                    'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
+            END IF;
+            -- P004: changing or deleting organization B's rows
+            FOREACH statement IN ARRAY ARRAY[
+                pg_catalog.format('UPDATE %s SET %I = %I WHERE %I = $1', rel.rel, rel.org_column, rel.org_column,
+                                  rel.org_column),
+                pg_catalog.format('DELETE FROM %s WHERE %I = $1', rel.rel, rel.org_column)] LOOP
+                n := tenancy.probe_as(app_role, statement, org_b);
+                IF n > 0 THEN
+                    findings := findings || ROW('P004', 'critical', rel.rel::text,
+                        pg_catalog.format('in one organization''s context the application role %s %s row(s) of '
+                                          'another', CASE WHEN statement LIKE 'UPDATE%' THEN 'updated'
+                                                          ELSE 'deleted' END, n),
+                        'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
                 END IF;
-                -- P004: changing or deleting organization B's rows
-                BEGIN
-                    EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
-                    EXECUTE pg_catalog.format('UPDATE %s SET %I = %I WHERE %I = $1', rel.rel, rel.org_column,
-                                              rel.org_column, rel.org_column) USING org_b;
-                    GET DIAGNOSTICS n = ROW_COUNT;
-                    RESET ROLE;
-                    IF n > 0 THEN
-                        findings := findings || ROW('P004', 'critical', rel.rel::text,
-                            pg_catalog.format('in one organization''s context the application role updated %s '
-                                              'row(s) of another', n),
-                            'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
-                    END IF;
-                EXCEPTION WHEN OTHERS THEN
-                    RESET ROLE;
-                END;
-                BEGIN
-                    EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
-                    EXECUTE pg_catalog.format('DELETE FROM %s WHERE %I = $1', rel.rel, rel.org_column) USING org_b;
-                    GET DIAGNOSTICS n = ROW_COUNT;
-                    RESET ROLE;
-                    IF n > 0 THEN
-                        findings := findings || ROW('P004', 'critical', rel.rel::text,
-                            pg_catalog.format('in one organization''s context the application role deleted %s '
-                                              'row(s) of another', n),
-                            'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
-                    END IF;
-                EXCEPTION WHEN OTHERS THEN
-                    RESET ROLE;
-                END;
             END LOOP;
-        END;
+        END LOOP;
 
         RAISE EXCEPTION USING ERRCODE = 'PT000', MESSAGE = 'pg_tenancy probe rollback';
     EXCEPTION
@@ -1040,4 +1027,5 @@ REVOKE ALL ON FUNCTION tenancy.audit(pg_catalog.regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_enter(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_value(pg_catalog.oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_insert_sql(pg_catalog.regclass, name, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenancy.probe_as(pg_catalog.regrole, text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe(pg_catalog.regrole) FROM PUBLIC;

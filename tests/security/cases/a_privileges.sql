@@ -106,3 +106,61 @@ ROLLBACK;
 -- @case A10 protect() refuses a text organization column
 CREATE TEMP TABLE text_keys (organization_id text NOT NULL);
 SELECT sectest.refused($$SELECT tenancy.protect('pg_temp.text_keys')$$, '42804', 'protect on a text column');
+
+-- Each rule about the application role fires on the mistake it names (in a
+-- rolled-back transaction; role attributes and grants are transactional).
+
+-- @case A02d an application role made superuser is reported
+-- @as admin
+BEGIN;
+ALTER ROLE sec_app SUPERUSER;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('sec_app') WHERE rule = 'T201' AND severity = 'critical'),
+                      'audit reports T201');
+ROLLBACK;
+
+-- @case A02e membership in a BYPASSRLS role is reported, even without INHERIT
+-- @as admin
+BEGIN;
+ALTER ROLE sec_app NOINHERIT;
+GRANT sec_reporting TO sec_app;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('sec_app') WHERE rule = 'T202' AND severity = 'critical'
+                               AND detail LIKE '%sec_reporting%'), 'audit reports T202');
+ROLLBACK;
+
+-- @case A02f CREATEROLE on the application role is reported
+-- @as admin
+BEGIN;
+ALTER ROLE sec_app CREATEROLE;
+SELECT sectest.expect(sectest.reported('T206', 'sec_app'), 'audit reports T206');
+ROLLBACK;
+
+-- @case A04b default privileges that grant new tables to the application are reported
+-- @as admin
+BEGIN;
+ALTER DEFAULT PRIVILEGES FOR ROLE sec_owner IN SCHEMA app GRANT SELECT ON TABLES TO sec_app;
+SELECT sectest.expect(sectest.reported('T211', 'default privileges of sec_owner in schema app'), 'audit reports T211');
+ROLLBACK;
+
+-- @case A11 CREATE on a schema is reported
+-- @as admin
+BEGIN;
+GRANT CREATE ON SCHEMA app TO sec_app;
+SELECT sectest.expect(sectest.reported('T205', 'app'), 'audit reports T205');
+ROLLBACK;
+
+-- @case A12 a grant on pg_tenancy's own tables or internal functions is reported
+-- @as admin
+BEGIN;
+GRANT SELECT ON tenancy.memberships TO sec_app;
+GRANT EXECUTE ON FUNCTION tenancy.lookup_membership(uuid, uuid) TO sec_app;
+SELECT sectest.expect(sectest.reported('T207', 'tenancy.memberships'), 'audit reports T207');
+SELECT sectest.expect(sectest.reported('T208', 'tenancy.lookup_membership(uuid,uuid)'), 'audit reports T208');
+ROLLBACK;
+
+-- @case A13 logging that would record tokens is reported
+-- @as admin
+BEGIN;
+ALTER ROLE sec_app SET log_statement = 'all';
+SELECT sectest.expect(sectest.reported('T505', 'logging for role sec_app'), 'audit reports T505');
+ROLLBACK;
+SELECT sectest.expect(NOT sectest.reported('T505', '%'), 'and not without it');

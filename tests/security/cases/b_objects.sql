@@ -158,3 +158,17 @@ SELECT tenancy.enter(:'tok_alice_a');
 SELECT sectest.expect(count(*) = 2 AND bool_and(organization_id = :'org_a'), 'policies still read the real context')
   FROM app.tickets;
 ROLLBACK;
+
+-- @case B09b lo_compat_privileges on is reported
+-- @as admin
+BEGIN;
+SET LOCAL lo_compat_privileges = on;
+SELECT sectest.expect(sectest.reported('T506', 'lo_compat_privileges'), 'audit reports T506');
+ROLLBACK;
+
+-- @case B10b SELECT on a tenant table's sequence is reported
+-- @as admin
+BEGIN;
+GRANT SELECT ON SEQUENCE app.tickets_id_seq TO sec_app;
+SELECT sectest.expect(sectest.reported('T210', 'app.tickets_id_seq'), 'audit reports T210');
+ROLLBACK;
