@@ -33,7 +33,8 @@ k02_clean_passes_the_gate() {
 k03_probe_sees_the_leaks() {
   local out
   out=$(audit_cli "$bad_db" --probe --json --fail-on none) || { echo "probe failed to run"; return 1; }
-  for expected in "P001 app.all_tickets" "P002 app.invoices" "P002 app.events_2025" "P004 app.invoices"; do
+  for expected in "P001 app.all_tickets" "P002 app.invoices" "P002 app.events_2025" "P003 app.invoices" \
+                  "P004 app.invoices"; do
     rule=${expected%% *} object=${expected#* }
     jq -e --arg r "$rule" --arg o "$object" '.findings | any(.rule == $r and .object == $o)' <<<"$out" >/dev/null ||
       { echo "probe did not report $rule on $object"; return 1; }
