@@ -38,7 +38,10 @@ $$;
 
 -- Relations that hold tenant data: every table, partition, view, materialized
 -- view and foreign table with an organization column, outside the system schemas
--- and apart from pg_tenancy's own bookkeeping tables (checked by rule T207).
+-- and apart from pg_tenancy's own bookkeeping tables (checked by rule T207). One
+-- row per relation: its organization column is the one it (or the hierarchy it
+-- belongs to) was protected on, else organization_id, else another known name.
+-- root is its topmost ancestor that also holds tenant data (itself if none).
 CREATE FUNCTION tenancy.tenant_relations()
     RETURNS TABLE (rel pg_catalog.regclass, relkind "char", org_column name, owner pg_catalog.oid,
                    protection tenancy.protection, root pg_catalog.regclass)
@@ -46,7 +49,7 @@ CREATE FUNCTION tenancy.tenant_relations()
     SET search_path = pg_catalog, pg_temp
 AS $$
     WITH RECURSIVE candidates AS (
-        SELECT c.oid, c.relkind, a.attname, c.relowner
+        SELECT c.oid, c.relkind, c.relowner, pg_catalog.array_agg(a.attname ORDER BY a.attname) AS columns
           FROM pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -56,36 +59,54 @@ AS $$
            AND a.attname = ANY (tenancy.org_column_names())
            AND NOT (n.nspname = 'tenancy' AND c.relname IN ('users', 'organizations', 'roles', 'memberships',
                                                               'invitations', 'permissions'))
+         GROUP BY c.oid
     ),
-    -- The topmost ancestor of every inheriting table.
+    -- Walk up only through ancestors that hold tenant data themselves.
     up(relid, ancestor, depth) AS (
         SELECT oid, oid, 0 FROM candidates
         UNION ALL
         SELECT up.relid, i.inhparent, up.depth + 1
           FROM up JOIN pg_catalog.pg_inherits AS i ON i.inhrelid = up.ancestor
+         WHERE i.inhparent IN (SELECT oid FROM candidates)
+    ),
+    placed AS (
+        SELECT c.*, top.ancestor AS root_oid,
+               coalesce(tenancy.protection_of(top.ancestor::pg_catalog.regclass),
+                        tenancy.protection_of(c.oid::pg_catalog.regclass)) AS how
+          FROM candidates AS c
+          JOIN LATERAL (SELECT up.ancestor FROM up WHERE up.relid = c.oid ORDER BY up.depth DESC LIMIT 1) AS top
+            ON true
     )
-    SELECT c.oid::pg_catalog.regclass, c.relkind, c.attname, c.relowner,
-           tenancy.protection_of(top.ancestor::pg_catalog.regclass),
-           top.ancestor::pg_catalog.regclass
-      FROM candidates AS c
-      JOIN LATERAL (SELECT up.ancestor FROM up WHERE up.relid = c.oid ORDER BY up.depth DESC LIMIT 1) AS top ON true
+    SELECT p.oid::pg_catalog.regclass, p.relkind,
+           CASE WHEN (p.how).org_column = ANY (p.columns) THEN (p.how).org_column
+                WHEN 'organization_id' = ANY (p.columns) THEN 'organization_id'::name
+                ELSE p.columns[1] END,
+           p.relowner, p.how, p.root_oid::pg_catalog.regclass
+      FROM placed AS p
 $$;
 
 -- The application roles to audit: the one given, or else every role other than
--- superusers and owners that holds a data privilege on a tenant table.
+-- superusers and owners that holds a data privilege on a tenant table, and every
+-- role that can log in and reaches such a grant through a group role.
 CREATE FUNCTION tenancy.audited_roles(app_role pg_catalog.regrole) RETURNS SETOF pg_catalog.oid
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+    WITH grantees AS (
+        SELECT DISTINCT a.grantee
+          FROM tenancy.tenant_relations() AS t
+          JOIN pg_catalog.pg_class AS c ON c.oid = t.rel,
+               pg_catalog.aclexplode(c.relacl) AS a
+         WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
+           AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+    )
     SELECT app_role::pg_catalog.oid WHERE app_role IS NOT NULL
     UNION
-    SELECT a.grantee
-      FROM tenancy.tenant_relations() AS t
-      JOIN pg_catalog.pg_class AS c ON c.oid = t.rel,
-           pg_catalog.aclexplode(c.relacl) AS a
-     WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
-       AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
-       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = a.grantee)
+    SELECT r.oid FROM pg_catalog.pg_roles AS r
+     WHERE app_role IS NULL AND NOT r.rolsuper
+       AND (r.oid IN (SELECT grantee FROM grantees)
+            OR (r.rolcanlogin AND EXISTS (SELECT 1 FROM grantees AS g
+                                           WHERE pg_catalog.pg_has_role(r.oid, g.grantee, 'MEMBER'))))
 $$;
 
 -- Does a role bypass row-level security (superuser, BYPASSRLS, or a member of such a role)?
@@ -119,7 +140,12 @@ AS $$
                EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel)) AS reachable,
                (SELECT p FROM pg_catalog.pg_policy AS p
                  WHERE p.polrelid = r.rel AND p.polname = 'tenancy_guard') AS guard,
-               pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr
+               pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr,
+               -- Protected: protect() left its trigger or any of its policies here or on the root.
+               (r.protection).org_column IS NOT NULL
+               OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                           WHERE p.polrelid IN (r.rel, r.root) AND p.polname = ANY (tenancy.policy_names()))
+                   AS protected
           FROM tenancy.tenant_relations() AS r
           JOIN pg_catalog.pg_class AS c ON c.oid = r.rel
          WHERE r.relkind IN ('r', 'p')
@@ -131,7 +157,7 @@ AS $$
                                   ELSE '' END),
            pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.rel::text, t.org_column)
       FROM t
-     WHERE (t.protection).org_column IS NULL AND t.guard IS NULL AND NOT t.descendant
+     WHERE NOT t.protected AND NOT t.descendant
     UNION ALL
     -- T102/T103/T104 on protected tables; T105 when the table is a partition or child.
     SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T102' END,
@@ -143,9 +169,9 @@ AS $$
                                        t.root)
                 ELSE 'protected table has row-level security disabled' END
              || CASE WHEN t.reachable THEN '; an application role can query it directly' ELSE '' END,
-           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, (t.protection).org_column)
+           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
       FROM t
-     WHERE (t.protection).org_column IS NOT NULL AND NOT t.relrowsecurity
+     WHERE t.protected AND NOT t.relrowsecurity
     UNION ALL
     SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T103' END,
            CASE WHEN t.descendant AND t.reachable THEN 'critical' ELSE 'high' END::tenancy.severity,
@@ -154,19 +180,28 @@ AS $$
            'is not subject to the tenant policies',
            pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY;', t.rel)
       FROM t
-     WHERE (t.protection).org_column IS NOT NULL AND t.relrowsecurity AND NOT t.relforcerowsecurity
+     WHERE t.protected AND t.relrowsecurity AND NOT t.relforcerowsecurity
     UNION ALL
     SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
            CASE WHEN t.guard IS NULL THEN 'pg_tenancy''s restrictive policy tenancy_guard is missing'
                 WHEN (t.guard).polpermissive THEN 'policy tenancy_guard was replaced by a permissive one'
                 ELSE pg_catalog.format('policy tenancy_guard was changed: expected USING and WITH CHECK %s for '
                                        'all commands and roles', t.tenant_expr) END,
-           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, (t.protection).org_column)
+           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
       FROM t
-     WHERE (t.protection).org_column IS NOT NULL
+     WHERE t.protected
        AND (t.guard IS NULL OR (t.guard).polpermissive OR (t.guard).polcmd <> '*' OR (t.guard).polroles <> '{0}'
             OR pg_catalog.pg_get_expr((t.guard).polqual, t.rel) IS DISTINCT FROM t.tenant_expr
             OR pg_catalog.pg_get_expr((t.guard).polwithcheck, t.rel) IS DISTINCT FROM t.tenant_expr)
+    UNION ALL
+    -- T107: the trigger that pins rows to their organization (and records the protection) is gone.
+    SELECT 'T107', 'medium'::tenancy.severity, t.rel::text,
+           'trigger tenancy_org_immutable is missing: only the policies now keep a row from moving to another '
+           'organization, and pg_tenancy no longer knows how the table was protected',
+           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
+      FROM t
+     WHERE t.protected AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g
+                                        WHERE g.tgrelid = t.rel AND g.tgname = 'tenancy_org_immutable')
     UNION ALL
     -- T106: tenant predicates need an index led by the organization column.
     SELECT 'T106', 'medium'::tenancy.severity, t.rel::text,
@@ -211,7 +246,7 @@ AS $$
     UNION ALL
     SELECT 'T203', 'critical'::tenancy.severity, t.rel::text,
            CASE WHEN t.owner = app.oid THEN pg_catalog.format('owned by the application role %I itself', app.rolname)
-                ELSE pg_catalog.format('owned by %I, a role the application role %I is a member of',
+                ELSE pg_catalog.format('owned by %s, a role the application role %I is a member of',
                                        t.owner::pg_catalog.regrole, app.rolname) END
              || ': the owner can disable or drop the policies, and bypasses them unless FORCE is set',
            pg_catalog.format('ALTER TABLE %s OWNER TO <a role the application cannot use>;', t.rel)
@@ -233,10 +268,11 @@ AS $$
     SELECT 'T205', 'high'::tenancy.severity, pg_catalog.quote_ident(n.nspname),
            pg_catalog.format('%I can create objects in schema %I: functions, operators or tables there can '
                              'shadow what other code resolves through search_path', app.rolname, n.nspname),
-           pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, %I;', n.nspname, app.rolname)
+           CASE WHEN pg_catalog.pg_has_role(app.oid, n.nspowner, 'MEMBER')
+                THEN pg_catalog.format('ALTER SCHEMA %I OWNER TO <a role the application cannot use>;', n.nspname)
+                ELSE pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, %I;', n.nspname, app.rolname) END
       FROM app JOIN pg_catalog.pg_namespace AS n ON pg_catalog.has_schema_privilege(app.oid, n.oid, 'CREATE')
      WHERE NOT app.rolsuper AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
-       AND n.nspowner <> app.oid
     UNION ALL
     SELECT 'T206', 'high'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
            pg_catalog.format('the application role has %s', attr.what), attr.fix
@@ -310,7 +346,7 @@ AS $$
                                                                       WHERE c.oid = s.seq), 'MEMBER')
     UNION ALL
     SELECT 'T211', 'medium'::tenancy.severity,
-           pg_catalog.format('default privileges of %I%s', d.defaclrole::pg_catalog.regrole,
+           pg_catalog.format('default privileges of %s%s', d.defaclrole::pg_catalog.regrole,
                              CASE WHEN d.defaclnamespace = 0 THEN ''
                                   ELSE ' in schema ' || d.defaclnamespace::pg_catalog.regnamespace::text END),
            pg_catalog.format('new tables are granted to %I the moment they are created, before anyone calls '
@@ -446,7 +482,7 @@ AS $$
            CASE WHEN v.reachable AND tenancy.bypasses_rls(v.relowner) THEN 'critical'
                 WHEN v.reachable THEN 'high' ELSE 'medium' END::tenancy.severity,
            v.view::text,
-           pg_catalog.format('view reads %s with the privileges and row-level security of its owner %I%s, not '
+           pg_catalog.format('view reads %s with the privileges and row-level security of its owner %s%s, not '
                              'of the caller', v.bases, v.relowner::pg_catalog.regrole,
                              CASE WHEN tenancy.bypasses_rls(v.relowner) THEN ' (who bypasses row-level security)'
                                   ELSE '' END),
@@ -487,7 +523,7 @@ AS $$
     -- T405: SECURITY DEFINER functions the application may call run as their owner.
     SELECT 'T405', CASE WHEN tenancy.bypasses_rls(f.proowner) THEN 'high' ELSE 'medium' END::tenancy.severity,
            f.fn::text,
-           pg_catalog.format('an application role can call this SECURITY DEFINER function, which runs as %I%s',
+           pg_catalog.format('an application role can call this SECURITY DEFINER function, which runs as %s%s',
                              f.proowner::pg_catalog.regrole,
                              CASE WHEN tenancy.bypasses_rls(f.proowner)
                                   THEN ', who bypasses row-level security: it can read every organization'
@@ -497,7 +533,7 @@ AS $$
     UNION ALL
     -- T406: triggers on tenant tables that run as someone else.
     SELECT 'T406', 'medium'::tenancy.severity, pg_catalog.format('%I ON %s', tg.tgname, t.rel),
-           pg_catalog.format('trigger runs SECURITY DEFINER function %s as %I: whatever it reads or writes is '
+           pg_catalog.format('trigger runs SECURITY DEFINER function %s as %s: whatever it reads or writes is '
                              'checked against that role, not the tenant''s', p.oid::pg_catalog.regprocedure,
                              p.proowner::pg_catalog.regrole),
            'Make the trigger function SECURITY INVOKER, or have it re-check the organization of every row it touches.'
@@ -580,12 +616,40 @@ $$;
 -- Rules T5xx: server settings.
 -- ---------------------------------------------------------------------------
 
+-- The server's own value of a setting, not the auditor's session's: the last
+-- applied line of the configuration files, or the value given on the server's
+-- command line, or the built-in default. (A command-line value that the
+-- auditor's own session overrides is not seen.)
+CREATE FUNCTION tenancy.server_setting(setting_name text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    value text;
+BEGIN
+    SELECT CASE WHEN s.source IN ('default', 'configuration file', 'command line', 'environment variable',
+                                  'override')
+                THEN s.setting END
+      INTO value FROM pg_catalog.pg_settings AS s WHERE s.name = setting_name;
+    IF value IS NULL THEN
+        BEGIN
+            SELECT f.setting INTO value FROM pg_catalog.pg_file_settings AS f
+             WHERE f.name = setting_name AND f.applied ORDER BY f.seqno DESC LIMIT 1;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL; -- pg_file_settings is for superusers: fall back to the default
+        END;
+    END IF;
+    RETURN coalesce(value, (SELECT s.boot_val FROM pg_catalog.pg_settings AS s WHERE s.name = setting_name));
+END
+$$;
+
 CREATE FUNCTION tenancy.audit_settings(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    -- What a session of each audited role starts with: role and database
-    -- defaults over the server's value.
+    -- What a new session of each audited role starts with (app 0: any role):
+    -- role-in-database, role, then database defaults over the server's value.
+    -- Values keep their units ('1s', '64kB'), so they are compared as text.
     WITH setting_for AS (
         SELECT app, s.name, coalesce(
                    (SELECT pg_catalog.substr(c, pg_catalog.length(s.name) + 2)
@@ -595,19 +659,23 @@ AS $$
                        AND d.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database
                                                   WHERE datname = pg_catalog.current_database()))
                      ORDER BY d.setrole = app DESC, d.setdatabase <> 0 DESC LIMIT 1),
-                   s.reset_val) AS value
+                   tenancy.server_setting(s.name)) AS value
           FROM pg_catalog.unnest(apps || ARRAY[0::pg_catalog.oid]) AS app, pg_catalog.pg_settings AS s
          WHERE s.name IN ('log_statement', 'log_min_duration_statement', 'log_min_duration_sample',
-                          'log_parameter_max_length', 'log_parameter_max_length_on_error', 'lo_compat_privileges')
+                          'log_parameter_max_length', 'log_parameter_max_length_on_error')
     ),
     logging AS (
-        SELECT app,
-               pg_catalog.max(value) FILTER (WHERE name = 'log_statement') AS log_statement,
-               pg_catalog.max(value) FILTER (WHERE name = 'log_min_duration_statement')::integer AS min_duration,
-               pg_catalog.max(value) FILTER (WHERE name = 'log_min_duration_sample')::integer AS min_sample,
-               pg_catalog.max(value) FILTER (WHERE name = 'log_parameter_max_length')::integer AS param_len,
-               pg_catalog.max(value) FILTER (WHERE name = 'log_parameter_max_length_on_error')::integer AS error_len
-          FROM setting_for GROUP BY app
+        SELECT app, statement, duration, sample, param_len, error_len,
+               pg_catalog.lower(statement) = 'all' OR duration !~ '^\s*-' OR sample !~ '^\s*-' AS logs_statements,
+               param_len !~ '^\s*0+\s*[A-Za-z]*\s*$' AS logs_parameters,
+               error_len !~ '^\s*0+\s*[A-Za-z]*\s*$' AS logs_parameters_on_error
+          FROM (SELECT app,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_statement') AS statement,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_min_duration_statement') AS duration,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_min_duration_sample') AS sample,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_parameter_max_length') AS param_len,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_parameter_max_length_on_error') AS error_len
+                  FROM setting_for GROUP BY app) AS v
     ),
     version AS (
         SELECT pg_catalog.current_setting('server_version_num')::integer AS num,
@@ -622,13 +690,13 @@ AS $$
     UNION ALL
     SELECT 'T502', 'critical'::tenancy.severity,
            CASE WHEN d.setrole = 0 THEN pg_catalog.format('database %I', db.datname)
-                WHEN d.setdatabase = 0 THEN pg_catalog.format('role %I', d.setrole::pg_catalog.regrole)
-                ELSE pg_catalog.format('role %I in database %I', d.setrole::pg_catalog.regrole, db.datname) END,
+                WHEN d.setdatabase = 0 THEN pg_catalog.format('role %s', d.setrole::pg_catalog.regrole)
+                ELSE pg_catalog.format('role %s in database %I', d.setrole::pg_catalog.regrole, db.datname) END,
            pg_catalog.format('a stored default sets %s for every new session',
                              pg_catalog.split_part(c, '=', 1)),
            CASE WHEN d.setrole = 0
                 THEN pg_catalog.format('ALTER DATABASE %I RESET %s;', db.datname, pg_catalog.split_part(c, '=', 1))
-                ELSE pg_catalog.format('ALTER ROLE %I%s RESET %s;', d.setrole::pg_catalog.regrole,
+                ELSE pg_catalog.format('ALTER ROLE %s%s RESET %s;', d.setrole::pg_catalog.regrole,
                                        CASE WHEN d.setdatabase = 0 THEN ''
                                             ELSE pg_catalog.format(' IN DATABASE %I', db.datname) END,
                                        pg_catalog.split_part(c, '=', 1)) END
@@ -638,9 +706,9 @@ AS $$
      WHERE c LIKE 'tenancy.%'
     UNION ALL
     SELECT 'T503', 'high'::tenancy.severity, pg_catalog.format('parameter %s', pa.parname),
-           pg_catalog.format('%I was granted %s on a pg_tenancy parameter', a.grantee::pg_catalog.regrole,
+           pg_catalog.format('%s was granted %s on a pg_tenancy parameter', a.grantee::pg_catalog.regrole,
                              a.privilege_type),
-           pg_catalog.format('REVOKE %s ON PARAMETER %s FROM %I;', a.privilege_type, pa.parname,
+           pg_catalog.format('REVOKE %s ON PARAMETER %s FROM %s;', a.privilege_type, pa.parname,
                              a.grantee::pg_catalog.regrole)
       FROM pg_catalog.pg_parameter_acl AS pa, pg_catalog.aclexplode(pa.paracl) AS a
      WHERE pa.parname LIKE 'tenancy.%' AND a.grantee <> 0 AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r
@@ -654,27 +722,29 @@ AS $$
       FROM version AS v WHERE v.num < v.minimum
     UNION ALL
     SELECT 'T505', 'high'::tenancy.severity,
-           CASE WHEN l.app = 0 THEN 'server logging' ELSE pg_catalog.format('logging for role %I', l.app::pg_catalog.regrole) END,
+           CASE WHEN l.app = 0 THEN 'server logging' ELSE pg_catalog.format('logging for role %s', l.app::pg_catalog.regrole) END,
            pg_catalog.format('%s and log_parameter_max_length = %s: the server log records bind parameters, '
                              'so every context token passed to tenancy.enter($1)',
-                             CASE WHEN l.log_statement = 'all' THEN 'log_statement = all'
-                                  WHEN l.min_duration >= 0 THEN 'log_min_duration_statement = ' || l.min_duration
-                                  ELSE 'log_min_duration_sample = ' || l.min_sample END, l.param_len),
+                             CASE WHEN pg_catalog.lower(l.statement) = 'all' THEN 'log_statement = all'
+                                  WHEN l.duration !~ '^\s*-' THEN 'log_min_duration_statement = ' || l.duration
+                                  ELSE 'log_min_duration_sample = ' || l.sample END, l.param_len),
            CASE WHEN l.app = 0 THEN 'ALTER SYSTEM SET log_parameter_max_length = 0; SELECT pg_reload_conf();'
-                ELSE pg_catalog.format('ALTER ROLE %I SET log_parameter_max_length = 0;', l.app::pg_catalog.regrole) END
+                ELSE pg_catalog.format('ALTER ROLE %s SET log_parameter_max_length = 0;', l.app::pg_catalog.regrole) END
       FROM logging AS l
-     WHERE l.param_len <> 0 AND (l.log_statement = 'all' OR l.min_duration >= 0 OR l.min_sample >= 0)
-       AND (l.app = 0 OR NOT EXISTS (SELECT 1 FROM logging AS g WHERE g.app = 0 AND g.param_len <> 0
-                                        AND (g.log_statement = 'all' OR g.min_duration >= 0 OR g.min_sample >= 0)))
+     WHERE l.logs_statements AND l.logs_parameters
+       AND (l.app = 0 OR NOT EXISTS (SELECT 1 FROM logging AS g
+                                      WHERE g.app = 0 AND g.logs_statements AND g.logs_parameters))
     UNION ALL
     SELECT 'T505', 'high'::tenancy.severity,
-           CASE WHEN l.app = 0 THEN 'server logging' ELSE pg_catalog.format('logging for role %I', l.app::pg_catalog.regrole) END,
+           CASE WHEN l.app = 0 THEN 'server logging' ELSE pg_catalog.format('logging for role %s', l.app::pg_catalog.regrole) END,
            pg_catalog.format('log_parameter_max_length_on_error = %s: a failing statement logs its bind '
                              'parameters, context tokens included', l.error_len),
-           'ALTER SYSTEM SET log_parameter_max_length_on_error = 0; SELECT pg_reload_conf();'
+           CASE WHEN l.app = 0 THEN 'ALTER SYSTEM SET log_parameter_max_length_on_error = 0; SELECT pg_reload_conf();'
+                ELSE pg_catalog.format('ALTER ROLE %s SET log_parameter_max_length_on_error = 0;',
+                                       l.app::pg_catalog.regrole) END
       FROM logging AS l
-     WHERE l.error_len <> 0
-       AND (l.app = 0 OR NOT EXISTS (SELECT 1 FROM logging AS g WHERE g.app = 0 AND g.error_len <> 0))
+     WHERE l.logs_parameters_on_error
+       AND (l.app = 0 OR NOT EXISTS (SELECT 1 FROM logging AS g WHERE g.app = 0 AND g.logs_parameters_on_error))
     UNION ALL
     SELECT 'T506', 'high'::tenancy.severity, 'lo_compat_privileges',
            'lo_compat_privileges is on: any role can read and write every large object, whoever stored it',
@@ -744,10 +814,16 @@ BEGIN
         UNION ALL SELECT * FROM tenancy.audit_statement_texts()
         UNION ALL
         SELECT 'T200', 'info'::tenancy.severity, 'application role',
-               'no application role was given and none holds privileges on a tenant table, so the role checks '
-               '(T2xx) did not run',
-               'Run SELECT * FROM tenancy.audit(''<application role>'');'
-         WHERE pg_catalog.cardinality(apps) = 0
+               CASE WHEN pg_catalog.cardinality(apps) = 0
+                    THEN 'no application role was given and none holds privileges on a tenant table, so the role '
+                         'checks (T2xx) did not run'
+                    ELSE 'no application role was given; the role checks ran for '
+                         || (SELECT pg_catalog.string_agg(a::pg_catalog.regrole::text, ', ' ORDER BY 1)
+                               FROM pg_catalog.unnest(apps) AS a)
+                         || ' (roles holding privileges on tenant tables, and logins reaching them through a group)'
+               END,
+               'Name the role the application connects as: SELECT * FROM tenancy.audit(''<role>'');'
+         WHERE app_role IS NULL
     ) AS f
     ORDER BY f.severity DESC, f.rule, f.object;
 END
@@ -778,8 +854,9 @@ AS $$
         WHEN t.typtype = 'e' THEN pg_catalog.quote_literal((SELECT e.enumlabel FROM pg_catalog.pg_enum AS e
                                                              WHERE e.enumtypid = t.oid
                                                              ORDER BY e.enumsortorder LIMIT 1))
-        WHEN t.typcategory = 'N' THEN '1'
-        WHEN t.typcategory = 'S' THEN '''pg_tenancy probe'''
+        -- fresh values each time, so a second row does not collide with the first on a unique key
+        WHEN t.typcategory = 'N' THEN '(1 + pg_catalog.floor(pg_catalog.random() * 30000))::integer'
+        WHEN t.typcategory = 'S' THEN 'pg_catalog.substr(pg_catalog.md5(pg_catalog.random()::text), 1, 8)'
         WHEN t.typcategory = 'B' THEN 'false'
         WHEN t.typcategory = 'D' THEN 'pg_catalog.now()'
         WHEN t.typcategory = 'T' THEN '''1 day'''
@@ -792,45 +869,68 @@ $$;
 
 -- INSERT of one synthetic row into a tenant table for the given organization.
 -- A column in a foreign key takes its value from a row of the referenced table
--- (of the same organization when the key includes it), so child tables can be
--- seeded once their parents are.
+-- (of the same organization when the key includes it), looked up now, as the
+-- caller, so child tables can be seeded once their parents are and the
+-- statement needs no look-up when it later runs as the application role.
 CREATE FUNCTION tenancy.probe_insert_sql(tbl pg_catalog.regclass, org_column name, org uuid) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('INSERT INTO %s (%s) VALUES (%s)', tbl,
-                             pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
-                             pg_catalog.string_agg(
-                                 CASE WHEN a.attname = org_column THEN pg_catalog.quote_literal(org) || '::uuid'
-                                      WHEN fk.value IS NOT NULL THEN fk.value
-                                      ELSE coalesce(tenancy.probe_value(a.atttypid), 'NULL') END,
-                                 ', ' ORDER BY a.attnum))
-      FROM pg_catalog.pg_attribute AS a
-      LEFT JOIN LATERAL (
-          SELECT pg_catalog.format('(SELECT r.%I FROM %s AS r %s LIMIT 1)', ra.attname, k.confrelid::pg_catalog.regclass,
-                                   CASE WHEN ro.attname IS NULL THEN ''
-                                        ELSE pg_catalog.format('WHERE r.%I = %L::uuid', ro.attname, org) END) AS value
-            FROM pg_catalog.pg_constraint AS k
-            CROSS JOIN LATERAL pg_catalog.generate_subscripts(k.conkey, 1) AS i
-            JOIN pg_catalog.pg_attribute AS ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[i]
-            -- the referenced column paired with our organization column, if the key has one
-            LEFT JOIN LATERAL (
-                SELECT rc.attname FROM pg_catalog.generate_subscripts(k.conkey, 1) AS j
-                  JOIN pg_catalog.pg_attribute AS oc ON oc.attrelid = tbl AND oc.attnum = k.conkey[j]
-                  JOIN pg_catalog.pg_attribute AS rc ON rc.attrelid = k.confrelid AND rc.attnum = k.confkey[j]
-                 WHERE oc.attname = org_column) AS ro ON true
-           WHERE k.conrelid = tbl AND k.contype = 'f' AND k.conkey[i] = a.attnum
-           LIMIT 1
-      ) AS fk ON true
-     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
-       AND (a.attname = org_column
-            OR (a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = ''))
+DECLARE
+    col record;
+    names text[] := '{}';
+    vals text[] := '{}';
+    referenced text;
+BEGIN
+    FOR col IN
+        SELECT a.attname, a.atttypid, fk.query
+          FROM pg_catalog.pg_attribute AS a
+          LEFT JOIN LATERAL (
+              SELECT pg_catalog.format('SELECT r.%I::text FROM %s AS r %s LIMIT 1', ra.attname,
+                                       k.confrelid::pg_catalog.regclass,
+                                       CASE WHEN ro.attname IS NULL THEN ''
+                                            ELSE pg_catalog.format('WHERE r.%I = %L::uuid', ro.attname, org) END)
+                         AS query
+                FROM pg_catalog.pg_constraint AS k
+                CROSS JOIN LATERAL pg_catalog.generate_subscripts(k.conkey, 1) AS i
+                JOIN pg_catalog.pg_attribute AS ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[i]
+                -- the referenced column paired with our organization column, if the key has one
+                LEFT JOIN LATERAL (
+                    SELECT rc.attname FROM pg_catalog.generate_subscripts(k.conkey, 1) AS j
+                      JOIN pg_catalog.pg_attribute AS oc ON oc.attrelid = tbl AND oc.attnum = k.conkey[j]
+                      JOIN pg_catalog.pg_attribute AS rc ON rc.attrelid = k.confrelid AND rc.attnum = k.confkey[j]
+                     WHERE oc.attname = org_column) AS ro ON true
+               WHERE k.conrelid = tbl AND k.contype = 'f' AND k.conkey[i] = a.attnum
+               LIMIT 1
+          ) AS fk ON true
+         WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+           AND (a.attname = org_column
+                OR (a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = ''))
+         ORDER BY a.attnum
+    LOOP
+        names := names || pg_catalog.quote_ident(col.attname);
+        IF col.attname = org_column THEN
+            vals := vals || (pg_catalog.quote_literal(org) || '::uuid');
+        ELSIF col.query IS NOT NULL THEN
+            EXECUTE col.query INTO referenced;
+            vals := vals || coalesce(pg_catalog.quote_literal(referenced) || '::'
+                                     || pg_catalog.format_type(col.atttypid, NULL), 'NULL');
+        ELSE
+            vals := vals || coalesce(tenancy.probe_value(col.atttypid), 'NULL');
+        END IF;
+    END LOOP;
+    RETURN pg_catalog.format('INSERT INTO %s (%s) VALUES (%s)', tbl, pg_catalog.array_to_string(names, ', '),
+                             pg_catalog.array_to_string(vals, ', '));
+END
 $$;
 
 -- Runs one statement as the application role, in a subtransaction that is
--- always rolled back: the number of rows it counted (a SELECT count) or touched,
--- or NULL when it was refused. $1 in the statement is `arg`.
-CREATE FUNCTION tenancy.probe_as(app_role pg_catalog.regrole, statement text, arg uuid) RETURNS bigint
+-- always rolled back. touched: the rows it counted (a SELECT count) or changed;
+-- NULL when it was refused for lack of privilege (SQLSTATE 42501: permissions,
+-- row-level security, no tenant context), the safe outcome. failure: any other
+-- error, which leaves the check undecided. $1 in the statement is `arg`.
+CREATE FUNCTION tenancy.probe_as(app_role pg_catalog.regrole, statement text, arg uuid,
+                                 OUT touched bigint, OUT failure text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -848,9 +948,11 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PT001', MESSAGE = 'pg_tenancy probe step rollback';
     EXCEPTION
         WHEN SQLSTATE 'PT001' THEN
-            RETURN n;
+            touched := n;
+        WHEN insufficient_privilege THEN
+            NULL;
         WHEN OTHERS THEN
-            RETURN NULL; -- refused: the safe outcome
+            failure := SQLSTATE || ': ' || SQLERRM;
     END;
 END
 $$;
@@ -882,13 +984,39 @@ BEGIN
         RAISE EXCEPTION 'tenancy.probe() needs the application role' USING ERRCODE = '22004',
             HINT = 'SELECT * FROM tenancy.probe(''my_app_role'');';
     END IF;
-    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER) THEN
+    -- A superuser session, not a SET ROLE to one: SET LOCAL ROLE app_role below
+    -- must always succeed.
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = SESSION_USER)
+       OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER) THEN
         RAISE EXCEPTION 'tenancy.probe() must be run by a superuser' USING ERRCODE = '42501',
-            HINT = 'It creates synthetic organizations and switches to the application role to test them.';
+            HINT = 'It creates synthetic organizations and switches to the application role to test them; '
+                   'connect as a superuser (not SET ROLE).';
     END IF;
     IF tenancy.context() IS NOT NULL THEN
         RAISE EXCEPTION 'tenancy.probe() cannot run inside a tenant context' USING ERRCODE = '25001',
             HINT = 'Run it in a transaction that has not called tenancy.enter().';
+    END IF;
+    -- The probe runs as a superuser (seeding) and in a superuser's session (the
+    -- checks): code the application role controls must not run in it. That is
+    -- any object the role, or a role it belongs to, owns (a trigger, a function
+    -- a view or default calls, a type), or could create in a schema.
+    SELECT pg_catalog.string_agg(o.what, ', ') INTO msg FROM (
+        SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+          FROM pg_catalog.pg_shdepend AS d
+         WHERE d.deptype = 'o' AND pg_catalog.pg_has_role(app_role, d.refobjid, 'MEMBER')
+           AND d.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+        UNION ALL
+        SELECT 'CREATE on schema ' || pg_catalog.quote_ident(n.nspname)
+          FROM pg_catalog.pg_namespace AS n
+         WHERE pg_catalog.has_schema_privilege(app_role, n.oid, 'CREATE')
+           AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+         ORDER BY 1 LIMIT 5) AS o;
+    IF msg IS NOT NULL THEN
+        RETURN QUERY SELECT 'P000', 'high'::tenancy.severity, 'tenancy.probe()',
+            pg_catalog.format('the probe did not run: %s owns or can create objects whose code it would run with '
+                              'superuser rights (%s)', app_role, msg),
+            'Fix the T203 and T205 findings of tenancy.audit() first.';
+        RETURN;
     END IF;
 
     -- Everything below is rolled back: the raise at the end undoes the block.
@@ -930,10 +1058,11 @@ BEGIN
         END LOOP;
 
         -- P005: the application role cannot write the context itself.
-        IF tenancy.probe_as(app_role, $q$SELECT pg_catalog.set_config('tenancy.context', 'forged', true)$q$, NULL)
-           IS NOT NULL THEN
+        SELECT * INTO n, msg FROM tenancy.probe_as(
+            app_role, $q$SELECT pg_catalog.set_config('tenancy.context', 'forged', true)$q$, NULL);
+        IF n IS NOT NULL OR msg IS NOT NULL THEN
             findings := findings || ROW('P005', 'critical', 'tenancy.context',
-                'the application role set the tenant context directly with set_config()',
+                'the application role set the tenant context directly with set_config()' || coalesce(' (' || msg || ')', ''),
                 'Preload pg_tenancy (shared_preload_libraries) and restart.')::tenancy.finding;
         END IF;
 
@@ -941,11 +1070,16 @@ BEGIN
         FOR rel IN SELECT t.rel, t.org_column FROM tenancy.tenant_relations() AS t
                     WHERE t.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY t.rel::text LOOP
             checked := checked + 1;
-            n := tenancy.probe_as(app_role, pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel.rel), NULL);
+            SELECT * INTO n, msg FROM tenancy.probe_as(
+                app_role, pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel.rel), NULL);
             IF n > 0 THEN
                 findings := findings || ROW('P001', 'critical', rel.rel::text,
                     pg_catalog.format('without a tenant context the application role read %s row(s)', n),
                     'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
+            ELSIF msg IS NOT NULL THEN
+                findings := findings || ROW('P011', 'medium', rel.rel::text,
+                    'the read without a context could not be checked: ' || msg,
+                    'Fix the error, then run the probe again.')::tenancy.finding;
             END IF;
         END LOOP;
 
@@ -954,34 +1088,41 @@ BEGIN
         FOR rel IN SELECT t.rel, t.org_column, t.relkind FROM tenancy.tenant_relations() AS t
                     WHERE t.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY t.rel::text LOOP
             -- P002: reads
-            n := tenancy.probe_as(app_role, pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %I IS DISTINCT '
-                                                              'FROM $1', rel.rel, rel.org_column), org_a);
+            SELECT * INTO n, msg FROM tenancy.probe_as(
+                app_role, pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %I IS DISTINCT FROM $1',
+                                            rel.rel, rel.org_column), org_a);
             IF n > 0 THEN
                 findings := findings || ROW('P002', 'critical', rel.rel::text,
                     pg_catalog.format('in one organization''s context the application role read %s row(s) of '
                                       'other organizations', n),
                     'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
+            ELSIF msg IS NOT NULL THEN
+                findings := findings || ROW('P011', 'medium', rel.rel::text,
+                    'the read in one organization''s context could not be checked: ' || msg,
+                    'Fix the error, then run the probe again.')::tenancy.finding;
             END IF;
             CONTINUE WHEN rel.relkind NOT IN ('r', 'p');
-            -- P003: inserting a row for organization B (where the probe knows how to build one)
-            IF rel.rel = ANY (seeded)
-               AND tenancy.probe_as(app_role, tenancy.probe_insert_sql(rel.rel, rel.org_column, org_b), NULL) > 0 THEN
-                findings := findings || ROW('P003', 'critical', rel.rel::text,
-                    'in one organization''s context the application role inserted a row for another',
-                    'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
-            END IF;
-            -- P004: changing or deleting organization B's rows
+            -- P003: inserting a row for organization B; P004: changing or deleting B's rows.
             FOREACH statement IN ARRAY ARRAY[
+                CASE WHEN rel.rel = ANY (seeded) THEN tenancy.probe_insert_sql(rel.rel, rel.org_column, org_b) END,
                 pg_catalog.format('UPDATE %s SET %I = %I WHERE %I = $1', rel.rel, rel.org_column, rel.org_column,
                                   rel.org_column),
                 pg_catalog.format('DELETE FROM %s WHERE %I = $1', rel.rel, rel.org_column)] LOOP
-                n := tenancy.probe_as(app_role, statement, org_b);
+                CONTINUE WHEN statement IS NULL; -- no insert where the probe could not build a row
+                SELECT * INTO n, msg FROM tenancy.probe_as(app_role, statement, org_b);
                 IF n > 0 THEN
-                    findings := findings || ROW('P004', 'critical', rel.rel::text,
-                        pg_catalog.format('in one organization''s context the application role %s %s row(s) of '
-                                          'another', CASE WHEN statement LIKE 'UPDATE%' THEN 'updated'
-                                                          ELSE 'deleted' END, n),
+                    findings := findings || ROW(CASE WHEN statement LIKE 'INSERT%' THEN 'P003' ELSE 'P004' END,
+                        'critical', rel.rel::text,
+                        pg_catalog.format('in one organization''s context the application role %s %s row(s) %s '
+                                          'another', CASE pg_catalog.split_part(statement, ' ', 1) WHEN 'INSERT' THEN 'inserted'
+                                                    WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END,
+                                          n, CASE WHEN statement LIKE 'INSERT%' THEN 'for' ELSE 'of' END),
                         'Run SELECT * FROM tenancy.audit() for the cause.')::tenancy.finding;
+                ELSIF msg IS NOT NULL THEN
+                    findings := findings || ROW('P011', 'medium', rel.rel::text,
+                        pg_catalog.format('the %s in one organization''s context could not be checked: %s',
+                                          pg_catalog.split_part(statement, ' ', 1), msg),
+                        'Fix the error, then run the probe again.')::tenancy.finding;
                 END IF;
             END LOOP;
         END LOOP;
@@ -1021,6 +1162,7 @@ REVOKE ALL ON FUNCTION tenancy.audit_tables(pg_catalog.oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.audit_roles(pg_catalog.oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.audit_policies(pg_catalog.oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.audit_objects(pg_catalog.oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenancy.server_setting(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.audit_settings(pg_catalog.oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.audit_statement_texts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.audit(pg_catalog.regrole) FROM PUBLIC;

@@ -65,7 +65,7 @@ void CheckToken(text *token, pg_tenancy::TokenCheckResult *check) {
 // minted here for the probe), with the role and permissions of the membership it
 // names, re-read from the database.
 void ApplyContext(const char *token, std::size_t token_len, bool has_org, const std::uint8_t user[16],
-                  const std::uint8_t org[16], bool count_as_entered) {
+                  const std::uint8_t org[16]) {
 	StringInfoData value;
 	initStringInfo(&value);
 	appendBinaryStringInfo(&value, token, static_cast<int>(token_len));
@@ -88,8 +88,7 @@ void ApplyContext(const char *token, std::size_t token_len, bool has_org, const 
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("pg_tenancy: stored role or permissions are invalid"),
 		                errhint("Check the role's code and permissions in tenancy.roles.")));
 	// Only a context actually set uses up the transaction's one enter().
-	if (count_as_entered)
-		pg_tenancy::MarkContextEntered();
+	pg_tenancy::MarkContextEntered();
 	pg_tenancy::ApplyEnteredContext(value.data, record);
 	pfree(value.data);
 }
@@ -106,7 +105,7 @@ PGT_FUNCTION(tenancy_enter) {
 	pg_tenancy::TokenCheckResult check;
 	CheckToken(token, &check);
 
-	ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check.has_org, check.user, check.org, true);
+	ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check.has_org, check.user, check.org);
 	PG_RETURN_VOID();
 }
 
@@ -119,9 +118,9 @@ PGT_FUNCTION(tenancy_leave) {
 // tenancy.probe_enter(org, user): how tenancy.probe() enters one of the synthetic
 // organizations it creates, to look at the tables exactly as the application
 // does. The probe holds no signing key (the server may have only Ed25519 public
-// keys), so the token is signed with a key thrown away at once. Superuser only:
-// a superuser bypasses row-level security anyway, so this opens nothing new; the
-// probe runs it inside a subtransaction it always rolls back.
+// keys), so the token is signed with a key thrown away at once. Superuser only
+// (a superuser bypasses row-level security anyway), once per transaction like
+// enter(); the probe runs it inside a subtransaction it always rolls back.
 PGT_FUNCTION(tenancy_probe_enter) {
 	if (!superuser())
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("tenancy.probe_enter() is for superusers"),
@@ -129,15 +128,17 @@ PGT_FUNCTION(tenancy_probe_enter) {
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("tenancy.probe_enter() needs an organization and a user")));
-	if (pg_tenancy::CurrentContext() != nullptr)
-		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION), errmsg("a tenant context is already active"),
-		                errhint("Run tenancy.probe() in a transaction without a tenant context.")));
+	// The same one-context-per-transaction rule as enter().
+	if (pg_tenancy::CurrentContext() != nullptr || pg_tenancy::EnteredInThisTransaction())
+		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+		                errmsg("a tenant context was already entered in this transaction"),
+		                errhint("Run tenancy.probe() in a transaction of its own.")));
 	const pg_uuid_t *org = PG_GETARG_UUID_P(0);
 	const pg_uuid_t *user = PG_GETARG_UUID_P(1);
 	char token[pg_tenancy::kThrowawayTokenBytes];
 	if (!pg_tenancy::MintThrowawayContextToken(user->data, org->data, static_cast<std::int64_t>(time(nullptr)), token,
 	                                           sizeof token))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not sign a probe context token")));
-	ApplyContext(token, strlen(token), true, user->data, org->data, false);
+	ApplyContext(token, strlen(token), true, user->data, org->data);
 	PG_RETURN_VOID();
 }

@@ -75,10 +75,11 @@ wanted() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 # the case's own lines.
 run_sql_cases() {
   local file=$1
-  awk -v dir="$work/cases" -v base="$(ls "$work/cases" | wc -l)" '
-    /^-- @case / { n++; out = sprintf("%s/%05d.sql", dir, n + base); print > out; printf "%s", preamble > out; next }
+  awk -v dir="$work/cases" -v base="$(ls "$work/cases"/*.sql 2>/dev/null | wc -l)" '
+    /^-- @case / { n++; out = sprintf("%s/%05d.sql", dir, n + base); body = sprintf("%s/%05d.body", dir, n + base)
+                   print > out; printf "%s", preamble > out; printf "" > body; next }
     !out { preamble = preamble $0 "\n"; next }
-    { print > out }
+    { print > out; print > body }
   ' "$file"
 }
 mkdir -p "$work/cases"
@@ -93,7 +94,8 @@ for case_file in "$work"/cases/*.sql; do
   user=sec_app password=sec_app target=$db
   grep -q '^-- @as admin' "$case_file" && { user=$admin_user; password=${PGPASSWORD:-}; }
   grep -q '^-- @db misconfigured' "$case_file" && target=$bad_db
-  if ! grep -q 'sectest\.' "$case_file"; then
+  # The case's own statements (not its comments, nor the shared preamble) must assert something.
+  if ! grep -v '^[[:space:]]*--' "${case_file%.sql}.body" | grep -q 'sectest\.'; then
     record "$id" "$title" fail "the case asserts nothing"; continue
   fi
   echo '\echo CASE-DONE' >>"$case_file"

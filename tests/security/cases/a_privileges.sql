@@ -85,7 +85,8 @@ ROLLBACK;
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
 INSERT INTO app.notes (body) VALUES ('defaulted');
-SELECT sectest.expect(organization_id = :'org_a', 'row pinned to Acme') FROM app.notes WHERE body = 'defaulted';
+SELECT sectest.expect(count(*) = 1 AND bool_and(organization_id = :'org_a'), 'row pinned to Acme')
+  FROM app.notes WHERE body = 'defaulted';
 ROLLBACK;
 
 -- @case A08 dropping pg_tenancy's restrictive policy is reported
@@ -164,3 +165,16 @@ ALTER ROLE sec_app SET log_statement = 'all';
 SELECT sectest.expect(sectest.reported('T505', 'logging for role sec_app'), 'audit reports T505');
 ROLLBACK;
 SELECT sectest.expect(NOT sectest.reported('T505', '%'), 'and not without it');
+
+-- @case A14 without a named role, a login reaching the tables through a group is audited
+-- @as admin
+BEGIN;
+CREATE ROLE sec_readers NOLOGIN;
+GRANT SELECT ON app.tickets TO sec_readers;
+CREATE ROLE sec_reporter LOGIN BYPASSRLS;
+GRANT sec_readers TO sec_reporter;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit() WHERE rule = 'T202' AND object = 'sec_reporter'),
+                      'audit() reports the BYPASSRLS login behind the group');
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit() WHERE rule = 'T200' AND detail LIKE '%sec_reporter%'),
+                      'and T200 names it among the audited roles');
+ROLLBACK;

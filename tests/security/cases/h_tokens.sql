@@ -6,7 +6,7 @@
 -- @case H01a alg none is refused
 BEGIN;
 SELECT sectest.enter_refused(sectest.b64url(convert_to('{"alg":"none","kid":"test-hs","typ":"tenancy-context+jwt"}', 'UTF8'))
-                             || '.' || split_part(:'tok_alice_a', '.', 2) || '.', '%', 'alg none');
+                             || '.' || split_part(:'tok_alice_a', '.', 2) || '.', '%not a compact JWS%', 'alg none');
 ROLLBACK;
 
 -- @case H01b alg None (mixed case) with a valid signature is refused
@@ -31,12 +31,18 @@ SELECT sectest.enter_refused(sectest.b64url(convert_to('{"alg":"EdDSA","kid":"te
                              '%algorithm does not match%', 'EdDSA header on the HMAC key');
 ROLLBACK;
 
--- @case H03 an embedded jwk header is refused
+-- @case H03 embedded keys (jwk, jku) in the header are refused
 BEGIN;
-SELECT sectest.enter_refused(sectest.sign_hs256('{"alg":"HS256","kid":"test-hs","typ":"tenancy-context+jwt","jwk":{"kty":"oct","k":"AAAA"}}',
+-- The attacker's own key, embedded as a JWK, signing the token.
+SELECT sectest.enter_refused(sectest.sign_hs256('{"alg":"HS256","kid":"test-hs","typ":"tenancy-context+jwt","jwk":{"kty":"oct","k":"QUFB"}}',
                              format('{"sub":"%s","org":"%s","iat":%s,"exp":%s,"jti":"h03"}', :'alice', :'org_a',
                                     :now, :now + 60), 'QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE'),
-                             '%', 'jwk header signed with the attacker''s key');
+                             '%not a flat JSON object%', 'jwk header signed with the attacker''s key');
+-- A jku header on a token the real key signed: still refused, nothing is fetched.
+SELECT sectest.enter_refused(sectest.sign_hs256('{"alg":"HS256","kid":"test-hs","typ":"tenancy-context+jwt","jku":"https://evil.example/keys"}',
+                             format('{"sub":"%s","org":"%s","iat":%s,"exp":%s,"jti":"h03b"}', :'alice', :'org_a',
+                                    :now, :now + 60), :'hs_secret'),
+                             '%not a compact JWS with the expected header%', 'jku header');
 ROLLBACK;
 
 -- @case H04a kid path traversal is refused
@@ -85,7 +91,7 @@ ROLLBACK;
 -- @case H05f exp as 1e309 and near INT64_MAX are refused
 BEGIN;
 SELECT sectest.enter_refused(sectest.sign_hs256(:'hdr', format('{"sub":"%s","org":"%s","iat":%s,"exp":1e309,"jti":"h05f"}',
-                             :'alice', :'org_a', :now), :'hs_secret'), '%', 'exp 1e309');
+                             :'alice', :'org_a', :now), :'hs_secret'), '%not a flat JSON object%', 'exp 1e309');
 ROLLBACK;
 BEGIN;
 SELECT sectest.enter_refused(sectest.sign_hs256(:'hdr', format('{"sub":"%s","org":"%s","iat":%s,"exp":9223372036854775807,"jti":"h05g"}',
@@ -107,7 +113,7 @@ ROLLBACK;
 
 -- @case H06a an invitation token is not a context token
 BEGIN;
-SELECT sectest.enter_refused('tinv_' || repeat('A', 43), '%', 'an invitation token');
+SELECT sectest.enter_refused('tinv_' || repeat('A', 43), '%not a compact JWS%', 'an invitation token');
 ROLLBACK;
 
 -- @case H06b a JWT of another type (typ JWT) is refused
@@ -151,13 +157,13 @@ ROLLBACK;
 -- @case H07e a deeply nested claims document is refused without a crash
 BEGIN;
 SELECT sectest.enter_refused(sectest.sign_hs256(:'hdr', '{"x":' || repeat('[', 1000) || repeat(']', 1000) || '}',
-                             :'hs_secret'), '%', '1000-deep nesting');
+                             :'hs_secret'), '%not a flat JSON object%', '1000-deep nesting');
 ROLLBACK;
 
 -- @case H07f a NUL escape inside a claim is refused
 BEGIN;
 SELECT sectest.enter_refused(sectest.sign_hs256(:'hdr', format('{"sub":"%s\u0000","org":"%s","iat":%s,"exp":%s,"jti":"h07f"}',
-                             :'alice', :'org_a', :now, :now + 60), :'hs_secret'), '%', 'NUL in sub');
+                             :'alice', :'org_a', :now, :now + 60), :'hs_secret'), '%invalid or unexpected claim%', 'NUL in sub');
 ROLLBACK;
 
 -- @case H07g an unknown claim is refused

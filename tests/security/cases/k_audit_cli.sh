@@ -29,16 +29,33 @@ k02_clean_passes_the_gate() {
     { echo "unexpected summary: $(tail -1 <<<"$out")"; return 1; }
 }
 
-# The probe proves the leaks on the misconfigured database, by behaviour.
-k03_probe_sees_the_leaks() {
+# The probe will not run code the application role controls with superuser
+# rights: on the misconfigured database sec_app owns app.invoices.
+k03_probe_refuses_app_owned_objects() {
   local out
+  out=$(audit_cli "$bad_db" --probe --json --fail-on none) || { echo "audit failed to run"; return 1; }
+  jq -e '.findings | any(.rule == "P000" and .severity == "high" and (.detail | test("app\\.invoices")))' \
+    <<<"$out" >/dev/null || { echo "the probe did not refuse"; return 1; }
+  ! jq -e '.findings | any(.rule == "P001" or .rule == "P002" or .rule == "P999")' <<<"$out" >/dev/null ||
+    { echo "the probe ran anyway"; return 1; }
+}
+
+# With that ownership fixed (and the table opened up instead), the probe proves
+# every remaining leak by behaviour.
+k03b_probe_sees_the_leaks() {
+  local out
+  psql_admin -d "$bad_db" -c "ALTER TABLE app.invoices OWNER TO sec_owner" \
+    -c "GRANT SELECT, INSERT, UPDATE, DELETE ON app.invoices TO sec_app" \
+    -c "ALTER TABLE app.invoices DISABLE ROW LEVEL SECURITY" >/dev/null || { echo "could not change the fixture"; return 1; }
   out=$(audit_cli "$bad_db" --probe --json --fail-on none) || { echo "probe failed to run"; return 1; }
-  for expected in "P001 app.all_tickets" "P002 app.invoices" "P002 app.events_2025" "P003 app.invoices" \
-                  "P004 app.invoices"; do
+  for expected in "P001 app.all_tickets" "P002 app.all_tickets" "P001 app.events_2025" "P002 app.events_2025" \
+                  "P001 app.invoices" "P002 app.invoices" "P003 app.invoices" "P004 app.invoices"; do
     rule=${expected%% *} object=${expected#* }
     jq -e --arg r "$rule" --arg o "$object" '.findings | any(.rule == $r and .object == $o)' <<<"$out" >/dev/null ||
       { echo "probe did not report $rule on $object"; return 1; }
   done
+  ! jq -e '.findings | any(.rule == "P011" or .rule == "P000")' <<<"$out" >/dev/null ||
+    { echo "a probe step failed: $(jq -c '[.findings[] | select(.rule == "P011" or .rule == "P000")]' <<<"$out")"; return 1; }
 }
 
 # ... and finds nothing on the clean one, after seeding every tenant table.
@@ -84,7 +101,8 @@ f03d_pgoptions() {
 
 shell_case K01 "misconfigured database: tenancy audit reports all six mistakes and exits 6" k01_misconfigured_fails_the_gate
 shell_case K02 "clean database: tenancy audit --fail-on high exits 0" k02_clean_passes_the_gate
-shell_case K03 "tenancy.probe() proves the misconfigured database's leaks" k03_probe_sees_the_leaks
+shell_case K03 "tenancy.probe() refuses while the application role owns objects" k03_probe_refuses_app_owned_objects
+shell_case K03b "tenancy.probe() proves the misconfigured database's leaks" k03b_probe_sees_the_leaks
 shell_case K04 "tenancy.probe() finds nothing on the clean database" k04_probe_clean
 shell_case K05 "--json summary and --fail-on exit codes" k05_json_and_exit_codes
 shell_case K06 "the application role cannot run the audit or the probe" k06_audit_needs_privileges
