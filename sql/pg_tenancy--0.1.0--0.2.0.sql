@@ -137,7 +137,10 @@ AS $$
     WITH t AS (
         SELECT r.*, c.relrowsecurity, c.relforcerowsecurity, c.relispartition,
                r.rel <> r.root AS descendant,
-               EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel)) AS reachable,
+               -- by an audited role, or by every role through a grant to PUBLIC
+               EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel))
+               OR pg_catalog.has_table_privilege('public', r.rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+                   AS reachable,
                (SELECT p FROM pg_catalog.pg_policy AS p
                  WHERE p.polrelid = r.rel AND p.polname = 'tenancy_guard') AS guard,
                pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr,
@@ -273,6 +276,13 @@ AS $$
                 ELSE pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, %I;', n.nspname, app.rolname) END
       FROM app JOIN pg_catalog.pg_namespace AS n ON pg_catalog.has_schema_privilege(app.oid, n.oid, 'CREATE')
      WHERE NOT app.rolsuper AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+    UNION ALL
+    SELECT 'T205', 'high'::tenancy.severity, 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()),
+           pg_catalog.format('%I can create schemas in this database, and with them any object', app.rolname),
+           pg_catalog.format('REVOKE CREATE ON DATABASE %I FROM PUBLIC, %I;', pg_catalog.current_database(),
+                             app.rolname)
+      FROM app
+     WHERE NOT app.rolsuper AND pg_catalog.has_database_privilege(app.oid, pg_catalog.current_database(), 'CREATE')
     UNION ALL
     SELECT 'T206', 'high'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
            pg_catalog.format('the application role has %s', attr.what), attr.fix
@@ -924,33 +934,47 @@ BEGIN
 END
 $$;
 
--- Runs one statement as the application role, in a subtransaction that is
--- always rolled back. touched: the rows it counted (a SELECT count) or changed;
--- NULL when it was refused for lack of privilege (SQLSTATE 42501: permissions,
--- row-level security, no tenant context), the safe outcome. failure: any other
--- error, which leaves the check undecided. $1 in the statement is `arg`.
+CREATE FUNCTION tenancy.probe_run(role pg_catalog.regrole, statement text, arg uuid, seeding boolean)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tenancy_probe_run'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tenancy.probe_run(pg_catalog.regrole, text, uuid, boolean) IS
+    'Internal to tenancy.probe(): run one statement as a role inside a security-restricted operation '
+    '(superuser session only)';
+
+-- One check, as the application role, in a subtransaction that is always rolled
+-- back. touched: the rows it counted (a SELECT count) or changed. NULL with no
+-- failure: refused the way isolation refuses (row-level security, no tenant
+-- context, no privilege on the relation at all), the safe outcome. failure: any
+-- other error, which leaves the check undecided. $1 in the statement is `arg`.
 CREATE FUNCTION tenancy.probe_as(app_role pg_catalog.regrole, statement text, arg uuid,
                                  OUT touched bigint, OUT failure text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
+    -- The refusal is recognized by its message, so messages must not be translated.
+    SET lc_messages = 'C'
 AS $$
 DECLARE
     n bigint;
 BEGIN
     BEGIN
-        EXECUTE pg_catalog.format('SET LOCAL ROLE %I', app_role);
-        IF statement LIKE 'SELECT pg_catalog.count(*)%' THEN
-            EXECUTE statement INTO n USING arg;
-        ELSE
-            EXECUTE statement USING arg;
-            GET DIAGNOSTICS n = ROW_COUNT;
-        END IF;
+        n := tenancy.probe_run(app_role, statement, arg, false);
         RAISE EXCEPTION USING ERRCODE = 'PT001', MESSAGE = 'pg_tenancy probe step rollback';
     EXCEPTION
         WHEN SQLSTATE 'PT001' THEN
             touched := n;
         WHEN insufficient_privilege THEN
-            NULL;
+            IF SQLERRM NOT LIKE 'new row violates row-level security policy%'
+               AND SQLERRM NOT LIKE 'no tenant context is active%'
+               AND SQLERRM NOT LIKE 'permission denied for table %'
+               AND SQLERRM NOT LIKE 'permission denied for view %'
+               AND SQLERRM NOT LIKE 'permission denied for materialized view %'
+               AND SQLERRM NOT LIKE 'permission denied for foreign table %'
+               AND SQLERRM NOT LIKE 'a row cannot move to another organization%'
+               AND SQLERRM NOT LIKE 'tenancy.context can only be set by tenancy.enter()%' THEN
+                -- e.g. a sequence or column privilege: the application might still get through another way
+                failure := SQLSTATE || ': ' || SQLERRM;
+            END IF;
         WHEN OTHERS THEN
             failure := SQLSTATE || ': ' || SQLERRM;
     END;
@@ -984,38 +1008,48 @@ BEGIN
         RAISE EXCEPTION 'tenancy.probe() needs the application role' USING ERRCODE = '22004',
             HINT = 'SELECT * FROM tenancy.probe(''my_app_role'');';
     END IF;
-    -- A superuser session, not a SET ROLE to one: SET LOCAL ROLE app_role below
-    -- must always succeed.
+    -- A superuser session, not a SET ROLE to one: only such a session may run
+    -- statements as other roles (tenancy.probe_run).
     IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = SESSION_USER)
        OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER) THEN
         RAISE EXCEPTION 'tenancy.probe() must be run by a superuser' USING ERRCODE = '42501',
-            HINT = 'It creates synthetic organizations and switches to the application role to test them; '
-                   'connect as a superuser (not SET ROLE).';
+            HINT = 'It creates synthetic organizations and runs checks as the application role; connect as a '
+                   'superuser (not SET ROLE).';
     END IF;
     IF tenancy.context() IS NOT NULL THEN
         RAISE EXCEPTION 'tenancy.probe() cannot run inside a tenant context' USING ERRCODE = '25001',
             HINT = 'Run it in a transaction that has not called tenancy.enter().';
     END IF;
-    -- The probe runs as a superuser (seeding) and in a superuser's session (the
-    -- checks): code the application role controls must not run in it. That is
-    -- any object the role, or a role it belongs to, owns (a trigger, a function
-    -- a view or default calls, a type), or could create in a schema.
+    -- Every step runs as the application role or a table's owner inside a
+    -- security-restricted operation, so code those roles own runs with their
+    -- rights only. What is left is code other roles own calling code the
+    -- application controls, or resolving names into a schema it can create in,
+    -- or a trigger it attached: refuse while any of that is possible.
     SELECT pg_catalog.string_agg(o.what, ', ') INTO msg FROM (
-        SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) AS what
-          FROM pg_catalog.pg_shdepend AS d
-         WHERE d.deptype = 'o' AND pg_catalog.pg_has_role(app_role, d.refobjid, 'MEMBER')
-           AND d.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+        SELECT pg_catalog.format('function %s owned by %s', p.oid::pg_catalog.regprocedure,
+                                 p.proowner::pg_catalog.regrole) AS what
+          FROM pg_catalog.pg_proc AS p
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
+         WHERE (pg_catalog.pg_has_role(app_role, p.proowner, 'MEMBER')
+                OR pg_catalog.pg_has_role(p.proowner, app_role, 'MEMBER'))
+           AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = p.proowner)
+           AND n.nspname NOT LIKE 'pg_temp_%'
         UNION ALL
         SELECT 'CREATE on schema ' || pg_catalog.quote_ident(n.nspname)
           FROM pg_catalog.pg_namespace AS n
          WHERE pg_catalog.has_schema_privilege(app_role, n.oid, 'CREATE')
            AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+        UNION ALL
+        SELECT 'CREATE on database ' || pg_catalog.quote_ident(pg_catalog.current_database())
+         WHERE pg_catalog.has_database_privilege(app_role, pg_catalog.current_database(), 'CREATE')
+        UNION ALL
+        SELECT 'TRIGGER on ' || t.rel::text FROM tenancy.tenant_relations() AS t
+         WHERE t.relkind IN ('r', 'p') AND pg_catalog.has_table_privilege(app_role, t.rel, 'TRIGGER')
          ORDER BY 1 LIMIT 5) AS o;
     IF msg IS NOT NULL THEN
         RETURN QUERY SELECT 'P000', 'high'::tenancy.severity, 'tenancy.probe()',
-            pg_catalog.format('the probe did not run: %s owns or can create objects whose code it would run with '
-                              'superuser rights (%s)', app_role, msg),
-            'Fix the T203 and T205 findings of tenancy.audit() first.';
+            pg_catalog.format('the probe did not run: %s can run code of its own inside it (%s)', app_role, msg),
+            'Fix the T203, T204 and T205 findings of tenancy.audit() first.';
         RETURN;
     END IF;
 
@@ -1031,18 +1065,21 @@ BEGIN
         INSERT INTO tenancy.memberships (organization_id, user_id, role_id) VALUES
             (org_a, user_a, role_a), (org_b, user_b, role_b);
 
-        -- Rows for both organizations in every tenant table (as superuser), parents
-        -- before children: a table whose foreign keys fail is retried once the
-        -- others are in. Partitions get their rows through their parent.
+        -- Rows for both organizations in every tenant table, written as the
+        -- table's owner; parents before children: a table whose foreign keys
+        -- fail is retried once the others are in. Partitions get their rows
+        -- through their parent.
         FOR pass IN 1..3 LOOP
-            FOR rel IN SELECT t.rel, t.org_column FROM tenancy.tenant_relations() AS t
+            FOR rel IN SELECT t.rel, t.org_column, t.owner FROM tenancy.tenant_relations() AS t
                          JOIN pg_catalog.pg_class AS c ON c.oid = t.rel
                         WHERE t.relkind IN ('r', 'p') AND NOT c.relispartition
                           AND c.relnamespace <> 'tenancy'::pg_catalog.regnamespace AND t.rel <> ALL (seeded)
                         ORDER BY t.rel::text LOOP
                 BEGIN
-                    EXECUTE tenancy.probe_insert_sql(rel.rel, rel.org_column, org_a);
-                    EXECUTE tenancy.probe_insert_sql(rel.rel, rel.org_column, org_b);
+                    PERFORM tenancy.probe_run(rel.owner::pg_catalog.regrole,
+                                              tenancy.probe_insert_sql(rel.rel, rel.org_column, org_a), NULL, true);
+                    PERFORM tenancy.probe_run(rel.owner::pg_catalog.regrole,
+                                              tenancy.probe_insert_sql(rel.rel, rel.org_column, org_b), NULL, true);
                     seeded := seeded || rel.rel;
                     unseeded := unseeded - rel.rel::text;
                 EXCEPTION WHEN OTHERS THEN
@@ -1139,7 +1176,7 @@ BEGIN
     END;
 
     findings := findings || ROW('P999', 'info', 'tenancy.probe()',
-        pg_catalog.format('checked %s tenant relations as %I; synthetic rows in %s table(s); %s problem(s)',
+        pg_catalog.format('checked %s tenant relations as %s; synthetic rows in %s table(s); %s problem(s)',
                           checked, app_role, pg_catalog.cardinality(seeded),
                           (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(findings) AS f
                             WHERE f.severity >= 'high')),
@@ -1169,5 +1206,6 @@ REVOKE ALL ON FUNCTION tenancy.audit(pg_catalog.regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_enter(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_value(pg_catalog.oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_insert_sql(pg_catalog.regclass, name, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenancy.probe_run(pg_catalog.regrole, text, uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_as(pg_catalog.regrole, text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe(pg_catalog.regrole) FROM PUBLIC;

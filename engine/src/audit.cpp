@@ -52,13 +52,15 @@ std::vector<Finding> RunAudit(const std::string &conninfo, const AuditOptions &o
 		const char *columns = "rule, severity::text, object, detail, remedy";
 		ReadFindings(options.app_role.empty()
 		                 ? tx.exec(std::string("SELECT ") + columns + " FROM tenancy.audit()")
-		                 : tx.exec_params(std::string("SELECT ") + columns + " FROM tenancy.audit($1::regrole)",
+		                 : tx.exec_params(std::string("SELECT ") + columns +
+		                                      " FROM tenancy.audit(pg_catalog.quote_ident($1)::regrole)",
 		                                  options.app_role),
 		             findings);
 		if (options.probe)
-			ReadFindings(
-			    tx.exec_params(std::string("SELECT ") + columns + " FROM tenancy.probe($1::regrole)", options.app_role),
-			    findings);
+			ReadFindings(tx.exec_params(std::string("SELECT ") + columns +
+			                                " FROM tenancy.probe(pg_catalog.quote_ident($1)::regrole)",
+			                            options.app_role),
+			             findings);
 		tx.abort();
 	} catch (const std::invalid_argument &) {
 		throw;

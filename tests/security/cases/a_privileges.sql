@@ -147,6 +147,8 @@ ROLLBACK;
 BEGIN;
 GRANT CREATE ON SCHEMA app TO sec_app;
 SELECT sectest.expect(sectest.reported('T205', 'app'), 'audit reports T205');
+GRANT CREATE ON DATABASE tenancy_security TO sec_app;
+SELECT sectest.expect(sectest.reported('T205', 'database tenancy_security'), 'also for CREATE on the database');
 ROLLBACK;
 
 -- @case A12 a grant on pg_tenancy's own tables or internal functions is reported
@@ -177,4 +179,73 @@ SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit() WHERE rule = 'T202' 
                       'audit() reports the BYPASSRLS login behind the group');
 SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit() WHERE rule = 'T200' AND detail LIKE '%sec_reporter%'),
                       'and T200 names it among the audited roles');
+ROLLBACK;
+
+-- @case A08b a dropped tenancy_org_immutable trigger is reported
+-- @as admin
+BEGIN;
+DROP TRIGGER tenancy_org_immutable ON app.accounts;
+SELECT sectest.expect(sectest.reported('T107', 'app.accounts'), 'audit reports T107');
+SELECT sectest.expect(NOT sectest.reported('T101', 'app.accounts'), 'and still counts the table as protected');
+ROLLBACK;
+
+-- @case A11b a schema the application role owns is reported
+-- @as admin
+BEGIN;
+CREATE SCHEMA app_owned AUTHORIZATION sec_app;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('sec_app') WHERE rule = 'T205' AND object = 'app_owned'
+                                                                      AND remedy LIKE 'ALTER SCHEMA%OWNER TO%'),
+                      'audit reports T205 with an ownership fix');
+ROLLBACK;
+
+-- @case A13b logging settings with units are read correctly
+-- @as admin
+BEGIN;
+ALTER ROLE sec_app SET log_min_duration_statement = '1s';
+SELECT sectest.expect(sectest.reported('T505', 'logging for role sec_app'), 'audit reports T505 for 1s');
+ALTER ROLE sec_app SET log_parameter_max_length = '0B';
+SELECT sectest.expect(NOT sectest.reported('T505', '%'), 'and not once parameters are not logged (0B)');
+ROLLBACK;
+
+-- @case A15 a role whose name needs quoting is audited and probed correctly
+-- @as admin
+BEGIN;
+CREATE ROLE "Sec App-2" LOGIN;
+GRANT USAGE ON SCHEMA app TO "Sec App-2";
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.tickets, app.notes TO "Sec App-2";
+GRANT TRUNCATE ON app.notes TO "Sec App-2";
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('"Sec App-2"') WHERE rule = 'T204'
+                               AND remedy = 'REVOKE TRUNCATE ON app.notes FROM "Sec App-2";'), 'audit: quoted once');
+REVOKE TRUNCATE ON app.notes FROM "Sec App-2";
+SELECT sectest.expect(count(*) = 1 AND bool_and(rule = 'P999' AND detail LIKE '%as "Sec App-2";%0 problem(s)'),
+                      'the probe ran every check as "Sec App-2"')
+  FROM tenancy.probe('"Sec App-2"') WHERE severity >= 'medium' OR rule = 'P999';
+ROLLBACK;
+
+-- @case A16 the probe refuses while a login inside the application group owns code
+-- @as admin
+BEGIN;
+CREATE ROLE sec_group NOLOGIN;
+GRANT USAGE ON SCHEMA app TO sec_group;
+GRANT SELECT ON app.tickets TO sec_group;
+CREATE ROLE sec_member LOGIN IN ROLE sec_group;
+CREATE FUNCTION public.member_code() RETURNS int LANGUAGE sql AS 'SELECT 1';
+ALTER FUNCTION public.member_code() OWNER TO sec_member;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.probe('sec_group') WHERE rule = 'P000'
+                               AND detail LIKE '%public.member_code() owned by sec_member%'), 'the probe refuses');
+ROLLBACK;
+
+-- @case A17 a check the probe cannot decide is reported, not counted as safe
+-- @as admin
+BEGIN;
+SET LOCAL client_min_messages = warning;
+CREATE TABLE app.counters (organization_id uuid NOT NULL, id bigserial, note text NOT NULL);
+ALTER TABLE app.counters OWNER TO sec_owner;
+SET LOCAL ROLE sec_owner;
+SELECT tenancy.protect('app.counters');
+RESET ROLE;
+-- INSERT granted, but not the sequence behind the id: inserts fail with 42501 for another reason.
+GRANT SELECT, INSERT ON app.counters TO sec_app;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.probe('sec_app') WHERE rule = 'P011' AND object = 'app.counters'
+                               AND detail LIKE '%INSERT%sequence%'), 'the undecided insert check is reported');
 ROLLBACK;

@@ -26,7 +26,7 @@ struct Finding {
 };
 
 struct AuditOptions {
-	std::string app_role; // empty: every role with privileges on a tenant table
+	std::string app_role; // the role name as stored, unquoted; empty: every role with grants on tenant tables
 	bool probe = false;   // also run tenancy.probe(app_role): needs a superuser and app_role
 };
 
