@@ -879,8 +879,8 @@ $$;
 
 -- INSERT of one synthetic row into a tenant table for the given organization.
 -- A column in a foreign key takes its value from a row of the referenced table
--- (of the same organization when the key includes it), looked up now, as the
--- caller, so child tables can be seeded once their parents are and the
+-- (of the same organization when the key includes it), looked up now as that
+-- table's owner, so child tables can be seeded once their parents are and the
 -- statement needs no look-up when it later runs as the application role.
 CREATE FUNCTION tenancy.probe_insert_sql(tbl pg_catalog.regclass, org_column name, org uuid) RETURNS text
     LANGUAGE plpgsql STABLE
@@ -893,14 +893,15 @@ DECLARE
     referenced text;
 BEGIN
     FOR col IN
-        SELECT a.attname, a.atttypid, fk.query
+        SELECT a.attname, a.atttypid, fk.query, fk.query_owner
           FROM pg_catalog.pg_attribute AS a
           LEFT JOIN LATERAL (
               SELECT pg_catalog.format('SELECT r.%I::text FROM %s AS r %s LIMIT 1', ra.attname,
                                        k.confrelid::pg_catalog.regclass,
                                        CASE WHEN ro.attname IS NULL THEN ''
                                             ELSE pg_catalog.format('WHERE r.%I = %L::uuid', ro.attname, org) END)
-                         AS query
+                         AS query,
+                     (SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = k.confrelid) AS query_owner
                 FROM pg_catalog.pg_constraint AS k
                 CROSS JOIN LATERAL pg_catalog.generate_subscripts(k.conkey, 1) AS i
                 JOIN pg_catalog.pg_attribute AS ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[i]
@@ -922,7 +923,8 @@ BEGIN
         IF col.attname = org_column THEN
             vals := vals || (pg_catalog.quote_literal(org) || '::uuid');
         ELSIF col.query IS NOT NULL THEN
-            EXECUTE col.query INTO referenced;
+            -- read as the referenced table's owner, in the probe's sandbox
+            referenced := tenancy.probe_lookup(col.query_owner::pg_catalog.regrole, col.query);
             vals := vals || coalesce(pg_catalog.quote_literal(referenced) || '::'
                                      || pg_catalog.format_type(col.atttypid, NULL), 'NULL');
         ELSE
@@ -933,6 +935,13 @@ BEGIN
                              pg_catalog.array_to_string(vals, ', '));
 END
 $$;
+
+CREATE FUNCTION tenancy.probe_lookup(owner pg_catalog.regrole, query text) RETURNS text
+    AS 'MODULE_PATHNAME', 'tenancy_probe_lookup'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tenancy.probe_lookup(pg_catalog.regrole, text) IS
+    'Internal to tenancy.probe(): the first value a query returns, read as a table''s (non-superuser) owner '
+    'inside a security-restricted operation (superuser session only)';
 
 CREATE FUNCTION tenancy.probe_run(role pg_catalog.regrole, statement text, arg uuid, seeding boolean)
     RETURNS bigint
@@ -1207,5 +1216,6 @@ REVOKE ALL ON FUNCTION tenancy.probe_enter(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_value(pg_catalog.oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_insert_sql(pg_catalog.regclass, name, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_run(pg_catalog.regrole, text, uuid, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenancy.probe_lookup(pg_catalog.regrole, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe_as(pg_catalog.regrole, text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.probe(pg_catalog.regrole) FROM PUBLIC;

@@ -249,3 +249,51 @@ GRANT SELECT, INSERT ON app.counters TO sec_app;
 SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.probe('sec_app') WHERE rule = 'P011' AND object = 'app.counters'
                                AND detail LIKE '%INSERT%sequence%'), 'the undecided insert check is reported');
 ROLLBACK;
+
+-- The probe's own safety: nothing it reaches may act as the superuser that
+-- runs it. A sequence records it, because nextval() survives the rollback.
+
+-- @case A18 code reached during the probe cannot RESET ROLE to the superuser
+-- @as admin
+BEGIN;
+CREATE SEQUENCE public.ran_as_superuser;
+CREATE FUNCTION public.try_escape() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    BEGIN
+        RESET ROLE;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;
+    END;
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        PERFORM nextval('public.ran_as_superuser');
+    END IF;
+    RETURN NEW;
+END $$;
+ALTER FUNCTION public.try_escape() OWNER TO sec_owner;
+-- Fires while the probe seeds app.notes (as its owner) and tries inserts (as sec_app).
+CREATE TRIGGER try_escape BEFORE INSERT ON app.notes FOR EACH ROW EXECUTE FUNCTION public.try_escape();
+SELECT sectest.expect(count(*) = 0, 'the probe found nothing') FROM tenancy.probe('sec_app') WHERE severity >= 'medium';
+SELECT sectest.expect(NOT is_called, 'the trigger never ran as a superuser') FROM public.ran_as_superuser;
+ROLLBACK;
+
+-- @case A19 the probe never writes into a superuser's table (its triggers would run as the superuser)
+-- @as admin
+BEGIN;
+CREATE SEQUENCE public.ran_as_superuser;
+CREATE FUNCTION public.note_superuser() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        PERFORM nextval('public.ran_as_superuser');
+    END IF;
+    RETURN NEW;
+END $$;
+ALTER FUNCTION public.note_superuser() OWNER TO sec_owner;
+CREATE TABLE app.admin_notes (organization_id uuid NOT NULL, body text NOT NULL);
+SET LOCAL client_min_messages = warning;
+SELECT tenancy.protect('app.admin_notes');
+CREATE TRIGGER note_superuser BEFORE INSERT ON app.admin_notes FOR EACH ROW EXECUTE FUNCTION public.note_superuser();
+GRANT SELECT, INSERT ON app.admin_notes TO sec_app;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.probe('sec_app') WHERE rule = 'P010' AND object = 'app.admin_notes'
+                               AND detail LIKE '%as a superuser%'), 'not seeded, and the probe says why');
+SELECT sectest.expect(NOT is_called, 'the trigger never ran as a superuser') FROM public.ran_as_superuser;
+ROLLBACK;
