@@ -2,8 +2,9 @@
 --
 -- audit() reads the catalogs for every configuration that would let data cross
 -- tenants; probe() proves isolation by behaviour, as the application role, on
--- two synthetic organizations inside a subtransaction it always rolls back.
--- Both are for a DBA or a deployment pipeline: EXECUTE is revoked from PUBLIC.
+-- two synthetic organizations inside a subtransaction it always rolls back,
+-- each step in a security-restricted sandbox (probe_functions.cpp). Both are
+-- for a DBA or a deployment pipeline: EXECUTE is revoked from PUBLIC.
 -- docs/security.md explains every rule.
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.2.0'" to load this file. \quit
 
