@@ -49,15 +49,17 @@ CREATE FUNCTION tenancy.tenant_relations()
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH RECURSIVE candidates AS (
+    -- The column names once, not once per pg_attribute row.
+    WITH RECURSIVE names AS MATERIALIZED (SELECT tenancy.org_column_names() AS list),
+    candidates AS (
         SELECT c.oid, c.relkind, c.relowner, pg_catalog.array_agg(a.attname ORDER BY a.attname) AS columns
-          FROM pg_catalog.pg_class AS c
+          FROM names, pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
            AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
            AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
-           AND a.attname = ANY (tenancy.org_column_names())
+           AND a.attname = ANY (names.list)
            AND NOT (n.nspname = 'tenancy' AND c.relname IN ('users', 'organizations', 'roles', 'memberships',
                                                               'invitations', 'permissions'))
          GROUP BY c.oid

@@ -23,18 +23,33 @@ SELECT * FROM tenancy.probe(NULL);
 BEGIN;
 SELECT tenancy.probe_enter(NULL, NULL);
 ROLLBACK;
+SELECT tenancy.probe_run(NULL, 'SELECT 1', NULL, false);
+SELECT tenancy.probe_run('tenancy_app', NULL, NULL, false);
+SELECT tenancy.probe_run(0::regrole, 'SELECT 1', NULL, false);
+SELECT tenancy.probe_lookup('tenancy_app', NULL);
+-- The sandbox never writes or reads as a superuser.
+SELECT tenancy.probe_run(CURRENT_USER::regrole, 'SELECT 1', NULL, true);
+SELECT tenancy.probe_lookup(CURRENT_USER::regrole, 'SELECT 1');
+-- A statement run as the application role cannot switch back to the superuser.
+SELECT tenancy.probe_run('tenancy_app', 'RESET ROLE', NULL, false);
+SELECT tenancy.probe_run('tenancy_app', $$SELECT set_config('role', 'none', true)$$, NULL, false);
 
 -- Only for DBAs: the application role can call none of it.
 SET ROLE tenancy_app;
 SELECT * FROM tenancy.audit();
 SELECT * FROM tenancy.probe('tenancy_app');
 SELECT tenancy.probe_enter(gen_random_uuid(), gen_random_uuid());
+SELECT tenancy.probe_run('tenancy_app', 'SELECT 1', NULL, false);
+SELECT tenancy.probe_lookup('tenancy_owner', 'SELECT 1');
 RESET ROLE;
 -- A non-superuser granted EXECUTE still cannot probe, nor enter a context without a token.
 CREATE ROLE tenancy_auditor;
-GRANT EXECUTE ON FUNCTION tenancy.probe(regrole), tenancy.probe_enter(uuid, uuid) TO tenancy_auditor;
+GRANT EXECUTE ON FUNCTION tenancy.probe(regrole), tenancy.probe_enter(uuid, uuid),
+    tenancy.probe_run(regrole, text, uuid, boolean), tenancy.probe_lookup(regrole, text) TO tenancy_auditor;
 SET ROLE tenancy_auditor;
 SELECT * FROM tenancy.probe('tenancy_app');
+SELECT tenancy.probe_run('tenancy_app', 'SELECT 1', NULL, false);
+SELECT tenancy.probe_lookup('tenancy_owner', 'SELECT 1');
 BEGIN;
 SELECT tenancy.probe_enter(gen_random_uuid(), gen_random_uuid());
 ROLLBACK;
