@@ -8,6 +8,8 @@ control=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" pg_tenancy.control)
 # Every "version" in META.json except the one inside "meta-spec" (the spec's own).
 meta=$(awk '/"meta-spec"/ {skip = 1} skip && /}/ {skip = 0} !skip && /"version"/ {gsub(/.*"version": *"|".*/, ""); print}' META.json | sort -u)
 if [ "$meta" = "$control" ]; then echo "ok versions:meta_json_matches_control"; else echo "not ok versions:meta_json_matches_control ($meta vs $control)"; fi
+cmake=$(sed -n 's/^project(pg_tenancy VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+if [ "$cmake" = "$control" ]; then echo "ok versions:cmake_project_matches_control"; else echo "not ok versions:cmake_project_matches_control ($cmake vs $control)"; fi
 if [ -f "sql/pg_tenancy--$control.sql" ]; then echo "ok versions:install_script_exists"; else echo "not ok versions:install_script_exists"; fi
 missing=""
 for script in sql/pg_tenancy--*.sql; do

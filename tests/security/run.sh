@@ -12,7 +12,9 @@
 # raised CASE-FAIL, and every error it provoked was checked by
 # sectest.expect_error() (an unexpected error fails the case).
 #
-# Needs TENANCY_CLI and TENANCY_KEYRING (tokens are minted like the engine does).
+# Needs a server that preloads pg_tenancy and pg_stat_statements; TENANCY_CLI;
+# TENANCY_KEYRING and TENANCY_SERVER_KEYRING holding an HS256 key "test-hs" and
+# an EdDSA key "test-ed" (tests/run-all.sh creates them); psql and jq.
 # With RESULTS=FILE, also appends "ok security:ID" / "not ok security:ID" lines.
 # KEEP=1 keeps both databases afterwards. ONLY=ID,ID runs just those cases. BREAK=FILE applies FILE to the clean database
 # after the fixture: a way to check that the suite notices a weakened setup.
