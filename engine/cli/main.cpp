@@ -149,7 +149,10 @@ int main(int argc, char **argv) {
 	cli::ExecOptions exec;
 	CLI::App *exec_cmd = app.add_subcommand("exec", "Run SQL as a tenant, in one transaction, printing rows");
 	exec_cmd->add_option("--user", exec.user, "User id (trusted caller)");
-	exec_cmd->add_option("--bearer", exec.bearer, "Identity token instead of --user (verified)");
+	// Tokens are secrets: prefer the environment, which other OS users cannot
+	// read, to the command line, which ps shows them.
+	exec_cmd->add_option("--bearer", exec.bearer, "Identity token instead of --user (verified) [env TENANCY_BEARER]")
+	    ->envname("TENANCY_BEARER");
 	exec_cmd->add_option("--org", exec.org, "Organization id; omit for a user-only context");
 	exec_cmd->add_option("-c,--command", exec.commands, "SQL to run (repeatable)")->required();
 	add_db_options(exec_cmd);
@@ -179,7 +182,9 @@ int main(int argc, char **argv) {
 	std::string accept_user;
 	CLI::App *accept_cmd = app.add_subcommand("accept", "Accept an invitation; prints the organization id");
 	accept_cmd->add_option("--user", accept_user, "Your user id (the invitation's email must be yours)")->required();
-	accept_cmd->add_option("--token", token, "The invitation token")->required();
+	accept_cmd->add_option("--token", token, "The invitation token [env TENANCY_INVITATION_TOKEN]")
+	    ->envname("TENANCY_INVITATION_TOKEN")
+	    ->required();
 	add_db_options(accept_cmd);
 
 	CLI::App *invitations_cmd = app.add_subcommand("invitations", "List (default) or revoke invitations");

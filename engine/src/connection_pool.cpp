@@ -2,6 +2,7 @@
 #include "pg_tenancy/engine/connection_pool.hpp"
 
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 
 #include "pg_tenancy/engine/errors.hpp"
 
@@ -116,8 +117,24 @@ PoolStats ConnectionPool::Stats() const {
 
 void ConnectionPool::ForEachIdle(const std::function<void(pqxx::connection &)> &inspect) {
 	std::lock_guard<std::mutex> lock(mutex_);
-	for (auto &connection : idle_)
-		inspect(*connection);
+	for (auto it = idle_.begin(); it != idle_.end();) {
+		inspect(**it);
+		// Whatever the inspector did, the connection goes back only if it is as
+		// clean as a returned lease must be.
+		bool clean = false;
+		try {
+			pqxx::nontransaction check(**it);
+			check.exec("SELECT tenancy.assert_session_clean()");
+			clean = true;
+		} catch (const std::exception &) {
+		}
+		if (clean) {
+			++it;
+		} else {
+			discarded_++;
+			it = idle_.erase(it);
+		}
+	}
 }
 
 } // namespace tenancy

@@ -127,8 +127,8 @@ PoolStats Engine::Stats() const {
 std::size_t Engine::CachedMemberships() const {
 	return state_->cache.Size();
 }
-ConnectionPool &Engine::pool() {
-	return state_->pool;
+void Engine::InspectIdleConnections(const std::function<void(pqxx::connection &)> &inspect) {
+	state_->pool.ForEachIdle(inspect);
 }
 
 bool Engine::WaitForChangeListener(std::chrono::milliseconds timeout) const {
@@ -192,22 +192,24 @@ TenantTransaction Engine::UserTransaction(const Identity &who) {
 }
 
 TenantTransaction Engine::Begin(const Identity &who, const Uuid *org, const std::string &token) {
-	// A reused connection may have died while idle (server restart, terminated
-	// backend): then nothing has run yet, so one retry on a fresh one is safe.
-	for (int attempt = 0;; attempt++) {
+	// Reused connections may have died while idle (after a server restart, all
+	// of them): nothing has run yet, so try the next one, each failure closing
+	// one dead connection, until a fresh connection is opened.
+	const std::size_t attempts = state_->config.pool_size + 1;
+	for (std::size_t attempt = 1;; attempt++) {
 		PooledConnection connection = state_->pool.Lease();
-		bool reused = connection.reused();
+		bool retry_allowed = connection.reused() && attempt < attempts;
 		TenantTransaction tx(std::move(connection), who, org);
 		try {
 			tx.Enter(token, state_->config.prepared_statements);
 			return tx;
 		} catch (const ContextLost &) {
-			if (attempt == 0 && reused)
+			if (retry_allowed)
 				continue;
 			throw DatabaseUnavailable("could not start a transaction: the database connection was lost");
 		} catch (const DatabaseError &e) {
 			// 26000: someone ran DEALLOCATE ALL on this connection; it is closed now.
-			if (attempt == 0 && reused && e.sqlstate() == "26000")
+			if (retry_allowed && e.sqlstate() == "26000")
 				continue;
 			throw;
 		}

@@ -16,7 +16,7 @@ namespace {
 // Every idle connection: no context, no leftovers.
 void CheckIdleConnectionsClean(tenancy::Engine &engine) {
 	int checked = 0;
-	engine.pool().ForEachIdle([&](pqxx::connection &connection) {
+	engine.InspectIdleConnections([&](pqxx::connection &connection) {
 		pqxx::nontransaction work(connection);
 		BOOST_TEST(work.exec("SELECT tenancy.context() IS NULL")[0][0].as<bool>());
 		BOOST_TEST(work.exec("SELECT cardinality(tenancy.session_leftovers())")[0][0].as<int>() == 0);
@@ -204,6 +204,32 @@ BOOST_AUTO_TEST_CASE(terminated_idle_connections_are_replaced) {
 	auto tx = engine.Transaction(acme.identity, acme.org);
 	BOOST_TEST(tx.Exec("SELECT tenancy.current_org()::text")[0][0].as<std::string>() == tenancy::ToString(acme.org));
 	tx.Commit();
+}
+
+// After a restart every idle connection is dead, not just one: the next
+// transaction must still start, closing the dead ones on the way.
+BOOST_AUTO_TEST_CASE(several_dead_idle_connections_are_replaced) {
+	tenancy::Engine engine(Config());
+	Member acme = NewOwner(engine, "acme");
+	{
+		auto first = engine.Transaction(acme.identity, acme.org);
+		auto second = engine.Transaction(acme.identity, acme.org);
+		auto third = engine.Transaction(acme.identity, acme.org);
+		first.Commit();
+		second.Commit();
+		third.Commit();
+	}
+	BOOST_REQUIRE(engine.Stats().idle >= 3u);
+	Super("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'engine_app' AND pid <> "
+	      "pg_backend_pid()");
+	BOOST_REQUIRE(Eventually([] {
+		return Super("SELECT count(*) FROM pg_stat_activity WHERE usename = 'engine_app'")[0][0].as<int>() == 0;
+	}));
+	std::size_t discarded_before = engine.Stats().discarded;
+	auto tx = engine.Transaction(acme.identity, acme.org);
+	BOOST_TEST(tx.Exec("SELECT tenancy.current_org()::text")[0][0].as<std::string>() == tenancy::ToString(acme.org));
+	tx.Commit();
+	BOOST_TEST(engine.Stats().discarded >= discarded_before + 1);
 }
 
 BOOST_AUTO_TEST_CASE(server_restart) {

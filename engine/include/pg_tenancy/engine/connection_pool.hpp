@@ -69,7 +69,8 @@ class ConnectionPool {
 	// Waits up to the lease timeout; throws DatabaseUnavailable.
 	PooledConnection Lease();
 	PoolStats Stats() const;
-	// For diagnostics and tests: runs `inspect` on every idle connection.
+	// For diagnostics and tests: runs `inspect` on every idle connection, then
+	// closes any that tenancy.assert_session_clean() no longer accepts.
 	void ForEachIdle(const std::function<void(pqxx::connection &)> &inspect);
 
   private:

@@ -120,8 +120,9 @@ class Engine {
 	PoolStats Stats() const;
 	std::size_t CachedMemberships() const;
 	const EngineConfig &config() const noexcept;
-	// For diagnostics and tests.
-	ConnectionPool &pool();
+	// For diagnostics and tests: runs `inspect` on every idle pooled connection;
+	// one it leaves unclean is closed, never handed to the next tenant.
+	void InspectIdleConnections(const std::function<void(pqxx::connection &)> &inspect);
 	bool WaitForChangeListener(std::chrono::milliseconds timeout) const;
 
   private:

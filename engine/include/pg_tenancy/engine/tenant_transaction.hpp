@@ -3,9 +3,10 @@
 //
 // On the wire (see docs/engine.md): BEGIN; SELECT tenancy.enter($1) with the
 // token as a bind parameter; your statements; then, in one round trip,
-// "UNLISTEN *; COMMIT; SELECT tenancy.assert_session_clean()" (or
-// "ROLLBACK; SELECT tenancy.assert_session_clean()"). The connection goes back to the pool only if that check passed
-// and nothing went wrong; otherwise it is closed.
+// "SELECT tenancy.require_context(); UNLISTEN *; COMMIT; DISCARD SEQUENCES;
+// SELECT tenancy.assert_session_clean()" (or "ROLLBACK; DISCARD SEQUENCES;
+// SELECT tenancy.assert_session_clean()"). The connection goes back to the pool
+// only if that check passed and nothing went wrong; otherwise it is closed.
 #pragma once
 
 #include <memory>
