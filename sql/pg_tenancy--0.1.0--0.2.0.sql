@@ -327,10 +327,15 @@ AS $$
     SELECT 'T208', 'high'::tenancy.severity, p.oid::pg_catalog.regprocedure::text,
            pg_catalog.format('%I can execute this internal pg_tenancy function, which the extension keeps '
                              'from PUBLIC', app.rolname),
-           pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM %I;', p.oid::pg_catalog.regprocedure, app.rolname)
+           pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, %I;', p.oid::pg_catalog.regprocedure,
+                             app.rolname)
       FROM app JOIN pg_catalog.pg_proc AS p ON p.pronamespace = 'tenancy'::pg_catalog.regnamespace
-     WHERE NOT app.rolsuper AND p.proacl IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) AS a
+      -- Internal: the privileges the extension script left (pg_init_privs) keep it
+      -- from PUBLIC, whatever has been granted since (to PUBLIC included).
+      JOIN pg_catalog.pg_init_privs AS ip
+        ON ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objoid = p.oid AND ip.privtype = 'e'
+     WHERE NOT app.rolsuper
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(ip.initprivs) AS a
                         WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
        AND pg_catalog.has_function_privilege(app.oid, p.oid, 'EXECUTE')
        AND NOT pg_catalog.pg_has_role(app.oid, p.proowner, 'MEMBER')
@@ -369,7 +374,8 @@ AS $$
       FROM app JOIN pg_catalog.pg_default_acl AS d ON d.defaclobjtype = 'r'
      WHERE NOT app.rolsuper
        AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(d.defaclacl) AS a
-                    WHERE (a.grantee = app.oid OR a.grantee = 0) AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE'))
+                    WHERE (a.grantee = 0 OR pg_catalog.pg_has_role(app.oid, a.grantee, 'MEMBER'))
+                      AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE'))
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -392,7 +398,10 @@ AS $$
                         WHERE g.polrelid = t.rel AND g.polname = 'tenancy_guard' AND NOT g.polpermissive) AS guarded
           FROM tenancy.tenant_relations() AS t
           JOIN pg_catalog.pg_policy AS p ON p.polrelid = t.rel
-         WHERE t.relkind IN ('r', 'p') AND p.polname <> ALL (tenancy.policy_names())
+         -- pg_tenancy's own permissive policies too: one edited to USING (true)
+         -- opens the rows its read and write permissions should hide. The guard
+         -- is checked against its exact form by T104.
+         WHERE t.relkind IN ('r', 'p') AND p.polname <> 'tenancy_guard'
     )
     SELECT 'T301', CASE WHEN p.guarded THEN 'high' ELSE 'critical' END::tenancy.severity, p.object,
            'permissive policy that is always true: it opens every row'
@@ -420,22 +429,15 @@ AS $$
            'Remove the "OR ... IS NULL" branch: tenancy.current_org() never returns NULL into a policy by '
            'design, and organization columns are NOT NULL.'
       FROM p
-     WHERE coalesce(p.qual, '') || ' ' || coalesce(p.checks, '') ~* 'IS NULL'
-    UNION ALL
-    SELECT 'T304', 'medium'::tenancy.severity, p.object,
-           'permissive policy for writes without a WITH CHECK clause that names the organization: new rows '
-           'are held back only by pg_tenancy''s restrictive policy',
-           pg_catalog.format('ALTER POLICY %s WITH CHECK (organization_id = tenancy.current_org());', p.object)
-      FROM p
-     WHERE p.polpermissive AND p.applies AND p.polcmd IN ('a', 'w', '*') AND p.checks IS NULL
-       AND coalesce(p.qual, '') NOT LIKE '%tenancy.current_org()%' AND p.polcmd <> 'a'
+     WHERE p.applies AND coalesce(p.qual, '') || ' ' || coalesce(p.checks, '') ~* 'IS NULL'
     UNION ALL
     SELECT 'T305', 'medium'::tenancy.severity, p.object,
            'policy reads current_setting(), current_user or session_user: under one shared application role '
            'these do not tell tenants apart, and current_setting() can be set by the session',
            'Use tenancy.current_org() and tenancy.has_permission() instead.'
       FROM p
-     WHERE coalesce(p.qual, '') || ' ' || coalesce(p.checks, '') ~* '(current_setting|CURRENT_USER|SESSION_USER)'
+     WHERE p.applies
+       AND coalesce(p.qual, '') || ' ' || coalesce(p.checks, '') ~* '(current_setting|CURRENT_USER|SESSION_USER)'
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -619,9 +621,15 @@ AS $$
            'Review the subscriber: it must apply its own tenant isolation (or add a row filter).'
       FROM pg_catalog.pg_publication AS pub
       LEFT JOIN LATERAL (
-          SELECT pg_catalog.string_agg(t.rel::text, ', ') AS rel
-            FROM pg_catalog.pg_publication_rel AS pr JOIN tenant AS t ON t.rel = pr.prrelid
-           WHERE pr.prpubid = pub.oid) AS rel ON true
+          SELECT pg_catalog.string_agg(DISTINCT t.rel::text, ', ') AS rel
+            FROM tenant AS t
+           WHERE t.relkind IN ('r', 'p')
+             AND (EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel AS pr
+                           WHERE pr.prpubid = pub.oid AND pr.prrelid = t.rel)
+                  -- FOR TABLES IN SCHEMA
+                  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace AS pn
+                               JOIN pg_catalog.pg_class AS c ON c.relnamespace = pn.pnnspid
+                              WHERE pn.pnpubid = pub.oid AND c.oid = t.rel))) AS rel ON true
      WHERE pub.puballtables OR rel.rel IS NOT NULL
 $$;
 
@@ -702,12 +710,15 @@ AS $$
                    pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','))
     UNION ALL
     SELECT 'T502', 'critical'::tenancy.severity,
-           CASE WHEN d.setrole = 0 THEN pg_catalog.format('database %I', db.datname)
+           CASE WHEN d.setrole = 0 AND d.setdatabase = 0 THEN 'all roles'
+                WHEN d.setrole = 0 THEN pg_catalog.format('database %I', db.datname)
                 WHEN d.setdatabase = 0 THEN pg_catalog.format('role %s', d.setrole::pg_catalog.regrole)
                 ELSE pg_catalog.format('role %s in database %I', d.setrole::pg_catalog.regrole, db.datname) END,
            pg_catalog.format('a stored default sets %s for every new session',
                              pg_catalog.split_part(c, '=', 1)),
-           CASE WHEN d.setrole = 0
+           CASE WHEN d.setrole = 0 AND d.setdatabase = 0
+                THEN pg_catalog.format('ALTER ROLE ALL RESET %s;', pg_catalog.split_part(c, '=', 1))
+                WHEN d.setrole = 0
                 THEN pg_catalog.format('ALTER DATABASE %I RESET %s;', db.datname, pg_catalog.split_part(c, '=', 1))
                 ELSE pg_catalog.format('ALTER ROLE %s%s RESET %s;', d.setrole::pg_catalog.regrole,
                                        CASE WHEN d.setdatabase = 0 THEN ''
@@ -719,13 +730,14 @@ AS $$
      WHERE c LIKE 'tenancy.%'
     UNION ALL
     SELECT 'T503', 'high'::tenancy.severity, pg_catalog.format('parameter %s', pa.parname),
-           pg_catalog.format('%s was granted %s on a pg_tenancy parameter', a.grantee::pg_catalog.regrole,
+           pg_catalog.format('%s was granted %s on a pg_tenancy parameter',
+                             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END,
                              a.privilege_type),
            pg_catalog.format('REVOKE %s ON PARAMETER %s FROM %s;', a.privilege_type, pa.parname,
-                             a.grantee::pg_catalog.regrole)
+                             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END)
       FROM pg_catalog.pg_parameter_acl AS pa, pg_catalog.aclexplode(pa.paracl) AS a
-     WHERE pa.parname LIKE 'tenancy.%' AND a.grantee <> 0 AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r
-                                                                   WHERE r.oid = a.grantee)
+     WHERE pa.parname LIKE 'tenancy.%'
+       AND (a.grantee = 0 OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = a.grantee))
     UNION ALL
     SELECT 'T504', CASE WHEN v.num < v.minimum - 5 THEN 'critical' ELSE 'high' END::tenancy.severity, 'server_version',
            pg_catalog.format('PostgreSQL %s lacks fixes for row-level security and statistics leaks '
@@ -777,13 +789,18 @@ CREATE FUNCTION tenancy.audit_statement_texts() RETURNS SETOF tenancy.finding
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    view_name pg_catalog.regclass := pg_catalog.to_regclass('pg_stat_statements');
+    view_name pg_catalog.regclass;
     hits bigint;
 BEGIN
-    IF view_name IS NULL THEN
-        SELECT c.oid INTO view_name FROM pg_catalog.pg_class AS c WHERE c.relname = 'pg_stat_statements'
-           AND c.relkind = 'v' LIMIT 1;
-    END IF;
+    -- Only the view the extension itself installed: a look-up by name could find
+    -- a look-alike in a schema (or another session's temporary schema) that a
+    -- less privileged role controls, and this runs as the auditor.
+    SELECT c.oid INTO view_name
+      FROM pg_catalog.pg_extension AS e
+      JOIN pg_catalog.pg_depend AS d ON d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+       AND d.refobjid = e.oid AND d.deptype = 'e' AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      JOIN pg_catalog.pg_class AS c ON c.oid = d.objid AND c.relname = 'pg_stat_statements' AND c.relkind = 'v'
+     WHERE e.extname = 'pg_stat_statements';
     IF view_name IS NULL THEN
         RETURN;
     END IF;

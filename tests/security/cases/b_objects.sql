@@ -172,3 +172,11 @@ BEGIN;
 GRANT SELECT ON SEQUENCE app.tickets_id_seq TO sec_app;
 SELECT sectest.expect(sectest.reported('T210', 'app.tickets_id_seq'), 'audit reports T210');
 ROLLBACK;
+
+-- @case B13b a publication FOR TABLES IN SCHEMA is reported
+-- @as admin
+BEGIN;
+CREATE PUBLICATION analytics_schema FOR TABLES IN SCHEMA app;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('sec_app') WHERE rule = 'T411'
+                               AND object = 'analytics_schema' AND detail LIKE '%app.tickets%'), 'audit reports T411');
+ROLLBACK;

@@ -120,3 +120,15 @@ ROLLBACK;
 -- Forget this database's statements only.
 SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0) IS NULL AS reset;
 SELECT sectest.expect(NOT sectest.reported('T508', '%'), 'and no longer after the reset');
+
+-- @case C08c a look-alike pg_stat_statements view is never queried by the audit
+-- @as admin
+BEGIN;
+CREATE SEQUENCE public.lookalike_ran;
+CREATE SCHEMA aaa;
+CREATE FUNCTION aaa.mark() RETURNS bigint LANGUAGE sql AS $$ SELECT nextval('public.lookalike_ran') $$;
+CREATE VIEW aaa.pg_stat_statements AS
+    SELECT 'eyJ' || repeat('x', 16) || '.x' AS query, oid AS dbid, aaa.mark() AS mark FROM pg_database;
+SELECT count(*) >= 0 AS audited FROM tenancy.audit('sec_app');
+SELECT sectest.expect(NOT is_called, 'the look-alike view ran nothing') FROM public.lookalike_ran;
+ROLLBACK;
