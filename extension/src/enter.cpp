@@ -41,7 +41,7 @@ void RequireTransactionBlock() {
 		ereport(ERROR, (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
 		                errmsg("tenancy.enter() must be called inside a transaction block"),
 		                errhint("Run BEGIN first; the context then ends with COMMIT or ROLLBACK.")));
-	if (pg_tenancy::EnteredInThisTransaction())
+	if (pg_tenancy::ContextAlreadyUsed())
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 		                errmsg("a tenant context was already entered in this transaction"),
 		                errhint("Commit or roll back, then enter the next context in a new transaction.")));
@@ -129,7 +129,7 @@ PGT_FUNCTION(tenancy_probe_enter) {
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("tenancy.probe_enter() needs an organization and a user")));
 	// The same one-context-per-transaction rule as enter().
-	if (pg_tenancy::CurrentContext() != nullptr || pg_tenancy::EnteredInThisTransaction())
+	if (pg_tenancy::ContextAlreadyUsed())
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 		                errmsg("a tenant context was already entered in this transaction"),
 		                errhint("Run tenancy.probe() in a transaction of its own.")));

@@ -79,7 +79,7 @@ bool CheckContextImpl(char **newval, void **extra, GucSource source) {
 		// never a role or database default, never on top of an entered context.
 		if (source != PGC_S_SESSION || !IsTransactionBlock())
 			return RefuseContext("A forwarded context is accepted only by SET LOCAL inside a transaction block");
-		if (CurrentContext() != nullptr || EnteredInThisTransaction())
+		if (ContextAlreadyUsed())
 			return RefuseContext("This transaction already has a tenant context");
 		TokenCheckOptions options{keyring_file, static_cast<std::int64_t>(time(nullptr)), clock_skew_seconds,
 		                          max_token_lifetime_seconds};
@@ -95,11 +95,22 @@ bool CheckContextImpl(char **newval, void **extra, GucSource source) {
 }
 
 bool CheckContext(char **newval, void **extra, GucSource source) {
+	bool failed = false;
 	try {
 		return CheckContextImpl(newval, extra, source);
 	} catch (...) {
-		return false;
+		failed = true;
 	}
+	// Outside the handler, and with a message: without one PostgreSQL would
+	// report the rejected value, which may be a token.
+	return failed ? RefuseContext("The value could not be checked") : false;
+}
+
+// SHOW, current_setting(), pg_settings and SET ... FROM CURRENT never see the
+// token, whoever asks (GUC_SUPERUSER_ONLY also admits pg_read_all_settings).
+// Parallel workers get the real value: GUC serialization reads the variable.
+const char *ShowContext() {
+	return context_setting && context_setting[0] != '\0' ? "(hidden)" : "";
 }
 
 void AssignContext(const char *newval, void *extra) {
@@ -115,7 +126,7 @@ void InitGuc() {
 	DefineCustomStringVariable("tenancy.context", gettext_noop("The tenant context of the current transaction."),
 	                           gettext_noop("Set only by tenancy.enter(); read it with tenancy.context()."),
 	                           &context_setting, "", PGC_USERSET, kSecretFlags | GUC_NO_SHOW_ALL | GUC_DISALLOW_IN_FILE,
-	                           CheckContext, AssignContext, nullptr);
+	                           CheckContext, AssignContext, ShowContext);
 	DefineCustomStringVariable("tenancy.keyring_file",
 	                           gettext_noop("Path of the keyring that verifies context tokens."),
 	                           gettext_noop("One key per line: <kid> HS256 secret:<b64url> or <kid> EdDSA "

@@ -121,6 +121,19 @@ out=$(q -c "ALTER ROLE check_app SET tenancy.context = '$tok_a'" 2>&1)
 echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_not_a_role_default $? "$out"
 out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" -c "SET LOCAL tenancy.context = '$tok_b'" -c "COMMIT" 2>&1)
 echo "$out" | grep -q "already has a tenant context"; report forwarded_context_cannot_replace_entered $? "$out"
+# ...a session-level SET left from an earlier transaction never reaches parallel
+# workers (they cannot tell it from the leader's own), with the leader not
+# scanning, in the "empty" mode where a leak would show as rows...
+out=$(q -c "SET tenancy.missing_context = empty" -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" \
+  -c "SET min_parallel_table_scan_size = 0" -c "SET force_parallel_mode = regress" \
+  -c "SET parallel_leader_participation = off" -c "SET ROLE check_app" \
+  -c "BEGIN" -c "SET tenancy.context = '$tok_a'" -c "COMMIT" \
+  -c "SELECT count(*) FROM tickets" 2>&1)
+[ "$(echo "$out" | tail -1)" = "0" ]; report forwarded_leftover_not_used_by_parallel_workers $? "$out"
+# ...and a transaction with a forwarded context cannot enter a second one.
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$tok_b'" \
+  -c "SELECT tenancy.enter('$tok_a')" -c "COMMIT" 2>&1)
+echo "$out" | grep -q "already entered in this transaction"; report forwarded_context_then_enter_refused $? "$out"
 q -c "ALTER SYSTEM RESET tenancy.accept_forwarded_context" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 

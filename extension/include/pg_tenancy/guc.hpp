@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pg_tenancy/context_record.hpp"
+#include "pg_tenancy/transaction_state.hpp"
 
 // PG-facing: include after postgres.h.
 extern "C" {
@@ -28,10 +29,19 @@ extern const ContextRecord *active_context;
 // only in the transaction that accepted it (a parallel worker serves exactly one).
 inline const ContextRecord *CurrentContext() {
 	const ContextRecord *context = active_context;
-	if (context && context->source == ContextSource::Forwarded && !IsParallelWorker() &&
-	    context->local_transaction != MyProc->lxid)
+	// A parallel worker cannot tell whether a forwarded value belongs to its
+	// leader's transaction or was left behind by an earlier one (a session-level
+	// SET), so a forwarded context fails closed there.
+	if (context && context->source == ContextSource::Forwarded &&
+	    (IsParallelWorker() || context->local_transaction != MyProc->lxid))
 		return nullptr;
 	return context;
+}
+
+// Has this transaction had a tenant context already (entered, forwarded, or
+// entered and left)? A transaction gets at most one.
+inline bool ContextAlreadyUsed() {
+	return CurrentContext() != nullptr || EnteredInThisTransaction();
 }
 
 void InitGuc();

@@ -42,3 +42,16 @@ SELECT tenancy.enter(:'tok_alice_a');
 SELECT sectest.refused($$SELECT current_setting('tenancy.context')$$, '42501', 'current_setting()');
 SELECT sectest.expect(NOT (tenancy.context() ? 'token'), 'context() never returns the token');
 ROLLBACK;
+
+-- @case G05b the raw context is hidden even from roles that may read all settings
+-- @as admin
+BEGIN;
+GRANT pg_read_all_settings TO sec_app;
+SELECT tenancy.probe_enter(:'org_a', :'alice');
+SELECT sectest.expect(current_setting('tenancy.context') = '(hidden)', 'a superuser sees (hidden)');
+SET LOCAL ROLE sec_app;
+SELECT sectest.expect(current_setting('tenancy.context') = '(hidden)', 'pg_read_all_settings sees (hidden)');
+SELECT sectest.expect(count(*) = 0, 'pg_settings shows no token')
+  FROM pg_settings WHERE name = 'tenancy.context' AND setting LIKE '%eyJ%';
+RESET ROLE;
+ROLLBACK;
