@@ -1218,6 +1218,52 @@ COMMENT ON FUNCTION tenancy.probe(pg_catalog.regrole) IS
     'checks that no context sees nothing, one organization never sees or changes the other, and the context '
     'cannot be set directly. Always rolled back; superuser only. Findings as in tenancy.audit()';
 
+-- ---------------------------------------------------------------------------
+-- 0.1.0 helpers behind the role, member and invitation functions: a NULL is
+-- now "missing input" (22004) rather than "not found", and a huge role code
+-- is not echoed back whole into the error and the server log.
+-- ---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION tenancy.role_id(organization_id uuid, code text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_id uuid;
+BEGIN
+    IF code IS NULL THEN
+        RAISE EXCEPTION 'a role code is required' USING ERRCODE = '22004', HINT = 'See tenancy.list_roles().';
+    END IF;
+    SELECT r.id INTO found_id FROM tenancy.roles AS r
+     WHERE r.organization_id OPERATOR(pg_catalog.=) role_id.organization_id AND r.code OPERATOR(pg_catalog.=) role_id.code;
+    IF found_id IS NULL THEN
+        RAISE EXCEPTION 'role "%" does not exist in this organization',
+                        CASE WHEN pg_catalog.length(code) > 64 THEN pg_catalog.left(code, 64) || '...' ELSE code END
+            USING ERRCODE = '42704', HINT = 'See tenancy.list_roles().';
+    END IF;
+    RETURN found_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.membership_of(organization_id uuid, user_id uuid) RETURNS tenancy.memberships
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_row tenancy.memberships;
+BEGIN
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION 'a user id is required' USING ERRCODE = '22004', HINT = 'See tenancy.list_members().';
+    END IF;
+    SELECT m.* INTO found_row FROM tenancy.memberships AS m
+     WHERE m.organization_id = membership_of.organization_id AND m.user_id = membership_of.user_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'that user is not a member of this organization' USING ERRCODE = '42704';
+    END IF;
+    RETURN found_row;
+END
+$$;
+
 -- The audit is for DBAs and pipelines, not for the application.
 REVOKE ALL ON FUNCTION tenancy.org_column_names() FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.tenant_relations() FROM PUBLIC;

@@ -75,9 +75,18 @@ void RunSandboxed(Oid role, const char *statement, Datum arg, bool arg_null, boo
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "pg_tenancy: SPI_connect failed");
-		int rc = SPI_execute_with_args(statement, 1, arg_types, arg_values, arg_nulls, false, 0);
+		SPIPlanPtr plan = SPI_prepare(statement, 1, arg_types);
+		if (plan == nullptr)
+			ereport(ERROR,
+			        (errcode(ERRCODE_SYNTAX_ERROR), errmsg("pg_tenancy: the probe statement could not be prepared: %s",
+			                                               SPI_result_code_string(SPI_result))));
+		if (list_length(SPI_plan_get_plan_sources(plan)) != 1)
+			ereport(ERROR,
+			        (errcode(ERRCODE_SYNTAX_ERROR), errmsg("pg_tenancy: a probe step is exactly one statement")));
+		int rc = SPI_execute_plan(plan, arg_values, arg_nulls, false, 0);
 		if (rc < 0)
-			elog(ERROR, "pg_tenancy: the probe statement failed: %s", SPI_result_code_string(rc));
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("pg_tenancy: the probe statement cannot run here: %s", SPI_result_code_string(rc))));
 		out->count = static_cast<int64>(SPI_processed);
 		if (SPI_tuptable && SPI_processed >= 1 && SPI_tuptable->tupdesc->natts >= 1) {
 			TupleDesc desc = SPI_tuptable->tupdesc;

@@ -27,6 +27,8 @@ SELECT tenancy.probe_run(NULL, 'SELECT 1', NULL, false);
 SELECT tenancy.probe_run('tenancy_app', NULL, NULL, false);
 SELECT tenancy.probe_run(0::regrole, 'SELECT 1', NULL, false);
 SELECT tenancy.probe_lookup('tenancy_app', NULL);
+SELECT tenancy.probe_run('tenancy_app', 'SELECT 1; SELECT 2', NULL, false);
+SELECT tenancy.probe_run('tenancy_app', 'COMMIT', NULL, false);
 -- The sandbox never writes or reads as a superuser.
 SELECT tenancy.probe_run(CURRENT_USER::regrole, 'SELECT 1', NULL, true);
 SELECT tenancy.probe_lookup(CURRENT_USER::regrole, 'SELECT 1');

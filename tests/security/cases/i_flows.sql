@@ -91,3 +91,27 @@ SELECT sectest.sqlstate_of(format('SELECT tenancy.remove_member(%L)', :'bob')) A
 SELECT sectest.expect(bob = nobody AND bob = bob_role AND bob <> '00000', 'same refusal for bob and for nobody')
   FROM answers;
 ROLLBACK;
+
+-- @case I14 bad input to the member and role functions: missing input, nothing changed, nothing echoed
+CREATE FUNCTION pg_temp.message_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'succeeded';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+BEGIN;
+SELECT tenancy.enter(:'tok_alice_a');
+CREATE TEMP TABLE before ON COMMIT DROP AS SELECT * FROM tenancy.list_members();
+SELECT sectest.refused($$SELECT tenancy.set_member_role(NULL, 'viewer')$$, '22004', 'set_member_role(NULL)');
+SELECT sectest.refused(format('SELECT tenancy.set_member_role(%L, NULL)', :'carol'), '22004', 'set_member_role(.., NULL)');
+SELECT sectest.refused('SELECT tenancy.remove_member(NULL)', '22004', 'remove_member(NULL)');
+SELECT sectest.refused('SELECT tenancy.update_role(NULL)', '22004', 'update_role(NULL)');
+SELECT sectest.refused('SELECT tenancy.delete_role(NULL)', '22004', 'delete_role(NULL)');
+SELECT sectest.refused($$SELECT tenancy.invite('dave@nowhere.example', NULL)$$, '22004', 'invite without a role');
+SELECT sectest.expect(length(pg_temp.message_of(format('SELECT tenancy.update_role(%L)', repeat('x', 100000)))) < 200,
+                      'a 100 kB role code is not echoed back');
+SELECT sectest.expect(NOT EXISTS (SELECT * FROM before EXCEPT SELECT * FROM tenancy.list_members())
+                      AND NOT EXISTS (SELECT * FROM tenancy.list_members() EXCEPT SELECT * FROM before),
+                      'members unchanged');
+ROLLBACK;
