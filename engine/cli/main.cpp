@@ -114,8 +114,10 @@ int main(int argc, char **argv) {
 	mint_cmd->add_option("--user", mint.user, "User uuid (the sub claim)")->required();
 	mint_cmd->add_option("--org", mint.org, "Organization uuid; omit for a user-only context");
 	mint_cmd->add_option("--ttl", mint.ttl, "Lifetime in seconds")->check(CLI::Range(1, 86400));
-	mint_cmd->add_option("--issued-offset", mint.issued_offset,
-	                     "Shift iat by this many seconds (negative: in the past); for tests");
+	mint_cmd
+	    ->add_option("--issued-offset", mint.issued_offset,
+	                 "Shift iat by this many seconds (negative: in the past); for tests")
+	    ->check(CLI::Range(-31536000, 31536000)); // a year either way; no overflow
 
 	// Settings shared by the database commands.
 	std::string config_file = EnvOr("TENANCY_CONFIG", "");

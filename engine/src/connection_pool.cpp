@@ -44,6 +44,7 @@ ConnectionPool::ConnectionPool(std::string conninfo, std::size_t size, std::chro
     : conninfo_(std::move(conninfo)), size_(size), lease_timeout_(lease_timeout), prepare_(std::move(prepare)) {
 	if (size_ == 0)
 		throw ConfigurationError("the connection pool needs a size of at least 1");
+	idle_.reserve(size_); // so Return(), which is noexcept, never allocates
 }
 
 ConnectionPool::~ConnectionPool() {

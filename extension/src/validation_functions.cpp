@@ -51,7 +51,7 @@ PGT_FUNCTION(tenancy_permissions_cover) {
 	PG_RETURN_BOOL(true);
 }
 
-// tenancy.new_secret_token(prefix text): prefix || 256 bits from OpenSSL's CSPRNG,
+// tenancy.new_secret_token(): "tinv_" || 256 bits from OpenSSL's CSPRNG,
 // base64url. For invitation tokens; never a JWS, so never a context token.
 PGT_FUNCTION(tenancy_new_secret_token) {
 	char token[96];
