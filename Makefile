@@ -10,7 +10,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTEN
 
 MODULE_big  = pg_tenancy
 # The server verifies context tokens only; identity tokens are the engine's.
-TOKEN_SRCS  = $(filter-out extension/token/src/identity_token.cpp,$(wildcard extension/token/src/*.cpp))
+TOKEN_SRCS  = $(filter-out token/src/identity_token.cpp,$(wildcard token/src/*.cpp))
 EXT_SRCS    = $(wildcard extension/src/*.cpp)
 OBJS        = $(EXT_SRCS:.cpp=.o) $(TOKEN_SRCS:.cpp=.o)
 
@@ -24,7 +24,7 @@ CURRENT_SCRIPT  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA_built      = $(CURRENT_SCRIPT)
 DATA            = $(filter-out $(CURRENT_SCRIPT),$(wildcard sql/$(EXTENSION)--*.sql))
 
-PG_CPPFLAGS = -Iextension/include -Iextension/token/include
+PG_CPPFLAGS = -Iextension/include -Itoken/include
 PG_CXXFLAGS = -std=c++17 -fno-strict-aliasing -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-register -Wno-cast-function-type
 SHLIB_LINK  = -lcrypto -lstdc++
@@ -56,5 +56,5 @@ $(CURRENT_SCRIPT): sql/$(EXTENSION)--$(FIRST_VERSION).sql $(UPGRADE_SCRIPTS)
 	cat $^ >$@
 
 # PGXS does not track header dependencies by default; rebuild on any header change.
-$(OBJS): $(wildcard extension/include/pg_tenancy/*.hpp extension/token/include/pg_tenancy/token/*.hpp \
-                    extension/token/src/*.hpp)
+$(OBJS): $(wildcard extension/include/pg_tenancy/*.hpp token/include/pg_tenancy/token/*.hpp \
+                    token/src/*.hpp)
