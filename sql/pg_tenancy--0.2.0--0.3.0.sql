@@ -13,3 +13,6 @@
 -- 0.3.0 so far: sql/src replaces the 0.1.0 install script plus the 0.1.0--0.2.0
 -- upgrade as the source of the install script; the objects are unchanged.
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3.0'" to load this file. \quit
+
+-- enter(): no SECURITY DEFINER and no SET clause (see sql/src/20_context.sql).
+ALTER FUNCTION tenancy.enter(text) SECURITY INVOKER RESET ALL;

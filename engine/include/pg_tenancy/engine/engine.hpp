@@ -84,6 +84,8 @@ class Engine {
 	// The membership check alone (cached). Throws NotAMember.
 	void RequireMembership(const Identity &who, const Uuid &org);
 	// A context token for `who` in `org` (or user-only), after the membership check.
+	// For an organization, the token minted last for the pair is returned again
+	// while a quarter of its lifetime is left and the membership is cached.
 	std::string MintContextToken(const Identity &who, const Uuid *org);
 
 	// Organization flows.
