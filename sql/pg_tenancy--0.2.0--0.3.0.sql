@@ -16,3 +16,11 @@
 
 -- enter(): no SECURITY DEFINER and no SET clause (see sql/src/20_context.sql).
 ALTER FUNCTION tenancy.enter(text) SECURITY INVOKER RESET ALL;
+
+-- The commit-time checks in C (see sql/src/50_engine_support.sql).
+CREATE OR REPLACE FUNCTION tenancy.assert_session_clean() RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_assert_session_clean'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE OR REPLACE FUNCTION tenancy.require_context() RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_require_context'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
