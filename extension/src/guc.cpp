@@ -14,6 +14,7 @@ extern "C" {
 #include "access/xact.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 }
 
 #include <cstdlib>
@@ -166,6 +167,39 @@ void ApplyEnteredContext(const char *value, ContextRecord *record) {
 		}
 	}
 	PG_END_TRY();
+}
+
+// Would this setting's value after COMMIT come from a session-level SET?
+// Walks the GUC stack the way AtEOXact_GUC will: a plain SET at any level
+// survives; SET LOCAL and function SET clauses fall back to the prior value.
+bool SessionSetSurvivesCommit(const struct config_generic *var) {
+	if (var->stack == nullptr)
+		return var->source == PGC_S_SESSION;
+	const GucStack *bottom = var->stack;
+	for (const GucStack *entry = var->stack; entry != nullptr; entry = entry->prev) {
+		if (entry->state == GUC_SET || entry->state == GUC_SET_LOCAL)
+			return true;
+		bottom = entry;
+	}
+	return bottom->source == PGC_S_SESSION;
+}
+
+void RefuseContextOutlivingTransaction() {
+	static const struct config_generic *setting = nullptr;
+	if (context_setting == nullptr || context_setting[0] == '\0')
+		return;
+	if (setting == nullptr) {
+		struct config_generic **vars = get_guc_variables();
+		for (int i = 0, n = GetNumConfigOptions(); i < n && setting == nullptr; i++)
+			if (std::strcmp(vars[i]->name, "tenancy.context") == 0)
+				setting = vars[i];
+	}
+	if (setting == nullptr || !SessionSetSurvivesCommit(setting))
+		return;
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("a tenant context set at session level cannot be committed"),
+	                errdetail("tenancy.context was set without LOCAL, so it would outlive the transaction."),
+	                errhint("Use SET LOCAL tenancy.context (or set_config(..., true)) inside the transaction.")));
 }
 
 void ClearContext() {

@@ -17,11 +17,16 @@ PGDLLEXPORT void _PG_init(void);
 #include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/token_check.hpp"
 #include "pg_tenancy/transaction_state.hpp"
+#include "pg_tenancy/utility_hook.hpp"
 
 namespace {
 
 void OnTransactionEnd(XactEvent event, void *arg) {
 	switch (event) {
+	case XACT_EVENT_PRE_COMMIT:
+	case XACT_EVENT_PRE_PREPARE:
+		pg_tenancy::RefuseContextOutlivingTransaction();
+		break;
 	case XACT_EVENT_COMMIT:
 	case XACT_EVENT_PARALLEL_COMMIT:
 	case XACT_EVENT_ABORT:
@@ -46,4 +51,5 @@ extern "C" void _PG_init(void) {
 	pg_tenancy::RegisterMembershipInvalidation();
 	pg_tenancy::WarmUpTokenChecks(pg_tenancy::keyring_file);
 	RegisterXactCallback(OnTransactionEnd, nullptr);
+	pg_tenancy::InstallUtilityHook();
 }

@@ -52,53 +52,28 @@ void Add(Leftovers &out, const char *prefix, const char *name) {
 	MemoryContextSwitchTo(caller);
 }
 
-// Would this setting's value after COMMIT come from a session-level SET?
-// Walks the GUC stack the way AtEOXact_GUC will: a plain SET at any level
-// survives; SET LOCAL and function SET clauses fall back to the prior value.
-bool SessionSetSurvivesCommit(const struct config_generic *var) {
-	if (var->stack == nullptr)
-		return var->source == PGC_S_SESSION;
-	const GucStack *bottom = var->stack;
-	for (const GucStack *entry = var->stack; entry != nullptr; entry = entry->prev) {
-		if (entry->state == GUC_SET || entry->state == GUC_SET_LOCAL)
-			return true;
-		bottom = entry;
-	}
-	return bottom->source == PGC_S_SESSION;
-}
-
 void CollectSettings(Leftovers &out) {
 	struct config_generic **vars = get_guc_variables();
 	int count = GetNumConfigOptions();
 	for (int i = 0; i < count; i++)
-		if (SessionSetSurvivesCommit(vars[i]))
+		if (pg_tenancy::SessionSetSurvivesCommit(vars[i]))
 			Add(out, "setting", vars[i]->name);
 }
 
-// Temporary types and functions are looked up before pg_catalog's: left
-// behind, they could change what the next user's queries mean. The plans are
-// kept per backend.
-struct TempCheck {
-	const char *prefix;
-	const char *query;
-	SPIPlanPtr plan;
-};
-TempCheck temp_checks[] = {
-    {"temporary table",
-     "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c "
-     "WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND c.relkind "
-     "OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f']::\"char\"[]) ORDER BY 1",
-     nullptr},
-    {"temporary type",
-     "SELECT t.typname::pg_catalog.text FROM pg_catalog.pg_type AS t "
-     "WHERE t.typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND t.typrelid "
-     "OPERATOR(pg_catalog.=) 0 AND t.typcategory OPERATOR(pg_catalog.<>) 'A' ORDER BY 1",
-     nullptr},
-    {"temporary function",
-     "SELECT p.proname::pg_catalog.text FROM pg_catalog.pg_proc AS p "
-     "WHERE p.pronamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() ORDER BY 1",
-     nullptr},
-};
+// Anything in the session's temporary schema is looked up before pg_catalog
+// (tables, types, domains, functions, operators, collations, ...): left behind,
+// it could change what the next user's queries mean. Every object created in a
+// schema depends on it in pg_depend (objects that belong to another one, like
+// indexes or a table's row type, come with it), so one query finds them all,
+// whatever their kind. The plan is kept per backend.
+constexpr const char *kTemporaryObjectsQuery =
+    "SELECT o.type OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) "
+    "pg_catalog.replace(pg_catalog.replace(o.identity, n.nspname OPERATOR(pg_catalog.||) '.', ''), 'pg_temp.', '') "
+    "FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) d.refobjid, "
+    "LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, d.objsubid) AS o "
+    "WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass "
+    "AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() ORDER BY 1";
+SPIPlanPtr temporary_objects_plan = nullptr;
 
 void CollectTemporaryObjects(Leftovers &out) {
 	// A session that never created a temporary object has no temporary schema.
@@ -108,20 +83,17 @@ void CollectTemporaryObjects(Leftovers &out) {
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_tenancy: SPI_connect failed");
-	for (TempCheck &check : temp_checks) {
-		if (check.plan == nullptr) {
-			SPIPlanPtr plan = SPI_prepare(check.query, 0, nullptr);
-			if (plan == nullptr || SPI_keepplan(plan) != 0)
-				elog(ERROR, "pg_tenancy: could not prepare the session check \"%s\"", check.prefix);
-			check.plan = plan;
-		}
-		int rc = SPI_execute_plan(check.plan, nullptr, nullptr, true, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "pg_tenancy: session check failed: %s", SPI_result_code_string(rc));
-		for (uint64 i = 0; i < SPI_processed; i++) {
-			Add(out, check.prefix, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		}
+	if (temporary_objects_plan == nullptr) {
+		SPIPlanPtr plan = SPI_prepare(kTemporaryObjectsQuery, 0, nullptr);
+		if (plan == nullptr || SPI_keepplan(plan) != 0)
+			elog(ERROR, "pg_tenancy: could not prepare the temporary object check");
+		temporary_objects_plan = plan;
 	}
+	int rc = SPI_execute_plan(temporary_objects_plan, nullptr, nullptr, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_tenancy: session check failed: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+		Add(out, "temporary", SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 	SPI_finish();
 }
 

@@ -12,8 +12,9 @@ CREATE TABLE tenancy.users (
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT users_code_key UNIQUE (code)
 );
-CREATE UNIQUE INDEX users_email_key ON tenancy.users (pg_catalog.lower(email));
-COMMENT ON TABLE tenancy.users IS 'People who can sign in; email is unique case-insensitively';
+-- One account per address as tenancy.normalize_email() sees it.
+CREATE UNIQUE INDEX users_email_key ON tenancy.users (tenancy.normalize_email(email));
+COMMENT ON TABLE tenancy.users IS 'People who can sign in; email is unique under tenancy.normalize_email()';
 
 CREATE TABLE tenancy.organizations (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
@@ -55,6 +56,8 @@ CREATE TABLE tenancy.memberships (
         REFERENCES tenancy.roles (organization_id, id)
 );
 CREATE INDEX memberships_user_id_idx ON tenancy.memberships (user_id);
+-- Role look-ups (list_roles(), delete_role()) stay inside one organization's rows.
+CREATE INDEX memberships_role_id_idx ON tenancy.memberships (role_id);
 COMMENT ON TABLE tenancy.memberships IS 'Who belongs to which organization, with which role';
 
 CREATE TABLE tenancy.invitations (
@@ -75,6 +78,9 @@ CREATE TABLE tenancy.invitations (
         REFERENCES tenancy.roles (organization_id, id),
     CONSTRAINT invitations_expiry_after_creation CHECK (expires_at > created_at)
 );
+-- list_invitations() reads one organization's; delete_role() one role's.
+CREATE INDEX invitations_organization_id_idx ON tenancy.invitations (organization_id, created_at);
+CREATE INDEX invitations_role_id_idx ON tenancy.invitations (role_id);
 COMMENT ON TABLE tenancy.invitations IS 'Invitations; tokens are stored only as SHA-256 hashes';
 
 -- pg_dump keeps the rows of extension tables only when told to.
@@ -117,6 +123,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy.protect_system_roles() FROM PUBLIC;
 
 CREATE TRIGGER roles_protect_system
     BEFORE UPDATE OR DELETE ON tenancy.roles

@@ -25,7 +25,9 @@ BEGIN
     INSERT INTO tenancy.users (code, email) VALUES (code, email) RETURNING id INTO new_id;
     RETURN new_id;
 EXCEPTION WHEN unique_violation THEN
-    RAISE EXCEPTION 'a user with this code or email is already registered' USING ERRCODE = '23505';
+    -- Emails are unique as tenancy.normalize_email() sees them.
+    RAISE EXCEPTION 'a user with this code or email is already registered' USING ERRCODE = '23505',
+        HINT = 'Email addresses are compared after Unicode NFKC normalization and lower-casing.';
 END
 $$;
 REVOKE ALL ON FUNCTION tenancy.register_user(text, text) FROM PUBLIC;

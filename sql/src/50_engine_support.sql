@@ -52,6 +52,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy.announce_membership_change() FROM PUBLIC;
 CREATE TRIGGER memberships_announce_change
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.announce_membership_change();

@@ -9,7 +9,9 @@ CREATE FUNCTION tenancy.permissions_cover(granted text[], wanted text[]) RETURNS
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION tenancy.permissions_cover(text[], text[]) IS
-    'True if every wanted permission is covered by a granted one ("*", "resource.*" or an exact match)';
+    'True if every wanted permission is covered by a granted one ("*", "resource.*" or an exact match); '
+    'at most 1000 permissions of at most 256 bytes per array';
+REVOKE ALL ON FUNCTION tenancy.permissions_cover(text[], text[]) FROM PUBLIC;
 
 CREATE FUNCTION tenancy.new_secret_token() RETURNS text
     AS 'MODULE_PATHNAME', 'tenancy_new_secret_token'
@@ -49,7 +51,7 @@ BEGIN
         RAISE EXCEPTION 'tenancy.register_permission() needs a code and a description' USING ERRCODE = '22004';
     END IF;
     IF NOT tenancy.is_valid_permission(code) OR code ~ '\*' THEN
-        RAISE EXCEPTION 'invalid permission "%"', code
+        RAISE EXCEPTION 'invalid permission "%"', tenancy.echo_safe(code)
             USING ERRCODE = '22023',
                   HINT = 'Use resource.action in lower case, e.g. tickets.read.';
     END IF;
@@ -87,16 +89,39 @@ DECLARE
     unknown text[] := tenancy.unknown_permissions(permissions);
 BEGIN
     IF pg_catalog.cardinality(unknown) > 0 THEN
-        RAISE EXCEPTION 'unknown permission: %', pg_catalog.array_to_string(unknown, ', ')
+        -- The first five, each bounded, and how many more.
+        RAISE EXCEPTION 'unknown permission: %',
+                        (SELECT pg_catalog.string_agg(tenancy.echo_safe(u), ', ')
+                           FROM pg_catalog.unnest(unknown[1:5]) AS u)
+                        OPERATOR(pg_catalog.||)
+                        CASE WHEN pg_catalog.cardinality(unknown) > 5
+                             THEN pg_catalog.format(' and %s more', pg_catalog.cardinality(unknown) - 5) ELSE '' END
             USING ERRCODE = '22023',
                   HINT = 'Register application permissions with tenancy.register_permission() first.';
     END IF;
 END
 $$;
 
+-- A role holds at most 1000 permissions (tenancy.permissions_cover()'s limit).
+CREATE FUNCTION tenancy.require_permission_count(permissions jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.jsonb_typeof(permissions) OPERATOR(pg_catalog.=) 'array'
+       AND pg_catalog.jsonb_array_length(permissions) > 1000 THEN
+        RAISE EXCEPTION 'a role can hold at most 1000 permissions' USING ERRCODE = '54000',
+            HINT = 'Grant "resource.*" instead of listing every action.';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.require_permission_count(jsonb) FROM PUBLIC;
+
 -- The audit log: one row per change to who may do what, tenant-scoped.
 CREATE TABLE tenancy.audit_log (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- Random, not a sequence: a global counter would let any organization count
+    -- the others' activity between two of its own events. Order by created_at, id.
+    id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     organization_id uuid NOT NULL REFERENCES tenancy.organizations (id) ON DELETE CASCADE,
     actor_id        uuid,
     action          text NOT NULL CONSTRAINT audit_log_action_known CHECK (action IN (
@@ -107,6 +132,7 @@ CREATE TABLE tenancy.audit_log (
     details         jsonb NOT NULL DEFAULT '{}',
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
 );
+CREATE INDEX audit_log_organization_id_idx ON tenancy.audit_log (organization_id, created_at, id);
 COMMENT ON TABLE tenancy.audit_log IS
     'Who changed memberships, roles, invitations and ownership, per organization (append-only)';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log', '');
@@ -130,6 +156,7 @@ BEGIN
     RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = '42501';
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy.forbid_audit_change() FROM PUBLIC;
 CREATE TRIGGER audit_log_append_only
     BEFORE UPDATE OR DELETE ON tenancy.audit_log
     FOR EACH ROW EXECUTE FUNCTION tenancy.forbid_audit_change();
@@ -170,8 +197,12 @@ BEGIN
     END IF;
     -- Changes lock the caller's membership (against a concurrent removal) before
     -- reading its role, so a concurrent role change is seen as the new role, not
-    -- as a missing membership. Reads take no lock: they work in read-only
-    -- transactions and on standbys.
+    -- as a missing membership, and then lock the role row itself (against a
+    -- concurrent edit of its permissions). A concurrent removal or demotion
+    -- therefore blocks the change until it ends; under READ COMMITTED the change
+    -- then sees it, under REPEATABLE READ it fails with a serialization error
+    -- instead of acting on the snapshot's stale membership. Reads take no lock:
+    -- they work in read-only transactions and on standbys.
     IF for_change THEN
         SELECT m.role_id INTO me.role_id FROM tenancy.memberships AS m
          WHERE m.organization_id OPERATOR(pg_catalog.=) me.organization_id
@@ -185,11 +216,18 @@ BEGIN
     IF me.role_id IS NULL THEN
         RAISE EXCEPTION 'you are no longer a member of this organization' USING ERRCODE = '42501';
     END IF;
-    SELECT r.is_system, tenancy.permission_array(r.permissions)
-      INTO me.is_owner, me.permissions
-      FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) me.role_id;
+    IF for_change THEN
+        SELECT r.is_system, tenancy.permission_array(r.permissions)
+          INTO me.is_owner, me.permissions
+          FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) me.role_id
+           FOR SHARE;
+    ELSE
+        SELECT r.is_system, tenancy.permission_array(r.permissions)
+          INTO me.is_owner, me.permissions
+          FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) me.role_id;
+    END IF;
     IF permission IS NOT NULL AND tenancy.permissions_cover(me.permissions, ARRAY[permission]) IS NOT TRUE THEN
-        RAISE EXCEPTION 'permission denied: this needs %', permission
+        RAISE EXCEPTION 'permission denied: this needs %', tenancy.echo_safe(permission)
             USING ERRCODE = '42501', HINT = 'Ask an owner for a role that grants it.';
     END IF;
     RETURN me;
@@ -207,7 +245,8 @@ DECLARE
 BEGIN
     SELECT r.code, r.is_system, tenancy.permission_array(r.permissions) AS permissions
       INTO target FROM tenancy.roles AS r
-     WHERE r.id OPERATOR(pg_catalog.=) role_id AND r.organization_id OPERATOR(pg_catalog.=) me.organization_id;
+     WHERE r.id OPERATOR(pg_catalog.=) role_id AND r.organization_id OPERATOR(pg_catalog.=) me.organization_id
+       FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'that role does not exist in this organization' USING ERRCODE = '42704';
     END IF;
@@ -223,7 +262,7 @@ $$;
 REVOKE ALL ON FUNCTION tenancy.require_grantable(tenancy.caller, uuid) FROM PUBLIC;
 
 -- A NULL code is missing input (22004); a huge code is not echoed back whole into
--- the error and the server log.
+-- the error and the server log (tenancy.echo_safe()).
 CREATE FUNCTION tenancy.role_id(organization_id uuid, code text) RETURNS uuid
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -237,8 +276,7 @@ BEGIN
     SELECT r.id INTO found_id FROM tenancy.roles AS r
      WHERE r.organization_id OPERATOR(pg_catalog.=) role_id.organization_id AND r.code OPERATOR(pg_catalog.=) role_id.code;
     IF found_id IS NULL THEN
-        RAISE EXCEPTION 'role "%" does not exist in this organization',
-                        CASE WHEN pg_catalog.length(code) > 64 THEN pg_catalog.left(code, 64) || '...' ELSE code END
+        RAISE EXCEPTION 'role "%" does not exist in this organization', tenancy.echo_safe(code)
             USING ERRCODE = '42704', HINT = 'See tenancy.list_roles().';
     END IF;
     RETURN found_id;

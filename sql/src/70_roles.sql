@@ -16,9 +16,10 @@ BEGIN
         RAISE EXCEPTION 'a role name must be 1 to 200 characters' USING ERRCODE = '22023';
     END IF;
     IF NOT tenancy.is_valid_role_code(code) THEN
-        RAISE EXCEPTION 'invalid role code "%"', code
+        RAISE EXCEPTION 'invalid role code "%"', tenancy.echo_safe(code)
             USING ERRCODE = '22023', HINT = 'Use a lower-case letter followed by up to 62 of [a-z0-9_-].';
     END IF;
+    PERFORM tenancy.require_permission_count(permissions);
     IF NOT tenancy.valid_permissions(permissions) THEN
         RAISE EXCEPTION 'permissions must be a JSON array of distinct permission strings'
             USING ERRCODE = '22023', HINT = 'For example ["tickets.read", "tickets.write"] or ["tickets.*"].';
@@ -32,7 +33,8 @@ BEGIN
         VALUES (me.organization_id, code, pg_catalog.btrim(name), permissions, me.user_id)
         RETURNING id INTO new_id;
     EXCEPTION WHEN unique_violation THEN
-        RAISE EXCEPTION 'a role "%" already exists in this organization', code USING ERRCODE = '23505';
+        RAISE EXCEPTION 'a role "%" already exists in this organization', tenancy.echo_safe(code)
+            USING ERRCODE = '23505';
     END;
     PERFORM tenancy.record(me.organization_id, 'role.created',
                            pg_catalog.jsonb_build_object('role', code, 'permissions', permissions));
@@ -57,6 +59,9 @@ BEGIN
     END IF;
     IF name IS NOT NULL AND pg_catalog.length(pg_catalog.btrim(name)) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'a role name must be 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    IF permissions IS NOT NULL THEN
+        PERFORM tenancy.require_permission_count(permissions);
     END IF;
     IF permissions IS NOT NULL AND NOT tenancy.valid_permissions(permissions) THEN
         RAISE EXCEPTION 'permissions must be a JSON array of distinct permission strings' USING ERRCODE = '22023';

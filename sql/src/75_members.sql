@@ -26,11 +26,11 @@ CREATE FUNCTION tenancy.revoke_invitations_for(organization_id uuid, user_id uui
     LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
 AS $$
-    UPDATE tenancy.invitations AS i SET revoked_at = pg_catalog.now()
+    UPDATE tenancy.invitations AS i SET revoked_at = pg_catalog.clock_timestamp()
       FROM tenancy.users AS u
      WHERE u.id OPERATOR(pg_catalog.=) revoke_invitations_for.user_id
        AND i.organization_id OPERATOR(pg_catalog.=) revoke_invitations_for.organization_id
-       AND pg_catalog.lower(i.email) OPERATOR(pg_catalog.=) pg_catalog.lower(u.email)
+       AND tenancy.normalize_email(i.email) OPERATOR(pg_catalog.=) tenancy.normalize_email(u.email)
        AND i.accepted_at IS NULL AND i.revoked_at IS NULL
 $$;
 REVOKE ALL ON FUNCTION tenancy.revoke_invitations_for(uuid, uuid) FROM PUBLIC;
@@ -196,6 +196,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy.keep_an_owner() FROM PUBLIC;
 CREATE TRIGGER memberships_keep_an_owner
     BEFORE UPDATE OR DELETE ON tenancy.memberships
     FOR EACH ROW EXECUTE FUNCTION tenancy.keep_an_owner();

@@ -10,6 +10,8 @@ extern "C" {
 #include "storage/proc.h"
 }
 
+struct config_generic;
+
 namespace pg_tenancy {
 
 enum MissingContextMode { kMissingContextError, kMissingContextEmpty };
@@ -50,6 +52,13 @@ void InitGuc();
 // tenancy.enter() has verified, with `record` (malloc'd) as its parsed form.
 // Takes ownership of `record` whatever happens.
 void ApplyEnteredContext(const char *value, ContextRecord *record);
+
+// Would this setting's value after COMMIT come from a session-level SET?
+bool SessionSetSurvivesCommit(const struct config_generic *var);
+
+// At PRE_COMMIT: raises an error if a non-empty tenancy.context would survive
+// the commit (a forwarded context set with plain SET or set_config(..., false)).
+void RefuseContextOutlivingTransaction();
 
 // Clears tenancy.context for the rest of the transaction.
 void ClearContext();
