@@ -106,5 +106,5 @@ printf '\n## 5. Alice transfers ownership to Bob\n'
 step "" "$t" transfer --user "$alice" --org "$acme" --to "$bob" --my-role support
 step "" "$t" members --user "$bob" --org "$acme"
 step "Alice is no longer an owner:" "$t" transfer --user "$alice" --org "$acme" --to "$alice" --my-role support
-step "The audit log records it all (read as Bob, now owner):" "$t" exec --user "$bob" --org "$acme" -c "SELECT action, created_at::time(0) AS at FROM tenancy.audit_log ORDER BY id"
+step "The audit log records it all (read as Bob, now owner):" "$t" exec --user "$bob" --org "$acme" -c "SELECT action, created_at::time(0) AS at FROM tenancy.audit_log ORDER BY created_at, id"
 dropdb "$db"

@@ -186,7 +186,9 @@ bool SessionSetSurvivesCommit(const struct config_generic *var) {
 
 void RefuseContextOutlivingTransaction() {
 	static const struct config_generic *setting = nullptr;
-	if (context_setting == nullptr || context_setting[0] == '\0')
+	// A parallel worker restores the leader's settings at session level, in a
+	// transaction of its own: that is not a SET by anyone.
+	if (context_setting == nullptr || context_setting[0] == '\0' || IsParallelWorker() || InitializingParallelWorker)
 		return;
 	if (setting == nullptr) {
 		struct config_generic **vars = get_guc_variables();

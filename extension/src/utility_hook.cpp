@@ -18,7 +18,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
-#include "storage/lock.h"
+#include "storage/lockdefs.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -34,6 +34,11 @@ extern "C" {
 namespace {
 
 ProcessUtility_hook_type previous_hook = nullptr;
+
+// LOCK's mode names as written in SQL, by lock mode number.
+const char *const kLockModeNames[] = {
+    "",      "ACCESS SHARE",        "ROW SHARE", "ROW EXCLUSIVE",   "SHARE UPDATE EXCLUSIVE",
+    "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"};
 
 bool HasRowSecurity(Oid relid) {
 	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -65,16 +70,15 @@ void CheckLock(const LockStmt *stmt) {
 	foreach (cell, stmt->relations) {
 		RangeVar *relation = lfirst_node(RangeVar, cell);
 		Oid relid = RangeVarGetRelid(relation, NoLock, true);
-		if (!OidIsValid(relid) || pg_class_ownercheck(relid, GetUserId()) ||
-		    !IsProtectedForLock(relid, relation->inh))
+		if (!OidIsValid(relid) || pg_class_ownercheck(relid, GetUserId()) || !IsProtectedForLock(relid, relation->inh))
 			continue; // PostgreSQL reports a missing relation itself
-		ereport(ERROR,
-		        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		         errmsg("LOCK TABLE %s IN %s MODE is reserved for the owner of this protected table",
-		                quote_identifier(relation->relname), GetLockmodeName(DEFAULT_LOCKMETHOD, stmt->mode)),
-		         errdetail("pg_tenancy refuses locks stronger than ROW EXCLUSIVE on tables shared by every "
-		                   "organization to roles that do not own them."),
-		         errhint("Lock the rows you need with SELECT ... FOR UPDATE, or ask the table's owner.")));
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("LOCK TABLE %s IN %s MODE is reserved for the owner of this protected table",
+		                       quote_identifier(relation->relname),
+		                       stmt->mode <= AccessExclusiveLock ? kLockModeNames[stmt->mode] : "?"),
+		                errdetail("pg_tenancy refuses locks stronger than ROW EXCLUSIVE on tables shared by every "
+		                          "organization to roles that do not own them."),
+		                errhint("Lock the rows you need with SELECT ... FOR UPDATE, or ask the table's owner.")));
 	}
 }
 

@@ -53,7 +53,7 @@ CREATE FUNCTION tenancy.normalize_email(email text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN CASE WHEN pg_catalog.getdatabaseencoding() OPERATOR(pg_catalog.=) 'UTF8'
-                THEN pg_catalog.normalize(pg_catalog.lower(pg_catalog.normalize(email, NFKC) COLLATE "und-x-icu"), NFKC)
+                THEN pg_catalog.normalize(pg_catalog.lower(pg_catalog.normalize(email, 'NFKC') COLLATE "und-x-icu"), 'NFKC')
                 ELSE pg_catalog.lower(email) END;
 REVOKE ALL ON FUNCTION tenancy.normalize_email(text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.normalize_email(text) IS

@@ -135,7 +135,7 @@ BEGIN;
 SELECT tenancy.enter(:'alice_a');
 SELECT action, regexp_replace(details::text, '[0-9a-f]{8}-[0-9a-f-]{27}', '<uuid>', 'g') AS details,
        actor_id IS NOT NULL AS has_actor
-  FROM tenancy.audit_log WHERE action <> 'organization.created' ORDER BY id;
+  FROM tenancy.audit_log WHERE action <> 'organization.created' ORDER BY created_at, id;
 SELECT count(*) AS foreign_entries FROM tenancy.audit_log WHERE organization_id <> :'org_a';
 INSERT INTO tenancy.audit_log (action) VALUES ('member.added');
 UPDATE tenancy.audit_log SET action = 'member.added';
@@ -147,7 +147,7 @@ SELECT count(*) AS lead_without_audit_read FROM tenancy.audit_log;
 COMMIT;
 BEGIN;
 SELECT tenancy.enter(:'bob_b');
-SELECT action FROM tenancy.audit_log ORDER BY id;
+SELECT action FROM tenancy.audit_log ORDER BY created_at, id;
 COMMIT;
 RESET ROLE;
 -- Even the table owner cannot rewrite history.

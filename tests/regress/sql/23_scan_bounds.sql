@@ -41,8 +41,8 @@ SELECT pg_temp.seq_scans() - :before AS after_delete_role_seq_scans;
 ROLLBACK;
 RESET ROLE;
 -- The plans behind them, for the record: index scans restricted to one organization.
-EXPLAIN (COSTS OFF) SELECT count(*) FROM tenancy.memberships AS m WHERE m.role_id = gen_random_uuid();
-EXPLAIN (COSTS OFF) DELETE FROM tenancy.invitations AS i WHERE i.role_id = gen_random_uuid();
-EXPLAIN (COSTS OFF) SELECT * FROM tenancy.invitations AS i WHERE i.organization_id = gen_random_uuid() ORDER BY created_at DESC;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM tenancy.memberships AS m WHERE m.role_id = '00000000-0000-4000-8000-000000000000';
+EXPLAIN (COSTS OFF) DELETE FROM tenancy.invitations AS i WHERE i.role_id = '00000000-0000-4000-8000-000000000000';
+EXPLAIN (COSTS OFF) SELECT * FROM tenancy.invitations AS i WHERE i.organization_id = '00000000-0000-4000-8000-000000000000' ORDER BY created_at DESC;
 DELETE FROM tenancy.organizations WHERE id IN (SELECT id FROM filler_users);
 DELETE FROM tenancy.users WHERE id IN (SELECT id FROM filler_users);
