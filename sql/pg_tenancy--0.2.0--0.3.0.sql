@@ -33,7 +33,7 @@ CREATE FUNCTION tenancy.normalize_email(email text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN CASE WHEN pg_catalog.getdatabaseencoding() OPERATOR(pg_catalog.=) 'UTF8'
-                THEN pg_catalog.normalize(pg_catalog.lower(pg_catalog.normalize(email, NFKC) COLLATE "und-x-icu"), NFKC)
+                THEN pg_catalog.normalize(pg_catalog.lower(pg_catalog.normalize(email, 'NFKC') COLLATE "und-x-icu"), 'NFKC')
                 ELSE pg_catalog.lower(email) END;
 REVOKE ALL ON FUNCTION tenancy.normalize_email(text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.normalize_email(text) IS
@@ -83,6 +83,8 @@ CREATE INDEX invitations_role_id_idx ON tenancy.invitations (role_id);
 ALTER TABLE tenancy.audit_log ALTER COLUMN id DROP IDENTITY;
 ALTER TABLE tenancy.audit_log ALTER COLUMN id SET DATA TYPE uuid USING pg_catalog.gen_random_uuid();
 ALTER TABLE tenancy.audit_log ALTER COLUMN id SET DEFAULT pg_catalog.gen_random_uuid();
+-- protect() had given it an index on organization_id alone, under this name.
+DROP INDEX tenancy.audit_log_organization_id_idx;
 CREATE INDEX audit_log_organization_id_idx ON tenancy.audit_log (organization_id, created_at, id);
 
 -- Bounded input and grants: permissions_cover() is internal.
