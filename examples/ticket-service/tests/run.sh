@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# run.sh: the ticket service's HTTP tests, over real loopback HTTP with curl.
+# Called by tests/run-in-cluster.sh inside the suite's cluster; appends
+# "ok tickets:NAME" / "not ok tickets:NAME" lines to $TENANCY_WORK/results.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [ ! -x "$root/build/tenancy-tickets" ]; then
+  echo "not ok tickets:built (build/tenancy-tickets missing: is libcpp-httplib-dev installed?)" | tee -a "$TENANCY_WORK/results"
+  exit 0
+fi
+start_service || { echo "not ok tickets:service_starts" | tee -a "$TENANCY_WORK/results"; exit 0; }
+trap 'kill -KILL "$service_pid" 2>/dev/null' EXIT
+echo "ok tickets:service_starts" | tee -a "$TENANCY_WORK/results"
+
+echo "== ticket service: the seed's flow"
+source "$here/seed_flow.sh"
+echo "== ticket service: the seed's attacks"
+source "$here/attacks.sh"
+echo "== ticket service: concurrency"
+if "$python" "$here/concurrency.py" --base "$base" --admin-key-file "$tw/admin.key" \
+  --mint "$python $here/mint_bearer.py --keyring $tw/identity.keyring --kid idp-1" ${TICKETS_CONCURRENCY_ARGS:-}; then
+  echo "ok tickets:concurrency_zero_foreign_rows" | tee -a "$TENANCY_WORK/results"
+else
+  echo "not ok tickets:concurrency_zero_foreign_rows" | tee -a "$TENANCY_WORK/results"
+fi
+
+# No bearer token or invitation token ever reaches the log.
+if grep -Eq 'eyJ|tinv_|Bearer' "$tw/service.log"; then
+  echo "not ok tickets:log_has_no_tokens" | tee -a "$TENANCY_WORK/results"
+else
+  echo "ok tickets:log_has_no_tokens" | tee -a "$TENANCY_WORK/results"
+fi
+if [ "$(grep -c ' /tickets' "$tw/service.log")" -gt 10 ] && grep -Eq '^[0-9T:-]+Z GET /tickets [0-9]{3} [0-9.]+ms user=[0-9a-f-]{36}$' "$tw/service.log"; then
+  echo "ok tickets:one_log_line_per_request" | tee -a "$TENANCY_WORK/results"
+else
+  echo "not ok tickets:one_log_line_per_request" | tee -a "$TENANCY_WORK/results"
+fi
+
+echo "== ticket service: graceful shutdown"
+# A slow request is in flight when SIGTERM arrives: it must still be answered.
+(sleep 0.3; kill -TERM "$service_pid") &
+if curl -sS -o /dev/null -w '%{http_code}' --max-time 20 -X POST "$base/admin/users" -H "X-Admin-Key: $(admin_key)" \
+     -H 'Content-Type: application/json' --limit-rate 200 \
+     --data-binary "{\"code\":\"slow-$RANDOM\",\"email\":\"slow-$RANDOM@tickets.example\",\"pad\":\"$(head -c 300 /dev/zero | tr '\0' x)\"}" \
+     | grep -q '^201$' && stop_service; then
+  echo "ok tickets:graceful_shutdown" | tee -a "$TENANCY_WORK/results"
+else
+  echo "not ok tickets:graceful_shutdown" | tee -a "$TENANCY_WORK/results"; tail -5 "$tw/service.log"
+fi
+trap - EXIT
