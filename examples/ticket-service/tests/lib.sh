@@ -48,7 +48,7 @@ CONF
 
 # Stops the service with SIGTERM; fails unless it exits 0 within 10 seconds.
 stop_service() {
-  kill -TERM "$service_pid"
+  kill -TERM "$service_pid" 2>/dev/null || true # it may have stopped already
   for _ in $(seq 1 100); do
     kill -0 "$service_pid" 2>/dev/null || break
     sleep 0.1
