@@ -13,15 +13,7 @@ python=/usr/bin/python3 # Debian's, where python3-jwt and python3-psycopg live
 
 start_service() {
   mkdir -p "$tw" && rm -f "$tw"/*.keyring "$tw/admin.key"
-  dropdb --if-exists "$TICKETS_DB" >/dev/null 2>&1 || true
-  createdb "$TICKETS_DB"
-  psql -X -q -d "$TICKETS_DB" -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tickets_app') THEN CREATE ROLE tickets_app LOGIN PASSWORD 'tickets_app'; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tickets_admin') THEN CREATE ROLE tickets_admin LOGIN PASSWORD 'tickets_admin'; END IF;
-END $$;
-SQL
-  psql -X -q -d "$TICKETS_DB" -v app_role=tickets_app -v admin_role=tickets_admin -f "$service_dir/schema.sql" >/dev/null
+  bash "$here/prepare_db.sh" "$TICKETS_DB"
   "$TENANCY_CLI" keygen --alg HS256 --kid idp-1 --keyring "$tw/identity.keyring" >/dev/null
   (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' >"$tw/admin.key")
   cat >"$tw/tickets.conf" <<CONF
