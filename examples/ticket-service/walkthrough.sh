@@ -75,9 +75,9 @@ step "" 201 POST /roles ALICE ACME '{"code":"triage","name":"Triage","permission
 step "The token is shown once; the database keeps its SHA-256." 201 POST /invitations ALICE ACME '{"email":"bob@tickets.example","role":"triage"}'
 INVITE=$(jq -r .token <<<"$body")
 step "Bob accepts (no organization header: the invitation names it)." 200 POST /invitations/accept BOB - "{\"token\":\"$INVITE\"}"
-sed -i "s|$INVITE|\$INVITE|g" "$out"
 step "A second use is refused like any unknown, expired or revoked token:" 400 POST /invitations/accept BOB - "{\"token\":\"$INVITE\"}"
-sed -i "s|$INVITE|\$INVITE|g" "$out"
+# Show the token as a shell variable, in quotes a shell would expand.
+sed -i "s|'{\"token\":\"$INVITE\"}'|\"{\\\\\"token\\\\\":\\\\\"\$INVITE\\\\\"}\"|g; s|$INVITE|\$INVITE|g" "$out"
 printf '\n### Bob switches between his organizations\n' >>"$out"
 step "" 200 GET /me/organizations BOB -
 step "" 200 GET /tickets BOB ACME
@@ -94,12 +94,12 @@ step "" 204 PUT "/members/$BOB_ID/role" ALICE ACME '{"role":"owner"}'
 step "" 200 GET "/audit-log?limit=3" ALICE ACME
 printf '\n### No token, a forged one, or no organization\n' >>"$out"
 step "" 401 GET /tickets - ACME
-FORGED=$("$python" "$here/tests/forge_bearer.py" alter-sub "$BOB" "$ALICE_ID")
+FORGED=$("$python" "$service_dir/tests/forge_bearer.py" alter-sub "$BOB" "$ALICE_ID")
 step "Bob's token with Alice's id pasted in (the signature no longer matches):" 401 GET /tickets FORGED ACME
 step "" 400 GET /tickets ALICE -
 
 if [ "$update_readme" = yes ]; then
-  python3 - "$here/README.md" "$out" <<'PY'
+  python3 - "$service_dir/README.md" "$out" <<'PY'
 import sys
 readme, session = sys.argv[1], open(sys.argv[2]).read()
 text = open(readme).read()
