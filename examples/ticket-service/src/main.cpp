@@ -67,7 +67,8 @@ int main(int argc, char **argv) {
 		httplib::Server server;
 		tickets::ConfigureServer(server, engine, config);
 		if (!server.bind_to_port(config.listen_host, config.listen_port)) {
-			std::cerr << "tenancy-tickets: cannot listen on " << config.listen_host << ":" << config.listen_port << "\n";
+			std::cerr << "tenancy-tickets: cannot listen on " << config.listen_host << ":" << config.listen_port
+			          << "\n";
 			return 1;
 		}
 		std::thread stopper([&server, stop_signals] {
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
 			server.stop();
 		});
 		std::cerr << "tenancy-tickets: listening on " << config.listen_host << ":" << config.listen_port << "\n";
-		server.listen_after_bind(); // returns after stop(), once the workers finished
+		server.listen_after_bind();                     // returns after stop(), once the workers finished
 		pthread_kill(stopper.native_handle(), SIGTERM); // wakes the stopper if the server ended on its own
 		stopper.join();
 		std::cerr << "tenancy-tickets: stopped\n";

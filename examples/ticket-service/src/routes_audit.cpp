@@ -7,17 +7,17 @@
 namespace tickets {
 
 void AddAuditRoutes(httplib::Server &server, tenancy::Engine &engine) {
-	server.Get("/audit-log", WithOrganization(engine, [&engine](const httplib::Request &req, httplib::Response &res,
-	                                                            const tenancy::Identity &who, const tenancy::Uuid &org) {
+	server.Get("/audit-log",
+	           WithOrganization(engine, [&engine](const httplib::Request &req, httplib::Response &res,
+	                                              const tenancy::Identity &who, const tenancy::Uuid &org) {
 		           std::int64_t after = QueryNumber(req, "after", 0, INT64_MAX, 0);
 		           std::int64_t limit = QueryNumber(req, "limit", 1, 200, 50);
 		           auto tx = engine.Transaction(who, org);
 		           RequirePermission(tx, "audit.read");
-		           auto rows = tx.ExecParams(
-		               "SELECT id, actor_id::text, action, details::text, "
-		               "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-		               "FROM tenancy.audit_log WHERE id > $1 ORDER BY id LIMIT $2",
-		               after, limit);
+		           auto rows = tx.ExecParams("SELECT id, actor_id::text, action, details::text, "
+		                                     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+		                                     "FROM tenancy.audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+		                                     after, limit);
 		           tx.Commit();
 		           Json entries = Json::array();
 		           for (const auto &row : rows)

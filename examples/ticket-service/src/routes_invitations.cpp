@@ -36,8 +36,8 @@ void AddInvitationRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		            SendJson(res, 200, {{"organization_id", tenancy::ToString(org)}});
 	            }));
 
-	server.Delete(R"(/invitations/([^/]+))", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who,
-	                                                                           auto &org) {
+	server.Delete(R"(/invitations/([^/]+))",
+	              WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
 		              engine.RevokeInvitation(who, org, PathUuid(req, 1, "invitation id"));
 		              res.status = 204;
 	              }));

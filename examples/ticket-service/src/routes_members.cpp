@@ -18,8 +18,8 @@ void AddMemberRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		           SendJson(res, 200, {{"members", list}});
 	           }));
 
-	server.Put(R"(/members/([^/]+)/role)", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who,
-	                                                                          auto &org) {
+	server.Put(R"(/members/([^/]+)/role)",
+	           WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
 		           Json body = BodyObject(req);
 		           engine.SetMemberRole(who, org, PathUuid(req, 1, "member id"), RequiredString(body, "role", 63));
 		           res.status = 204;
@@ -31,8 +31,8 @@ void AddMemberRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		            res.status = 204;
 	            }));
 
-	server.Delete(R"(/members/([^/]+))", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who,
-	                                                                        auto &org) {
+	server.Delete(R"(/members/([^/]+))",
+	              WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
 		              engine.RemoveMember(who, org, PathUuid(req, 1, "member id"));
 		              res.status = 204;
 	              }));

@@ -52,8 +52,7 @@ void AddRoleRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		             res.status = 204;
 	             }));
 
-	server.Delete(R"(/roles/([^/]+))", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who,
-	                                                                     auto &org) {
+	server.Delete(R"(/roles/([^/]+))", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
 		              std::optional<std::string> reassign_to;
 		              if (req.has_param("reassign_to"))
 			              reassign_to = req.get_param_value("reassign_to");

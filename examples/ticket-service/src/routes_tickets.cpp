@@ -11,10 +11,9 @@
 namespace tickets {
 namespace {
 
-const std::string kColumns =
-    "id, title, body, status, assignee_id::text, created_by::text, "
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+const std::string kColumns = "id, title, body, status, assignee_id::text, created_by::text, "
+                             "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                             "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
 Json TicketJson(const pqxx::row &row) {
 	return {{"id", row[0].as<std::int64_t>()},
@@ -46,8 +45,8 @@ std::optional<std::string> Assignee(const Json &body) {
 	return assignee;
 }
 
-void Create(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res,
-            const tenancy::Identity &who, const tenancy::Uuid &org) {
+void Create(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res, const tenancy::Identity &who,
+            const tenancy::Uuid &org) {
 	Json body = BodyObject(req);
 	std::string title = RequiredString(body, "title", 200);
 	std::string text = OptionalString(body, "body", 10000).value_or("");
@@ -57,14 +56,15 @@ void Create(tenancy::Engine &engine, const httplib::Request &req, httplib::Respo
 	if (assignee)
 		RequirePermission(tx, "tickets.assign");
 	auto rows = tx.ExecParams("INSERT INTO tickets_app.tickets (title, body, assignee_id) VALUES ($1, $2, $3::uuid) "
-	                          "RETURNING " + kColumns,
+	                          "RETURNING " +
+	                              kColumns,
 	                          title, text, assignee);
 	tx.Commit();
 	SendTicketOr404(res, rows, 201);
 }
 
-void List(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res,
-          const tenancy::Identity &who, const tenancy::Uuid &org) {
+void List(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res, const tenancy::Identity &who,
+          const tenancy::Uuid &org) {
 	std::optional<std::string> status;
 	if (req.has_param("status"))
 		status = Status(req.get_param_value("status"));
@@ -72,8 +72,9 @@ void List(tenancy::Engine &engine, const httplib::Request &req, httplib::Respons
 	std::int64_t limit = QueryNumber(req, "limit", 1, 100, 20);
 	auto tx = engine.Transaction(who, org);
 	RequirePermission(tx, "tickets.read");
-	auto rows = tx.ExecParams("SELECT " + kColumns + " FROM tickets_app.tickets "
-	                          "WHERE ($1::text IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3",
+	auto rows = tx.ExecParams("SELECT " + kColumns +
+	                              " FROM tickets_app.tickets "
+	                              "WHERE ($1::text IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3",
 	                          status, after, limit);
 	tx.Commit();
 	Json list = Json::array();
@@ -93,8 +94,8 @@ void Get(tenancy::Engine &engine, const httplib::Request &req, httplib::Response
 	SendTicketOr404(res, rows);
 }
 
-void Update(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res,
-            const tenancy::Identity &who, const tenancy::Uuid &org) {
+void Update(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res, const tenancy::Identity &who,
+            const tenancy::Uuid &org) {
 	std::int64_t id = PathTicketId(req, 1);
 	Json body = BodyObject(req);
 	auto title = OptionalString(body, "title", 200);
@@ -103,14 +104,15 @@ void Update(tenancy::Engine &engine, const httplib::Request &req, httplib::Respo
 	auto tx = engine.Transaction(who, org);
 	RequirePermission(tx, "tickets.write");
 	auto rows = tx.ExecParams("UPDATE tickets_app.tickets SET title = coalesce($2, title), body = coalesce($3, body), "
-	                          "status = coalesce($4, status) WHERE id = $1 RETURNING " + kColumns,
+	                          "status = coalesce($4, status) WHERE id = $1 RETURNING " +
+	                              kColumns,
 	                          id, title, text, status);
 	tx.Commit();
 	SendTicketOr404(res, rows);
 }
 
-void Assign(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res,
-            const tenancy::Identity &who, const tenancy::Uuid &org) {
+void Assign(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res, const tenancy::Identity &who,
+            const tenancy::Uuid &org) {
 	std::int64_t id = PathTicketId(req, 1);
 	Json body = BodyObject(req);
 	if (!body.contains("assignee_id"))
@@ -121,9 +123,8 @@ void Assign(tenancy::Engine &engine, const httplib::Request &req, httplib::Respo
 	RequirePermission(tx, "tickets.write");
 	// A user who is not a member of this organization fails the foreign key
 	// (organization_id, assignee_id) -> memberships: 400 assignee_not_member.
-	auto rows = tx.ExecParams("UPDATE tickets_app.tickets SET assignee_id = $2::uuid WHERE id = $1 RETURNING " +
-	                              kColumns,
-	                          id, assignee);
+	auto rows = tx.ExecParams(
+	    "UPDATE tickets_app.tickets SET assignee_id = $2::uuid WHERE id = $1 RETURNING " + kColumns, id, assignee);
 	tx.Commit();
 	SendTicketOr404(res, rows);
 }
@@ -133,13 +134,14 @@ void Close(tenancy::Engine &engine, const httplib::Request &req, httplib::Respon
 	std::int64_t id = PathTicketId(req, 1);
 	auto tx = engine.Transaction(who, org);
 	RequirePermission(tx, "tickets.write");
-	auto rows = tx.ExecParams("UPDATE tickets_app.tickets SET status = 'closed' WHERE id = $1 RETURNING " + kColumns, id);
+	auto rows =
+	    tx.ExecParams("UPDATE tickets_app.tickets SET status = 'closed' WHERE id = $1 RETURNING " + kColumns, id);
 	tx.Commit();
 	SendTicketOr404(res, rows);
 }
 
-void Delete(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res,
-            const tenancy::Identity &who, const tenancy::Uuid &org) {
+void Delete(tenancy::Engine &engine, const httplib::Request &req, httplib::Response &res, const tenancy::Identity &who,
+            const tenancy::Uuid &org) {
 	std::int64_t id = PathTicketId(req, 1);
 	auto tx = engine.Transaction(who, org);
 	RequirePermission(tx, "tickets.delete");
@@ -152,9 +154,8 @@ void Delete(tenancy::Engine &engine, const httplib::Request &req, httplib::Respo
 }
 
 template <typename Fn> httplib::Server::Handler Route(tenancy::Engine &engine, Fn fn) {
-	return WithOrganization(engine, [&engine, fn](auto &req, auto &res, auto &who, auto &org) {
-		fn(engine, req, res, who, org);
-	});
+	return WithOrganization(
+	    engine, [&engine, fn](auto &req, auto &res, auto &who, auto &org) { fn(engine, req, res, who, org); });
 }
 
 } // namespace

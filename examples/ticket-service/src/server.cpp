@@ -16,7 +16,8 @@ thread_local std::chrono::steady_clock::time_point request_started;
 
 void LogRequest(const httplib::Request &req, const httplib::Response &res) {
 	auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - request_started)
-	              .count() / 1000.0;
+	              .count() /
+	          1000.0;
 	std::time_t now = std::time(nullptr);
 	char stamp[32];
 	std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
@@ -56,12 +57,13 @@ void ConfigureServer(httplib::Server &server, tenancy::Engine &engine, const Ser
 			SendError(res, res.status, "bad_request", "the request could not be processed");
 		return httplib::Server::HandlerResponse::Handled;
 	}));
-	server.set_exception_handler([](const httplib::Request &, httplib::Response &res, std::exception_ptr error) {
-		SendException(error, res);
-	});
+	server.set_exception_handler(
+	    [](const httplib::Request &, httplib::Response &res, std::exception_ptr error) { SendException(error, res); });
 	server.set_logger(LogRequest);
 
-	server.Get("/healthz", [](const httplib::Request &, httplib::Response &res) { SendJson(res, 200, {{"ok", true}}); });
+	server.Get("/healthz", [](const httplib::Request &, httplib::Response &res) {
+		SendJson(res, 200, {{"ok", true}});
+	});
 	AddAccountRoutes(server, engine, config.LoadAdminKey());
 	AddMemberRoutes(server, engine);
 	AddRoleRoutes(server, engine);

@@ -13,9 +13,9 @@ struct ServiceConfig {
 	tenancy::EngineConfig engine;
 	std::string listen_host = "127.0.0.1"; // loopback unless told otherwise
 	int listen_port = 8080;
-	std::size_t worker_threads = 8;        // requests served at once; more wait in the accept queue
+	std::size_t worker_threads = 8; // requests served at once; more wait in the accept queue
 	std::size_t max_body_bytes = 64 * 1024;
-	int request_timeout_s = 10;            // socket read and write timeouts
+	int request_timeout_s = 10; // socket read and write timeouts
 	int keep_alive_timeout_s = 5;
 	// A file holding the key that guards POST /admin/users; empty: the route is off.
 	std::string admin_key_file;
