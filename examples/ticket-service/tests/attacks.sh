@@ -102,6 +102,9 @@ call POST /invitations "$te" "$initech" "{\"email\":\"$mallory_email\",\"role\":
 call PUT "/members/$eve/role" "$tv" "$initech" '{"role":"viewer"}'   # the inviter loses members.invite
 call POST /invitations/accept "$tm" - "{\"token\":\"$demoted\"}"; expect attack_invitation_inviter_demoted 400 '.error == "invitation_invalid"'
 call POST /roles "$te" "$initech" '{"code":"boss","name":"Boss","permissions":["*"]}'; expect attack_create_role_beyond_own 403
+call POST /tickets "$te" "$initech" '{"title":"viewer writes"}'; expect attack_viewer_cannot_write 403 '.error == "forbidden"'
+call PATCH "/tickets/$initech_t" "$te" "$initech" '{"title":"viewer edits"}'; expect attack_viewer_cannot_update 403
+call GET "/tickets/$initech_t" "$te" "$initech"; expect viewer_can_read 200 '.title == "initech secret"'
 call PUT "/members/$eve/role" "$te" "$initech" '{"role":"owner"}'; expect attack_self_promote 403
 
 echo "-- malformed requests"

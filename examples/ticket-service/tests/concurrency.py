@@ -5,7 +5,7 @@ organization's tickets and tries other organizations' ticket ids; the run
 fails on any row from a foreign organization, any foreign id that is not a
 404, and any unexpected status.
 
-    concurrency.py --base URL --admin-key-file FILE --mint "CMD" [--orgs 6] [--clients 12] [--requests 40]
+    concurrency.py --base URL --admin-key-file FILE --mint "CMD" [--orgs 8] [--clients 16] [--requests 50]
 """
 import argparse
 import http.client
@@ -42,9 +42,9 @@ def main():
     parser.add_argument("--base", required=True)
     parser.add_argument("--admin-key-file", required=True)
     parser.add_argument("--mint", required=True, help="command that prints a bearer token; --sub USER is appended")
-    parser.add_argument("--orgs", type=int, default=6)
-    parser.add_argument("--clients", type=int, default=12)
-    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--orgs", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
     admin_key = open(args.admin_key_file).read().strip()
     stamp = f"{int(time.time())}-{random.randrange(1 << 30)}"

@@ -25,6 +25,7 @@ identity_issuer = https://id.tickets.example
 identity_audience = tickets-api
 pool_size = 8
 worker_threads = 8
+request_timeout_s = 3
 listen_port = $TICKETS_PORT
 admin_key_file = $tw/admin.key
 CONF

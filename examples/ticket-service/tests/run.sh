@@ -9,6 +9,11 @@ if [ ! -x "$root/build/tenancy-tickets" ]; then
   echo "not ok tickets:built (build/tenancy-tickets missing: is libcpp-httplib-dev installed?)" | tee -a "$TENANCY_WORK/results"
   exit 0
 fi
+# Bad configuration: exit status 2 and a message, before anything listens.
+"$root/build/tenancy-tickets" --config /nonexistent/tickets.conf >/dev/null 2>"$TENANCY_WORK/tickets-config.err"
+[ $? -eq 2 ] && grep -q 'could not read configuration file' "$TENANCY_WORK/tickets-config.err" &&
+  echo "ok tickets:bad_config_exit_2" | tee -a "$TENANCY_WORK/results" ||
+  echo "not ok tickets:bad_config_exit_2" | tee -a "$TENANCY_WORK/results"
 start_service || { echo "not ok tickets:service_starts" | tee -a "$TENANCY_WORK/results"; exit 0; }
 trap 'kill -KILL "$service_pid" 2>/dev/null' EXIT
 echo "ok tickets:service_starts" | tee -a "$TENANCY_WORK/results"
@@ -35,6 +40,20 @@ if [ "$(grep -c ' /tickets' "$tw/service.log")" -gt 10 ] && grep -Eq '^[0-9T:-]+
   echo "ok tickets:one_log_line_per_request" | tee -a "$TENANCY_WORK/results"
 else
   echo "not ok tickets:one_log_line_per_request" | tee -a "$TENANCY_WORK/results"
+fi
+
+echo "== ticket service: a client that never finishes its request"
+# Half a request line, then silence: the server must hang up after
+# request_timeout_s (3 s here), not hold a worker forever.
+started=$SECONDS
+exec 3<>"/dev/tcp/127.0.0.1/$TICKETS_PORT"
+printf 'GET /tickets HTTP/1.1\r\nHost: x\r\n' >&3
+timeout 15 cat <&3 >/dev/null
+exec 3<&-
+if [ $((SECONDS - started)) -le 8 ]; then
+  echo "ok tickets:slow_client_timed_out ($((SECONDS - started)) s)" | tee -a "$TENANCY_WORK/results"
+else
+  echo "not ok tickets:slow_client_timed_out ($((SECONDS - started)) s)" | tee -a "$TENANCY_WORK/results"
 fi
 
 echo "== ticket service: graceful shutdown"

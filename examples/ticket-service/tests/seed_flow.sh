@@ -5,6 +5,10 @@
 
 alice=$(new_user "alice-$RANDOM"); bob=$(new_user "bob-$RANDOM")
 ta=$(bearer "$alice"); tb=$(bearer "$bob")
+alice_code=$(psql -X -qAt -d "$TICKETS_DB" -c "SELECT code FROM tenancy.users WHERE id = '$alice'")
+status=$(curl -sS -o "$tw/body" -w '%{http_code}' -X POST "$base/admin/users" -H "X-Admin-Key: $(admin_key)" \
+  -d "{\"code\":\"$alice_code\",\"email\":\"other-$RANDOM@tickets.example\"}"); body=$(cat "$tw/body")
+expect flow_register_taken_conflict 409
 
 call POST /organizations "$ta" - '{"name":"Acme"}'; expect flow_create_org_acme 201 '.id | test("^[0-9a-f-]{36}$")'
 acme=$(jq -r .id <<<"$body")
