@@ -78,9 +78,14 @@ int main(int argc, char **argv) {
 			server.stop();
 		});
 		std::cerr << "tenancy-tickets: listening on " << config.listen_host << ":" << config.listen_port << "\n";
-		server.listen_after_bind();                     // returns after stop(), once the workers finished
+		// Returns after stop() once the workers finished, or false if accepting failed.
+		bool stopped_cleanly = server.listen_after_bind();
 		pthread_kill(stopper.native_handle(), SIGTERM); // wakes the stopper if the server ended on its own
 		stopper.join();
+		if (!stopped_cleanly) {
+			std::cerr << "tenancy-tickets: accepting connections failed; exiting\n";
+			return 1;
+		}
 		std::cerr << "tenancy-tickets: stopped\n";
 		return 0;
 	} catch (const tenancy::Error &e) {

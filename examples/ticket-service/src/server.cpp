@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "http_errors.hpp"
 #include "request_context.hpp"
@@ -12,12 +13,17 @@
 namespace tickets {
 namespace {
 
-thread_local std::chrono::steady_clock::time_point request_started;
+// Set by the pre-routing handler; requests the library refuses before routing
+// (a malformed or timed-out request line) have none.
+thread_local std::optional<std::chrono::steady_clock::time_point> request_started;
 
 void LogRequest(const httplib::Request &req, const httplib::Response &res) {
-	auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - request_started)
-	              .count() /
-	          1000.0;
+	double ms = 0;
+	if (request_started)
+		ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - *request_started)
+		         .count() /
+		     1000.0;
+	request_started.reset();
 	std::time_t now = std::time(nullptr);
 	char stamp[32];
 	std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));

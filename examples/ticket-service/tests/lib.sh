@@ -26,6 +26,7 @@ identity_audience = tickets-api
 pool_size = 8
 worker_threads = 8
 request_timeout_s = 3
+keep_alive_timeout_s = 2
 listen_port = $TICKETS_PORT
 admin_key_file = $tw/admin.key
 CONF

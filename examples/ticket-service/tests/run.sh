@@ -44,7 +44,7 @@ fi
 
 echo "== ticket service: a client that never finishes its request"
 # Half a request line, then silence: the server must hang up after
-# request_timeout_s (3 s here), not hold a worker forever.
+# keep_alive_timeout_s + request_timeout_s (2 + 3 s here), not hold a worker forever.
 started=$SECONDS
 exec 3<>"/dev/tcp/127.0.0.1/$TICKETS_PORT"
 printf 'GET /tickets HTTP/1.1\r\nHost: x\r\n' >&3
@@ -57,14 +57,18 @@ else
 fi
 
 echo "== ticket service: graceful shutdown"
-# A slow request is in flight when SIGTERM arrives: it must still be answered.
-(sleep 0.3; kill -TERM "$service_pid") &
-if curl -sS -o /dev/null -w '%{http_code}' --max-time 20 -X POST "$base/admin/users" -H "X-Admin-Key: $(admin_key)" \
-     -H 'Content-Type: application/json' --limit-rate 200 \
-     --data-binary "{\"code\":\"slow-$RANDOM\",\"email\":\"slow-$RANDOM@tickets.example\",\"pad\":\"$(head -c 300 /dev/zero | tr '\0' x)\"}" \
-     | grep -q '^201$' && stop_service; then
+# A slow upload (about 4 s) is in flight when SIGTERM arrives: it must still be
+# answered, and the service must then exit 0.
+slow_body="{\"code\":\"slow-$RANDOM\",\"email\":\"slow-$RANDOM@tickets.example\",\"pad\":\"$(head -c 300 /dev/zero | tr '\0' x)\"}"
+key=$(admin_key)
+curl -sS -o /dev/null -w '%{http_code}' --max-time 30 --limit-rate 100 -X POST "$base/admin/users" \
+  -H "X-Admin-Key: $key" -H 'Content-Type: application/json' --data-binary "$slow_body" >"$tw/slow.status" &
+slow_pid=$!
+sleep 1.5
+if stop_service && wait "$slow_pid" && [ "$(cat "$tw/slow.status")" = 201 ]; then
   echo "ok tickets:graceful_shutdown" | tee -a "$TENANCY_WORK/results"
 else
-  echo "not ok tickets:graceful_shutdown" | tee -a "$TENANCY_WORK/results"; tail -5 "$tw/service.log"
+  echo "not ok tickets:graceful_shutdown (in-flight request: $(cat "$tw/slow.status"))" | tee -a "$TENANCY_WORK/results"
+  tail -5 "$tw/service.log"
 fi
 trap - EXIT
