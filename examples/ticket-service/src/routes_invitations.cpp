@@ -10,9 +10,14 @@ namespace tickets {
 void AddInvitationRoutes(httplib::Server &server, tenancy::Engine &engine) {
 	server.Post("/invitations", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
 		            Json body = BodyObject(req);
-		            auto hours = body.value("ttl_hours", 24 * 7);
-		            if (hours < 1 || hours > 24 * 30)
-			            Fail(400, "invalid_request", "ttl_hours must be from 1 to 720");
+		            std::int64_t hours = 24 * 7;
+		            if (body.contains("ttl_hours")) {
+			            const Json &ttl = body["ttl_hours"];
+			            if (!ttl.is_number_integer() || ttl.get<std::int64_t>() < 1 ||
+			                ttl.get<std::int64_t>() > 24 * 30)
+				            Fail(400, "invalid_request", "ttl_hours must be a whole number from 1 to 720");
+			            hours = ttl.get<std::int64_t>();
+		            }
 		            std::string token = engine.Invite(who, org, RequiredString(body, "email", 320),
 		                                              RequiredString(body, "role", 63), std::chrono::hours(hours));
 		            SendJson(res, 201, {{"token", token}});

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <string>
 
 #include "http_errors.hpp"
 #include "request_context.hpp"
@@ -16,6 +17,17 @@ namespace {
 // Set by the pre-routing handler; requests the library refuses before routing
 // (a malformed or timed-out request line) have none.
 thread_local std::optional<std::chrono::steady_clock::time_point> request_started;
+
+// The decoded path may hold anything a client sent (%0A too): one line per
+// request means no control characters reach the log.
+std::string Printable(std::string text) {
+	if (text.size() > 200)
+		text.resize(200);
+	for (char &c : text)
+		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+			c = '?';
+	return text;
+}
 
 void LogRequest(const httplib::Request &req, const httplib::Response &res) {
 	double ms = 0;
@@ -29,8 +41,8 @@ void LogRequest(const httplib::Request &req, const httplib::Response &res) {
 	std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
 	// The path, not the query string: nothing secret travels there today, but it
 	// is where a careless client would put one.
-	std::fprintf(stderr, "%s %s %s %d %.1fms user=%s\n", stamp, req.method.c_str(), req.path.c_str(), res.status, ms,
-	             CurrentRequestUser().c_str());
+	std::fprintf(stderr, "%s %s %s %d %.1fms user=%s\n", stamp, Printable(req.method).c_str(),
+	             Printable(req.path).c_str(), res.status, ms, CurrentRequestUser().c_str());
 	ClearCurrentRequestUser();
 }
 

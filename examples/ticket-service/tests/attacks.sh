@@ -114,6 +114,8 @@ call POST /tickets "$tm" "$evil" '{"title":42}'; expect attack_wrong_type 400
 call POST /tickets "$tm" "$evil" "{\"title\":\"$(head -c 300 /dev/zero | tr '\0' a)\"}"; expect attack_title_too_long 400
 call POST /tickets "$tm" "$evil" "{\"title\":\"big\",\"body\":\"$(head -c 70000 /dev/zero | tr '\0' a)\"}"; expect attack_body_too_large 413
 call GET /nope "$tm" "$evil"; expect attack_unknown_route 404 '.error == "not_found"'
+call GET "/nope%0A2000-01-01T00:00:00Z%20GET%20/forged-log-line%20200" "$tm" "$evil"; expect attack_log_injection_path 404
+call POST /invitations "$tv" "$initech" '{"email":"x@y.example","role":"viewer","ttl_hours":"forever"}'; expect attack_ttl_not_a_number 400
 call GET "/tickets?limit=100000" "$tm" "$evil"; expect attack_limit_out_of_range 400
 call POST /tickets "$tm" "$evil" '{"title":"x","assignee_id":"not-a-uuid"}'; expect attack_assignee_not_uuid 400
 

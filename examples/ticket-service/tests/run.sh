@@ -36,6 +36,11 @@ if grep -Eq 'eyJ|tinv_|Bearer' "$tw/service.log"; then
 else
   echo "ok tickets:log_has_no_tokens" | tee -a "$TENANCY_WORK/results"
 fi
+if grep -q '^2000-01-01T00:00:00Z GET /forged-log-line' "$tw/service.log"; then
+  echo "not ok tickets:log_injection_refused" | tee -a "$TENANCY_WORK/results"
+else
+  echo "ok tickets:log_injection_refused" | tee -a "$TENANCY_WORK/results"
+fi
 if [ "$(grep -c ' /tickets' "$tw/service.log")" -gt 10 ] && grep -Eq '^[0-9T:-]+Z GET /tickets [0-9]{3} [0-9.]+ms user=[0-9a-f-]{36}$' "$tw/service.log"; then
   echo "ok tickets:one_log_line_per_request" | tee -a "$TENANCY_WORK/results"
 else
