@@ -22,6 +22,23 @@ echo "== ticket service: the seed's flow"
 source "$here/seed_flow.sh"
 echo "== ticket service: the seed's attacks"
 source "$here/attacks.sh"
+echo "== ticket service: a 500 names nothing inside"
+# A second instance signs context tokens with a key the database does not know:
+# every tenant transaction fails inside, and the client learns nothing of it.
+# (TENANCY_KEYRING would override the file, as the environment always does.)
+"$TENANCY_CLI" keygen --alg HS256 --kid rogue --keyring "$tw/rogue.keyring" >/dev/null
+sed -e "s|^keyring_file = .*|keyring_file = $tw/rogue.keyring|" -e "s|^listen_port = .*|listen_port = $((TICKETS_PORT + 4))|" \
+  -e '/^admin_key_file/d' "$tw/tickets.conf" >"$tw/rogue.conf"
+env -u TENANCY_KEYRING "$root/build/tenancy-tickets" --config "$tw/rogue.conf" 2>"$tw/rogue.log" &
+rogue_pid=$!
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$((TICKETS_PORT + 4))/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+rogue=$(curl -sS -w ' %{http_code}' "http://127.0.0.1:$((TICKETS_PORT + 4))/tickets" -H "Authorization: Bearer $tm" -H "X-Organization-Id: $evil")
+kill -TERM "$rogue_pid"; wait "$rogue_pid"
+if [ "$rogue" = '{"error":"internal","message":"internal error"} 500' ] && grep -q 'refused a context token' "$tw/rogue.log"; then
+  echo "ok tickets:internal_error_500_names_nothing" | tee -a "$TENANCY_WORK/results"
+else
+  echo "not ok tickets:internal_error_500_names_nothing (got $rogue)" | tee -a "$TENANCY_WORK/results"
+fi
 echo "== ticket service: concurrency"
 if "$python" "$here/concurrency.py" --base "$base" --admin-key-file "$tw/admin.key" \
   --mint "$python $here/mint_bearer.py --keyring $tw/identity.keyring --kid idp-1" ${TICKETS_CONCURRENCY_ARGS:-}; then
