@@ -114,11 +114,11 @@ else
 fi
 build_step() { # NAME COMMAND...: run a build step, record it in a full run
   if "${@:2}" >"$work/build.log" 2>&1; then
-    [ "$full" -eq 1 ] && echo "ok build:$1" >>"$results"
+    [ "$full" -eq 1 ] && echo "ok build:$1" | tee -a "$results"
     return 0
   fi
   cat "$work/build.log"
-  echo "not ok build:$1" >>"$results"
+  echo "not ok build:$1" | tee -a "$results"
   summary || exit 1
 }
 build_step extension_without_warnings make -s -j"$(nproc)" WERROR=1
