@@ -238,6 +238,7 @@ if [ "$shell" -eq 1 ]; then
   exit 0
 fi
 
+[ ${#server_units[@]} -gt 0 ] || how="no shared server (these suites need none or start their own)"
 echo "== running ${units[*]} on $how"
 run_local "${first_units[@]}"
 if [ ${#server_units[@]} -gt 0 ]; then
