@@ -245,6 +245,8 @@ if [ ${#server_units[@]} -gt 0 ]; then
   # Failures are in the results file; a suite's exit status must not end the run.
   if [ "$reuse" = 1 ]; then bash tests/run-in-cluster.sh "${server_units[@]}" || true
   else throwaway_server bash tests/run-in-cluster.sh "${server_units[@]}" || true; fi
+  # pg_virtualenv can fail before the suites start (e.g. a port taken meanwhile).
+  [ -f "$work/server-reached" ] || echo "not ok server:start (no server to run ${server_units[*]} on; see above)" | tee -a "$results"
 fi
 run_local "${last_units[@]}"
 
