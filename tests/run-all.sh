@@ -146,7 +146,7 @@ fi
 suite_format() {
   echo "== clang-format"
   local files
-  if git rev-parse --git-dir >/dev/null 2>&1; then files=$(git ls-files '*.cpp' '*.hpp')
+  if git rev-parse --git-dir >/dev/null 2>&1; then files=$(git ls-files '*.cpp' '*.hpp' '*.inl')
   else files=$(find extension engine token tests examples bench -name '*.cpp' -o -name '*.hpp'); fi
   # shellcheck disable=SC2086
   if clang-format-14 --dry-run --Werror $files >"$work/format.log" 2>&1; then
