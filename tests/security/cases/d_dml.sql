@@ -93,3 +93,12 @@ SELECT tenancy.enter(:'tok_alice_a');
 SELECT sectest.expect(sectest.row_count('SELECT * FROM app.tickets WHERE id IN (3, 4) FOR UPDATE') = 0,
                       'Globex''s rows are not locked');
 ROLLBACK;
+
+-- @case D10 the application role cannot lock a protected table against every organization (issue 11)
+BEGIN;
+SELECT sectest.refused('LOCK TABLE app.tickets IN ACCESS EXCLUSIVE MODE', '42501', 'LOCK ACCESS EXCLUSIVE');
+SELECT sectest.refused('LOCK TABLE app.tickets IN SHARE MODE', '42501', 'LOCK SHARE');
+LOCK TABLE app.tickets IN ROW EXCLUSIVE MODE;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'app.tickets'::regclass
+                               AND pid = pg_backend_pid() AND mode = 'RowExclusiveLock'), 'ROW EXCLUSIVE still allowed');
+ROLLBACK;
