@@ -9,6 +9,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-common
   libpqxx-dev libboost-test-dev libssl-dev nlohmann-json3-dev libcli11-dev
   pgbouncer gnuplot-nox procps jq
+  clang-14 libclang-rt-14-dev llvm-14 util-linux
 )
 
 missing=()

@@ -44,6 +44,23 @@ bash tests/cluster/check_versions.sh | tee -a "$work/results"
 # Needs a server *without* pg_tenancy preloaded.
 pg_virtualenv -t bash tests/cluster/not_preloaded.sh >>"$work/results" 2>&1 || true
 
+# Fuzzing, sanitizers and the soak (CONTRIBUTING.md): the short forms.
+echo "== fuzzing (tests/fuzz/run.sh 15: 15 s per target)"
+bash tests/fuzz/run.sh 15 >"$work/fuzz.log" 2>&1 || true
+cat "$work/fuzz.log"
+sed -n -E 's/^fuzz (fuzz_[a-z0-9_]+) +[0-9]+ execs.*/ok fuzz:\1/p; s/^fuzz (fuzz_[a-z0-9_]+): FAILED.*/not ok fuzz:\1/p' \
+  "$work/fuzz.log" >>"$work/results"
+grep -q '^fuzz total: .* 0 target(s) failed$' "$work/fuzz.log" || echo "not ok fuzz:run" >>"$work/results"
+echo "== sanitizers (tests/sanitize/run.sh${TENANCY_SANITIZE_EXTENSION:+ --extension})"
+RESULTS="$work/results" bash tests/sanitize/run.sh ${TENANCY_SANITIZE_EXTENSION:+--extension} ||
+  echo "not ok sanitize:run" >>"$work/results"
+echo "== fault soak (tests/soak/run.sh 60)"
+if bash tests/soak/run.sh 60 2>&1 | tee "$work/soak.log" && grep -q '^soak: PASS$' "$work/soak.log"; then
+  echo "ok soak" >>"$work/results"
+else
+  echo "not ok soak" >>"$work/results"
+fi
+
 # The benchmark's quick mode as a smoke test: every arm and query must run
 # without a failed transaction; its timings never fail the suite.
 echo "== benchmark smoke test (bench/run.sh --quick)"
