@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh [--extension]: the sanitizer pass. Builds the token library, the engine
+# run.sh [--extension|--extension-only]: the sanitizer pass. Builds the token library, the engine
 # and their Boost.Test suites with -fsanitize=address,undefined
 # -fno-sanitize-recover=all (CMake option PG_TENANCY_SANITIZE, build dir
 # build-asan), runs the token tests, then the engine tests against a throwaway
@@ -12,7 +12,7 @@
 # detection off (the postmaster is not instrumented). The instrumented library
 # and the extension's SQL are bind-mounted over the installed ones inside a
 # private mount namespace (unshare -m), so the installed copy other users and
-# servers see is never replaced.
+# servers see is never replaced. --extension-only runs just that part.
 #
 # Prints "ok sanitize:NAME" / "not ok sanitize:NAME" lines (appended to $RESULTS
 # if set). Run as root on Debian 12. Environment: TENANCY_PGBOUNCER_PORT
@@ -31,10 +31,12 @@ if [ "${1:-}" = --inside-cluster ]; then
   bash tests/cluster/pgbouncer.sh start
   log="$TENANCY_WORK/engine_tests.log"
   if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    LSAN_OPTIONS=suppressions="$root/tests/sanitize/lsan.supp":print_suppressions=1 \
     "$SANITIZE_BUILD_DIR/engine_tests" --log_level=message >"$log" 2>&1 && clean_log "$log"; then
+    grep -E '^\*\*\* No errors|Suppressions used' -A3 "$log" | head -8
     report "ok sanitize:engine_tests"
   else
-    report "not ok sanitize:engine_tests"; tail -60 "$log"
+    report "not ok sanitize:engine_tests"; grep -E 'error|fail|Sanitizer' "$log" | head -40; tail -60 "$log"
   fi
   exit 0
 fi
@@ -74,28 +76,16 @@ if [ "${1:-}" = --extension-inside-cluster ]; then
   exit 0
 fi
 
+mode=${1:-}
 build=${SANITIZE_BUILD:-$root/build-asan}
-echo "== sanitizer build (address,undefined) in $build"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_TENANCY_SANITIZE=address,undefined >/dev/null
-cmake --build "$build" -j"$(nproc)" --target token_tests engine_tests >/dev/null || {
-  report "not ok sanitize:build"; exit 1; }
-# The CLI only makes keys here; the ordinary build's is enough (tests/run-all.sh built it).
-[ -x "$root/build/tenancy" ] || cmake --build "$root/build" --target tenancy >/dev/null
-cli="$root/build/tenancy"
-export SANITIZE_BUILD_DIR=$build
-
 work=$(mktemp -d /tmp/pg_tenancy_sanitize.XXXXXX)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 export TENANCY_WORK=$work
-if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$build/token_tests" --log_level=message >"$work/token.log" 2>&1 &&
-  clean_log "$work/token.log"; then
-  report "ok sanitize:token_tests"
-else
-  report "not ok sanitize:token_tests"; tail -40 "$work/token.log"
-fi
-
-# Keys and cluster exactly as tests/run-all.sh makes them.
+# The CLI only makes keys here; the ordinary build's is enough (tests/run-all.sh built it).
+[ -x "$root/build/tenancy" ] || cmake --build "$root/build" --target tenancy >/dev/null
+cli="$root/build/tenancy"
+# Keys and cluster options exactly as tests/run-all.sh makes them.
 "$cli" keygen --alg HS256 --kid test-hs --keyring "$work/app.keyring" \
   --server-keyring "$work/server.keyring" >/dev/null
 "$cli" keygen --alg EdDSA --kid test-ed --keyring "$work/app.keyring" \
@@ -105,17 +95,30 @@ export TENANCY_CLI="$cli" TENANCY_KEYRING="$work/app.keyring" TENANCY_SERVER_KEY
 export TENANCY_PGBOUNCER_PORT=${TENANCY_PGBOUNCER_PORT:-16432}
 cluster_options=(-o "shared_preload_libraries=pg_tenancy,pg_stat_statements" -o "tenancy.keyring_file=$work/server.keyring"
   -o "pg_stat_statements.track=all" -o "max_prepared_transactions=10")
-pg_virtualenv -t "${cluster_options[@]}" bash tests/sanitize/run.sh --inside-cluster
 
-[ "${1:-}" = --extension ] || exit 0
+if [ "$mode" != --extension-only ]; then
+  echo "== sanitizer build (address,undefined) in $build"
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_TENANCY_SANITIZE=address,undefined >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target token_tests engine_tests >/dev/null || {
+    report "not ok sanitize:build"; exit 1; }
+  export SANITIZE_BUILD_DIR=$build
+  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$build/token_tests" --log_level=message >"$work/token.log" 2>&1 &&
+    clean_log "$work/token.log"; then
+    report "ok sanitize:token_tests"
+  else
+    report "not ok sanitize:token_tests"; tail -40 "$work/token.log"
+  fi
+  pg_virtualenv -t "${cluster_options[@]}" bash tests/sanitize/run.sh --inside-cluster
+fi
+case $mode in --extension | --extension-only) ;; *) exit 0 ;; esac
+
 echo "== the extension under AddressSanitizer in a real server"
 src="$work/extension-asan"
 mkdir -p "$src" "$work/root"
 tar -C "$root" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$src" -xf -
 make -C "$src" -s clean >/dev/null 2>&1
 asan_flags="-fsanitize=address -fno-omit-frame-pointer"
-if ! make -C "$src" -s -j"$(nproc)" CXX="g++ $asan_flags" \
-  >"$work/extension-build.log" 2>&1 ||
+if ! make -C "$src" -s -j"$(nproc)" CXX="g++ $asan_flags" >"$work/extension-build.log" 2>&1 ||
   ! make -C "$src" -s install DESTDIR="$work/root" >>"$work/extension-build.log" 2>&1; then
   report "not ok sanitize:extension_build"; tail -30 "$work/extension-build.log"; exit 0
 fi
