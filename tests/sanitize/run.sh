@@ -6,10 +6,11 @@
 # cluster with PgBouncer, as tests/run-all.sh does. Any sanitizer report aborts
 # the test binary, so the pass fails.
 #
-# --extension also runs the extension itself under AddressSanitizer inside a real
+# --extension also runs the extension itself under a sanitizer inside a real
 # server (pg_regress and the attack suite): pg_tenancy.so built with
-# -fsanitize=address, the server started with the ASan runtime preloaded and leak
-# detection off (the postmaster is not instrumented). The instrumented library
+# -fsanitize=address (or undefined, where the ASan runtime cannot be preloaded
+# into postgres, as on Debian 12), the server started with the runtime preloaded
+# and leak detection off (the postmaster is not instrumented). The instrumented library
 # and the extension's SQL are bind-mounted over the installed ones inside a
 # private mount namespace (unshare -m), so the installed copy other users and
 # servers see is never replaced. --extension-only runs just that part.
@@ -42,39 +43,41 @@ if [ "${1:-}" = --inside-cluster ]; then
 fi
 
 if [ "${1:-}" = --extension-inside-cluster ]; then
-  # The instrumented library cannot load without the ASan runtime, so the cluster
-  # started without it; now preload the runtime (pg_ctlcluster reads the
+  # The instrumented library cannot load without its sanitizer runtime, so the
+  # cluster started without it; now preload the runtime (pg_ctlcluster reads the
   # cluster's environment file) and pg_tenancy, restart, and run pg_regress and
   # the attack suite.
   psql -XAqc "ALTER SYSTEM SET shared_preload_libraries = 'pg_tenancy', 'pg_stat_statements'"
   env_file="$PG_CLUSTER_CONF_ROOT/$PGVERSION/regress/environment"
   {
-    echo "LD_PRELOAD = '$(gcc -print-file-name=libasan.so)'"
+    echo "LD_PRELOAD = '$SANITIZER_RUNTIME'"
     echo "ASAN_OPTIONS = 'detect_leaks=0:abort_on_error=1:log_path=$TENANCY_WORK/asan/asan'"
+    echo "UBSAN_OPTIONS = 'print_stacktrace=1:log_path=$TENANCY_WORK/asan/ubsan'"
   } >>"$env_file"
   mkdir -p "$TENANCY_WORK/asan" && chown postgres: "$TENANCY_WORK/asan"
   pg_ctlcluster "$PGVERSION" regress restart -m fast
-  grep -q libasan "/proc/$(head -1 "$(psql -XAtc 'SHOW data_directory')/postmaster.pid")/maps" &&
-    report "ok sanitize:extension_server_has_asan" || report "not ok sanitize:extension_server_has_asan"
+  grep -q "$(basename "$SANITIZER_RUNTIME")" "/proc/$(head -1 "$(psql -XAtc 'SHOW data_directory')/postmaster.pid")/maps" &&
+    report "ok sanitize:extension_${SANITIZER}_server_has_runtime" ||
+    report "not ok sanitize:extension_${SANITIZER}_server_has_runtime"
   psql -XAtc "LOAD 'pg_tenancy'" >/dev/null
   make -s installcheck ISOLATION_INPUT= >"$TENANCY_WORK/regress.log" 2>&1
   grep -cE '\.\.\. ok' "$TENANCY_WORK/regress.log" | sed 's/^/regress tests ok: /'
   if grep -qE '\.\.\. (FAILED|failed)' "$TENANCY_WORK/regress.log" || ! grep -q '\.\.\. ok' "$TENANCY_WORK/regress.log"; then
-    report "not ok sanitize:extension_regress"; tail -40 "$TENANCY_WORK/regress.log"; cat regression.diffs 2>/dev/null | head -80
+    report "not ok sanitize:extension_${SANITIZER}_regress"; tail -40 "$TENANCY_WORK/regress.log"; cat regression.diffs 2>/dev/null | head -80
   else
-    report "ok sanitize:extension_regress"
+    report "ok sanitize:extension_${SANITIZER}_regress"
   fi
   bash tests/security/run.sh >"$TENANCY_WORK/security.log" 2>&1
   tail -1 "$TENANCY_WORK/security.log"
   if grep -q '^[0-9]* passed, 0 failed$' "$TENANCY_WORK/security.log"; then
-    report "ok sanitize:extension_security"
+    report "ok sanitize:extension_${SANITIZER}_security"
   else
-    report "not ok sanitize:extension_security"; grep -i 'fail' "$TENANCY_WORK/security.log" | head -20
+    report "not ok sanitize:extension_${SANITIZER}_security"; grep -i 'fail' "$TENANCY_WORK/security.log" | head -20
   fi
-  if ls "$TENANCY_WORK"/asan/asan.* >/dev/null 2>&1; then
-    report "not ok sanitize:extension_no_asan_report"; head -60 "$TENANCY_WORK"/asan/asan.*
+  if ls "$TENANCY_WORK"/asan/*san.* >/dev/null 2>&1; then
+    report "not ok sanitize:extension_${SANITIZER}_no_report"; head -60 "$TENANCY_WORK"/asan/*san.*
   else
-    report "ok sanitize:extension_no_asan_report"
+    report "ok sanitize:extension_${SANITIZER}_no_report"
   fi
   exit 0
 fi
@@ -115,28 +118,35 @@ if [ "$mode" != --extension-only ]; then
 fi
 case $mode in --extension | --extension-only) ;; *) exit 0 ;; esac
 
-echo "== the extension under AddressSanitizer in a real server"
 # Preflight: on Debian 12 (glibc 2.36) the stock postgres binary with an ASan
 # runtime preloaded (gcc 12's libasan or clang 14's) deadlocks in
-# bindtextdomain() before main() gets anywhere, so the server never starts.
-# Fail clearly instead of hanging; a PostgreSQL built with -fsanitize=address
-# is then needed (see CONTRIBUTING.md).
-asan_runtime=$(gcc -print-file-name=libasan.so)
-if ! (cd / && timeout 10 env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS=detect_leaks=0 \
+# bindtextdomain() before main() gets anywhere, so the server would never start.
+# Then the extension runs under UBSan instead (its runtime preloads fine), and
+# ASan needs a PostgreSQL built with -fsanitize=address (see CONTRIBUTING.md).
+export SANITIZER=address SANITIZER_RUNTIME
+SANITIZER_RUNTIME=$(gcc -print-file-name=libasan.so)
+if ! (cd / && timeout 10 env LD_PRELOAD="$SANITIZER_RUNTIME" ASAN_OPTIONS=detect_leaks=0 \
   "$(pg_config --bindir)/postgres" -V) >/dev/null 2>&1; then
-  report "not ok sanitize:extension_asan_runtime (postgres -V with $asan_runtime preloaded hangs or fails)"
-  exit 1
+  echo "skip sanitize:extension_address (postgres -V hangs with $SANITIZER_RUNTIME preloaded); using undefined"
+  SANITIZER=undefined SANITIZER_RUNTIME=$(gcc -print-file-name=libubsan.so)
 fi
+echo "== the extension under -fsanitize=$SANITIZER in a real server"
 src="$work/extension-asan"
 mkdir -p "$src" "$work/root"
 tar -C "$root" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$src" -xf -
 make -C "$src" -s clean >/dev/null 2>&1
-asan_flags="-fsanitize=address -fno-omit-frame-pointer"
-if ! make -C "$src" -s -j"$(nproc)" CXX="g++ $asan_flags" >"$work/extension-build.log" 2>&1 ||
+flags="-fsanitize=$SANITIZER -fno-sanitize-recover=all -fno-omit-frame-pointer"
+if ! make -C "$src" -s -j"$(nproc)" CXX="g++ $flags" >"$work/extension-build.log" 2>&1 ||
   ! make -C "$src" -s install DESTDIR="$work/root" >>"$work/extension-build.log" 2>&1; then
   report "not ok sanitize:extension_build"; tail -30 "$work/extension-build.log"; exit 0
 fi
 libdir=$(pg_config --pkglibdir) sharedir=$(pg_config --sharedir)/extension
+marker=$([ "$SANITIZER" = address ] && echo __asan_ || echo __ubsan_)
+if nm -D --undefined-only "$work/root$libdir/pg_tenancy.so" | grep -q "$marker"; then
+  report "ok sanitize:extension_${SANITIZER}_instrumented"
+else
+  report "not ok sanitize:extension_${SANITIZER}_instrumented"; exit 1
+fi
 # The private copy of the extension directory: what is installed, plus this tree's files.
 mkdir -p "$work/extension-share"
 cp -a "$sharedir/." "$work/extension-share/"
