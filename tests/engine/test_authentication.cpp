@@ -5,7 +5,7 @@
 
 #include "engine_fixture.hpp"
 #include "pg_tenancy/token/context_token.hpp"
-#include "pg_tenancy/token/identity_token.hpp"
+#include "pg_tenancy/engine/identity_token.hpp"
 
 using namespace engine_test;
 namespace tok = pg_tenancy::token;
@@ -24,8 +24,8 @@ BOOST_AUTO_TEST_SUITE(authentication)
 BOOST_AUTO_TEST_CASE(valid_bearer_tokens_give_the_user) {
 	tenancy::Engine engine(Config());
 	for (const char *kid : {"idp-hs", "idp-ed"}) {
-		std::string jwt = tok::MintIdentityToken(IdentityKeyring().SigningKey(kid), SomeUser(), kIssuer, kAudience,
-		                                         Now(), Now() + 300);
+		std::string jwt = tenancy::identity::MintIdentityToken(IdentityKeyring().SigningKey(kid), SomeUser(), kIssuer,
+		                                                       kAudience, Now(), Now() + 300);
 		BOOST_TEST(engine.Authenticate("Bearer " + jwt).user_id == SomeUser());
 		BOOST_TEST(engine.Authenticate(jwt).user_id == SomeUser());
 	}
@@ -34,10 +34,12 @@ BOOST_AUTO_TEST_CASE(valid_bearer_tokens_give_the_user) {
 BOOST_AUTO_TEST_CASE(bad_bearer_tokens_are_unauthenticated) {
 	tenancy::Engine engine(Config());
 	const tok::Key &key = IdentityKeyring().SigningKey("idp-hs");
-	std::string expired = tok::MintIdentityToken(key, SomeUser(), kIssuer, kAudience, Now() - 600, Now() - 300);
-	std::string wrong_audience = tok::MintIdentityToken(key, SomeUser(), kIssuer, "other-api", Now(), Now() + 60);
+	std::string expired =
+	    tenancy::identity::MintIdentityToken(key, SomeUser(), kIssuer, kAudience, Now() - 600, Now() - 300);
+	std::string wrong_audience =
+	    tenancy::identity::MintIdentityToken(key, SomeUser(), kIssuer, "other-api", Now(), Now() + 60);
 	std::string wrong_issuer =
-	    tok::MintIdentityToken(key, SomeUser(), "https://evil.example", kAudience, Now(), Now() + 60);
+	    tenancy::identity::MintIdentityToken(key, SomeUser(), "https://evil.example", kAudience, Now(), Now() + 60);
 	tok::ContextClaims claims;
 	claims.user = SomeUser();
 	claims.issued_at = Now();
