@@ -14,15 +14,20 @@ TOKEN_SRCS  = $(wildcard token/src/*.cpp)
 EXT_SRCS    = $(wildcard extension/src/*.cpp)
 OBJS        = $(EXT_SRCS:.cpp=.o) $(TOKEN_SRCS:.cpp=.o)
 
-# The released versions' install scripts and every upgrade script are kept as
-# written. The current version's full install script is built: the first
-# release's script followed by each upgrade script in order, so each object is
-# written once and a fresh install is exactly an upgraded one.
-FIRST_VERSION   = 0.1.0
-UPGRADE_SCRIPTS = sql/$(EXTENSION)--0.1.0--0.2.0.sql
-CURRENT_SCRIPT  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA_built      = $(CURRENT_SCRIPT)
-DATA            = $(filter-out $(CURRENT_SCRIPT),$(wildcard sql/$(EXTENSION)--*.sql))
+# Released install and upgrade scripts are kept exactly as released. The current
+# version's install script is built from the sources by area, sql/src/NN_area.sql,
+# concatenated in name order; each holds the final form of its objects. Every
+# change to sql/src is also written by hand into the upgrade script to the current
+# version (sql/pg_tenancy--PREVIOUS--CURRENT.sql); tests/cluster/upgrade_matches_fresh.sh
+# checks that a fresh install and every upgrade path give the same catalog.
+SQL_SOURCES    = $(sort $(wildcard sql/src/*.sql))
+CURRENT_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built     = $(CURRENT_SCRIPT)
+# The first release's install script and every upgrade script; the versions in
+# between install through the chain (CREATE EXTENSION ... VERSION '0.2.0' runs
+# 0.1.0 and then 0.1.0--0.2.0).
+FIRST_VERSION  = 0.1.0
+DATA           = sql/$(EXTENSION)--$(FIRST_VERSION).sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 PG_CPPFLAGS = -Iextension/include -Itoken/include
 PG_CXXFLAGS = -std=c++17 -fno-strict-aliasing -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -52,8 +57,8 @@ ifeq ($(EXTVERSION),)
 $(error could not read default_version from $(EXTENSION).control)
 endif
 
-$(CURRENT_SCRIPT): sql/$(EXTENSION)--$(FIRST_VERSION).sql $(UPGRADE_SCRIPTS)
-	cat $^ >$@
+$(CURRENT_SCRIPT): $(SQL_SOURCES) $(EXTENSION).control
+	cat $(SQL_SOURCES) >$@
 
 # PGXS does not track header dependencies by default; rebuild on any header change.
 $(OBJS): $(wildcard extension/include/pg_tenancy/*.hpp token/include/pg_tenancy/token/*.hpp \

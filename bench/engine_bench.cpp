@@ -99,7 +99,8 @@ double RunRaw(const std::string &conninfo, const std::vector<Tenant> &tenants, i
 			while (Clock::now() < deadline) {
 				const Tenant &tenant = tenants[random() % tenants.size()];
 				pqxx::work work(connection);
-				MixedStep(random, tenant, [&](int q, long long id) { work.exec_params(kRawSql[q], id, tenant.org_text); });
+				MixedStep(random, tenant,
+				          [&](int q, long long id) { work.exec_params(kRawSql[q], id, tenant.org_text); });
 				work.commit();
 				done++;
 			}
@@ -110,8 +111,8 @@ double RunRaw(const std::string &conninfo, const std::vector<Tenant> &tenants, i
 }
 
 // Mean server execution time of SELECT tenancy.enter($1), from pg_stat_statements.
-double EnterMicros(const std::string &super, const std::string &app, const std::vector<Tenant> &tenants,
-                   bool eddsa, bool cold, int iterations) {
+double EnterMicros(const std::string &super, const std::string &app, const std::vector<Tenant> &tenants, bool eddsa,
+                   bool cold, int iterations) {
 	pqxx::connection admin(super);
 	pqxx::nontransaction(admin).exec("SELECT pg_stat_statements_reset()");
 	std::unique_ptr<pqxx::connection> connection;
@@ -154,9 +155,9 @@ int main(int argc, char **argv) {
 		pqxx::nontransaction work(connection);
 		for (const auto &row : work.exec("SELECT user_id::text, org_id::text, token_hs, token_ed, min_id, max_id "
 		                                 "FROM bench_ctx ORDER BY idx"))
-			tenants.push_back({tenancy::Identity{tenancy::ParseUuid(row[0].c_str())}, tenancy::ParseUuid(row[1].c_str()),
-			                   row[1].c_str(), row[2].c_str(), row[3].c_str(), row[4].as<long long>(),
-			                   row[5].as<long long>()});
+			tenants.push_back({tenancy::Identity{tenancy::ParseUuid(row[0].c_str())},
+			                   tenancy::ParseUuid(row[1].c_str()), row[1].c_str(), row[2].c_str(), row[3].c_str(),
+			                   row[4].as<long long>(), row[5].as<long long>()});
 	}
 
 	tenancy::EngineConfig config;

@@ -83,27 +83,22 @@ bool ContextGrants(const ContextRecord *record, const char *wanted, std::size_t 
 	return false;
 }
 
-ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept {
+ContextParseError BuildContextRecord(const ContextFields &fields, ContextRecord **out) noexcept {
 	*out = nullptr;
 	try {
-		std::vector<std::string_view> parts = Split(value, kContextValueSeparator);
-		if (parts.size() != 1 && parts.size() != 4)
-			return ContextParseError::BadSuffix;
-		token::VerifyResult decoded = token::DecodeVerifiedContextToken(parts[0]);
-		if (!decoded.ok())
-			return ContextParseError::BadToken;
 		std::vector<std::string_view> permissions;
-		token::Uuid role{};
-		if (parts.size() == 4) {
-			if (!decoded.claims.org || !token::ParseUuid(parts[1], role) ||
-			    !IsValidRoleCode(parts[2].data(), parts[2].size()))
+		if (fields.role) {
+			if (!fields.org || !IsValidRoleCode(fields.role_code, std::strlen(fields.role_code)))
 				return ContextParseError::BadSuffix;
-			if (!parts[3].empty())
-				permissions = Split(parts[3], ',');
+			if (fields.permissions_len > 0)
+				permissions = Split(std::string_view(fields.permissions, fields.permissions_len), ',');
 			for (std::string_view perm : permissions)
 				if (!IsValidPermission(perm.data(), perm.size()))
 					return ContextParseError::BadSuffix;
 		}
+		std::size_t jti_len = std::strlen(fields.jti);
+		if (jti_len >= sizeof(ContextRecord::jti))
+			return ContextParseError::BadToken;
 		std::size_t bytes = sizeof(ContextRecord);
 		for (std::string_view perm : permissions)
 			bytes += perm.size() + 1;
@@ -111,21 +106,19 @@ ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **ou
 		if (!record)
 			return ContextParseError::OutOfMemory;
 		record->total_bytes = static_cast<std::uint32_t>(bytes);
-		// enter() always appends the role for an organization context; a bare
-		// organization token can only have come in forwarded.
-		record->source = parts.size() == 1 && decoded.claims.org ? ContextSource::Forwarded : ContextSource::Enter;
-		std::memcpy(record->user, decoded.claims.user.bytes.data(), 16);
-		record->has_org = decoded.claims.org.has_value();
+		record->source = fields.source;
+		std::memcpy(record->user, fields.user, 16);
+		record->has_org = fields.org != nullptr;
 		if (record->has_org)
-			std::memcpy(record->org, decoded.claims.org->bytes.data(), 16);
-		record->has_role = parts.size() == 4;
+			std::memcpy(record->org, fields.org, 16);
+		record->has_role = fields.role != nullptr;
 		if (record->has_role) {
-			std::memcpy(record->role, role.bytes.data(), 16);
-			std::memcpy(record->role_code, parts[2].data(), parts[2].size());
+			std::memcpy(record->role, fields.role, 16);
+			std::memcpy(record->role_code, fields.role_code, std::strlen(fields.role_code));
 		}
-		record->issued_at = decoded.claims.issued_at;
-		record->expires_at = decoded.claims.expires_at;
-		std::memcpy(record->jti, decoded.claims.jti.data(), decoded.claims.jti.size());
+		record->issued_at = fields.issued_at;
+		record->expires_at = fields.expires_at;
+		std::memcpy(record->jti, fields.jti, jti_len);
 		record->permission_count = static_cast<std::uint32_t>(permissions.size());
 		char *dest = reinterpret_cast<char *>(record + 1);
 		for (std::string_view perm : permissions) {
@@ -136,6 +129,62 @@ ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **ou
 		return ContextParseError::None;
 	} catch (...) {
 		return ContextParseError::OutOfMemory;
+	}
+}
+
+ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept {
+	*out = nullptr;
+	try {
+		std::vector<std::string_view> parts = Split(value, kContextValueSeparator);
+		if (parts.size() != 1 && parts.size() != 4)
+			return ContextParseError::BadSuffix;
+		token::VerifyResult decoded = token::DecodeVerifiedContextToken(parts[0]);
+		if (!decoded.ok())
+			return ContextParseError::BadToken;
+		const token::ContextClaims &claims = decoded.claims;
+		token::Uuid role{};
+		std::string role_code;
+		if (parts.size() == 4) {
+			if (!token::ParseUuid(parts[1], role) || parts[2].size() > kMaxRoleCodeLength)
+				return ContextParseError::BadSuffix;
+			role_code.assign(parts[2]);
+		}
+		// enter() always appends the role for an organization context; a bare
+		// organization token can only have come in forwarded.
+		ContextFields fields{claims.user.bytes.data(),
+		                     claims.org ? claims.org->bytes.data() : nullptr,
+		                     claims.issued_at,
+		                     claims.expires_at,
+		                     claims.jti.c_str(),
+		                     parts.size() == 4 ? role.bytes.data() : nullptr,
+		                     role_code.c_str(),
+		                     parts.size() == 4 ? parts[3].data() : "",
+		                     parts.size() == 4 ? parts[3].size() : 0,
+		                     parts.size() == 1 && claims.org ? ContextSource::Forwarded : ContextSource::Enter};
+		return BuildContextRecord(fields, out);
+	} catch (...) {
+		return ContextParseError::OutOfMemory;
+	}
+}
+
+char *FormatContextValue(const char *token, std::size_t token_len, const ContextFields &fields) noexcept {
+	try {
+		std::string value(token, token_len);
+		if (fields.role) {
+			std::uint8_t role[16];
+			std::memcpy(role, fields.role, 16);
+			char role_text[37];
+			token::FormatUuid(role, role_text);
+			value.append(1, kContextValueSeparator).append(role_text);
+			value.append(1, kContextValueSeparator).append(fields.role_code);
+			value.append(1, kContextValueSeparator).append(fields.permissions, fields.permissions_len);
+		}
+		char *out = static_cast<char *>(std::malloc(value.size() + 1));
+		if (out)
+			std::memcpy(out, value.c_str(), value.size() + 1);
+		return out;
+	} catch (...) {
+		return nullptr;
 	}
 }
 

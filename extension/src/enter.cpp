@@ -64,33 +64,52 @@ void CheckToken(text *token, pg_tenancy::TokenCheckResult *check) {
 // Sets the context of the current transaction to `token` (already verified, or
 // minted here for the probe), with the role and permissions of the membership it
 // names, re-read from the database.
-void ApplyContext(const char *token, std::size_t token_len, bool has_org, const std::uint8_t user[16],
-                  const std::uint8_t org[16]) {
-	StringInfoData value;
-	initStringInfo(&value);
-	appendBinaryStringInfo(&value, token, static_cast<int>(token_len));
-	if (has_org) {
-		pg_tenancy::MembershipInfo membership;
-		pg_tenancy::LookupMembership(user, org, &membership);
+void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::TokenCheckResult &claims) {
+	pg_tenancy::MembershipInfo membership;
+	std::memset(&membership, 0, sizeof membership);
+	if (claims.has_org) {
+		pg_tenancy::LookupMembership(claims.user, claims.org, &membership);
 		if (!membership.found)
 			RefuseMembership();
-		appendStringInfo(&value, "%c%s%c%s%c%s", pg_tenancy::kContextValueSeparator, membership.role_id,
-		                 pg_tenancy::kContextValueSeparator, membership.role_code, pg_tenancy::kContextValueSeparator,
-		                 membership.permissions);
-	} else if (!pg_tenancy::UserExists(user)) {
+	} else if (!pg_tenancy::UserExists(claims.user)) {
 		ereport(ERROR,
 		        (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("the token's user is not registered"),
 		         errhint("Register the user with tenancy.register_user() first.")));
 	}
-
+	pg_tenancy::ContextFields fields{claims.user,
+	                                 claims.has_org ? claims.org : nullptr,
+	                                 claims.issued_at,
+	                                 claims.expires_at,
+	                                 claims.jti,
+	                                 claims.has_org ? membership.role : nullptr,
+	                                 membership.role_code,
+	                                 membership.permissions ? membership.permissions : "",
+	                                 membership.permissions_len,
+	                                 pg_tenancy::ContextSource::Enter};
 	pg_tenancy::ContextRecord *record = nullptr;
-	if (pg_tenancy::ParseTrustedContextValue(value.data, &record) != pg_tenancy::ContextParseError::None)
+	pg_tenancy::ContextParseError built = pg_tenancy::BuildContextRecord(fields, &record);
+	if (built == pg_tenancy::ContextParseError::OutOfMemory)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (built != pg_tenancy::ContextParseError::None)
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("pg_tenancy: stored role or permissions are invalid"),
 		                errhint("Check the role's code and permissions in tenancy.roles.")));
+	char *value = pg_tenancy::FormatContextValue(token, token_len, fields);
+	if (value == nullptr) {
+		std::free(record);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
 	// Only a context actually set uses up the transaction's one enter().
 	pg_tenancy::MarkContextEntered();
-	pg_tenancy::ApplyEnteredContext(value.data, record);
-	pfree(value.data);
+	// The setting copies the value; free ours even if setting it fails.
+	PG_TRY();
+	{
+		pg_tenancy::ApplyEnteredContext(value, record);
+	}
+	PG_FINALLY();
+	{
+		std::free(value);
+	}
+	PG_END_TRY();
 }
 
 } // namespace
@@ -105,7 +124,7 @@ PGT_FUNCTION(tenancy_enter) {
 	pg_tenancy::TokenCheckResult check;
 	CheckToken(token, &check);
 
-	ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check.has_org, check.user, check.org);
+	ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check);
 	PG_RETURN_VOID();
 }
 
@@ -136,9 +155,10 @@ PGT_FUNCTION(tenancy_probe_enter) {
 	const pg_uuid_t *org = PG_GETARG_UUID_P(0);
 	const pg_uuid_t *user = PG_GETARG_UUID_P(1);
 	char token[pg_tenancy::kThrowawayTokenBytes];
+	pg_tenancy::TokenCheckResult claims;
 	if (!pg_tenancy::MintThrowawayContextToken(user->data, org->data, static_cast<std::int64_t>(time(nullptr)), token,
-	                                           sizeof token))
+	                                           sizeof token, &claims))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not sign a probe context token")));
-	ApplyContext(token, strlen(token), true, user->data, org->data);
+	ApplyContext(token, strlen(token), claims);
 	PG_RETURN_VOID();
 }

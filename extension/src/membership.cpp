@@ -1,9 +1,11 @@
 // membership.cpp: the look-ups behind tenancy.enter(). They run once per
 // transaction, so they read the tables directly through their unique indexes
-// (no SPI, no executor start-up), with the latest committed snapshot: under
+// (no SPI, no executor start-up, no name look-ups: the relations, indexes and
+// columns are resolved once per backend and forgotten when the relation cache
+// says any of them changed), with the latest committed snapshot: under
 // REPEATABLE READ a membership removed after the transaction's snapshot was
-// taken must not count. tenancy.enter() is SECURITY DEFINER; these scans check
-// no privileges of their own.
+// taken must not count. Table scans check no privileges, so tenancy.enter()
+// needs no SECURITY DEFINER.
 extern "C" {
 #include "postgres.h"
 
@@ -14,6 +16,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -28,9 +31,33 @@ extern "C" {
 
 namespace {
 
-Oid TenancyRelation(const char *name) {
-	Oid schema = get_namespace_oid("tenancy", false);
-	Oid relid = get_relname_relid(name, schema);
+// What the look-ups need to know about pg_tenancy's tables, per backend.
+struct TenancyCatalog {
+	Oid memberships, memberships_by_org_user, roles, roles_pkey, users, users_pkey;
+	AttrNumber membership_org, membership_user, membership_role;
+	AttrNumber role_id, role_code, role_permissions, user_id;
+};
+
+TenancyCatalog catalog;
+bool catalog_valid = false;
+// Bumped by every invalidation that concerns the catalog above, so one that
+// arrives while it is being filled in (opening relations accepts them) is not lost.
+uint64 catalog_invalidations = 0;
+
+bool IsCatalogRelation(Oid relid) {
+	return relid == catalog.memberships || relid == catalog.memberships_by_org_user || relid == catalog.roles ||
+	       relid == catalog.roles_pkey || relid == catalog.users || relid == catalog.users_pkey;
+}
+
+void InvalidateCatalog(Datum, Oid relid) {
+	if (relid == InvalidOid || IsCatalogRelation(relid)) {
+		catalog_valid = false;
+		catalog_invalidations++;
+	}
+}
+
+Oid TenancyRelation(Oid schema, const char *name) {
+	Oid relid = OidIsValid(schema) ? get_relname_relid(name, schema) : InvalidOid;
 	if (!OidIsValid(relid))
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("pg_tenancy: relation tenancy.%s is missing", name),
 		                errhint("Reinstall the extension: DROP EXTENSION pg_tenancy; CREATE EXTENSION pg_tenancy;")));
@@ -44,30 +71,45 @@ AttrNumber Column(Oid relid, const char *name) {
 	return attnum;
 }
 
-Datum UuidDatum(const std::uint8_t bytes[16]) {
-	auto *uuid = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
-	std::memcpy(uuid->data, bytes, UUID_LEN);
-	return UUIDPGetDatum(uuid);
+const TenancyCatalog &Catalog() {
+	while (!catalog_valid) {
+		uint64 seen = catalog_invalidations;
+		TenancyCatalog c;
+		Oid schema = get_namespace_oid("tenancy", true);
+		c.memberships = TenancyRelation(schema, "memberships");
+		c.memberships_by_org_user = TenancyRelation(schema, "memberships_one_per_user");
+		c.roles = TenancyRelation(schema, "roles");
+		c.roles_pkey = TenancyRelation(schema, "roles_pkey");
+		c.users = TenancyRelation(schema, "users");
+		c.users_pkey = TenancyRelation(schema, "users_pkey");
+		c.membership_org = Column(c.memberships, "organization_id");
+		c.membership_user = Column(c.memberships, "user_id");
+		c.membership_role = Column(c.memberships, "role_id");
+		c.role_id = Column(c.roles, "id");
+		c.role_code = Column(c.roles, "code");
+		c.role_permissions = Column(c.roles, "permissions");
+		c.user_id = Column(c.users, "id");
+		if (seen == catalog_invalidations) {
+			catalog = c;
+			catalog_valid = true;
+		}
+	}
+	return catalog;
 }
 
-// Calls `use` with the one row of `table` whose unique index `index` matches
-// the uuid `keys` on `columns`, or with nullptr. The tuple is only valid
-// during the call.
+// Calls `use` with the one row of `table` whose unique index matches the uuid
+// `keys` on `columns`, or with nullptr. The tuple is only valid during the call.
 template <typename Use>
-void FetchUnique(const char *table, const char *index, const char *const *columns, const std::uint8_t *const *keys,
+void FetchUnique(Oid table, Oid index, Snapshot snapshot, const AttrNumber *columns, const pg_uuid_t *const *keys,
                  int nkeys, Use &&use) {
-	Oid table_oid = TenancyRelation(table);
-	Oid index_oid = TenancyRelation(index);
 	ScanKeyData scan_keys[2];
 	for (int i = 0; i < nkeys; i++) // systable scans take heap attribute numbers
-		ScanKeyInit(&scan_keys[i], Column(table_oid, columns[i]), BTEqualStrategyNumber, F_UUID_EQ, UuidDatum(keys[i]));
-	Relation rel = table_open(table_oid, AccessShareLock);
-	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-	SysScanDesc scan = systable_beginscan(rel, index_oid, true, snapshot, nkeys, scan_keys);
+		ScanKeyInit(&scan_keys[i], columns[i], BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(keys[i]));
+	Relation rel = table_open(table, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, index, true, snapshot, nkeys, scan_keys);
 	HeapTuple tuple = systable_getnext(scan);
-	use(rel, HeapTupleIsValid(tuple) ? tuple : nullptr);
+	use(RelationGetDescr(rel), HeapTupleIsValid(tuple) ? tuple : nullptr);
 	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
 }
 
@@ -89,8 +131,11 @@ char *PermissionList(Jsonb *permissions) {
 	qsort(items, n, sizeof(char *), CompareStrings);
 	StringInfoData list;
 	initStringInfo(&list);
-	for (int i = 0; i < n; i++)
-		appendStringInfo(&list, "%s%s", i ? "," : "", items[i]);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			appendStringInfoChar(&list, ',');
+		appendStringInfoString(&list, items[i]);
+	}
 	return list.data;
 }
 
@@ -98,53 +143,67 @@ char *PermissionList(Jsonb *permissions) {
 
 namespace pg_tenancy {
 
+void RegisterMembershipInvalidation() {
+	CacheRegisterRelcacheCallback(InvalidateCatalog, (Datum)0);
+}
+
 void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], MembershipInfo *info) {
 	std::memset(info, 0, sizeof *info);
-	std::uint8_t role[16];
+	const TenancyCatalog &c = Catalog();
+	pg_uuid_t org_key, user_key, role_key;
+	std::memcpy(org_key.data, org, UUID_LEN);
+	std::memcpy(user_key.data, user, UUID_LEN);
 	bool member = false;
-	const char *membership_columns[2] = {"organization_id", "user_id"};
-	const std::uint8_t *membership_keys[2] = {org, user};
-	FetchUnique("memberships", "memberships_one_per_user", membership_columns, membership_keys, 2,
-	            [&](Relation rel, HeapTuple tuple) {
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	const AttrNumber membership_columns[2] = {c.membership_org, c.membership_user};
+	const pg_uuid_t *membership_keys[2] = {&org_key, &user_key};
+	FetchUnique(c.memberships, c.memberships_by_org_user, snapshot, membership_columns, membership_keys, 2,
+	            [&](TupleDesc desc, HeapTuple tuple) {
 		            if (tuple == nullptr)
 			            return;
 		            bool isnull = false;
-		            Datum role_id =
-		                heap_getattr(tuple, Column(RelationGetRelid(rel), "role_id"), RelationGetDescr(rel), &isnull);
+		            Datum role_id = heap_getattr(tuple, c.membership_role, desc, &isnull);
 		            if (isnull)
 			            return;
-		            std::memcpy(role, DatumGetUUIDP(role_id)->data, UUID_LEN);
+		            std::memcpy(role_key.data, DatumGetUUIDP(role_id)->data, UUID_LEN);
 		            member = true;
 	            });
-	if (!member)
-		return;
-	const char *id_column[1] = {"id"};
-	const std::uint8_t *role_keys[1] = {role};
-	FetchUnique("roles", "roles_pkey", id_column, role_keys, 1, [&](Relation rel, HeapTuple tuple) {
-		if (tuple == nullptr)
-			return; // the foreign key makes this impossible; treat as not a member
-		TupleDesc desc = RelationGetDescr(rel);
-		Oid relid = RelationGetRelid(rel);
-		bool code_null = false, permissions_null = false;
-		Datum code = heap_getattr(tuple, Column(relid, "code"), desc, &code_null);
-		Datum permissions = heap_getattr(tuple, Column(relid, "permissions"), desc, &permissions_null);
-		if (code_null || permissions_null)
-			return;
-		char *role_code = TextDatumGetCString(code);
-		char *role_id = DatumGetCString(DirectFunctionCall1(uuid_out, UuidDatum(role)));
-		strlcpy(info->role_id, role_id, sizeof info->role_id);
-		strlcpy(info->role_code, role_code, sizeof info->role_code);
-		info->permissions = PermissionList(DatumGetJsonbP(permissions));
-		info->found = true;
-	});
+	if (member) {
+		const AttrNumber role_columns[1] = {c.role_id};
+		const pg_uuid_t *role_keys[1] = {&role_key};
+		FetchUnique(c.roles, c.roles_pkey, snapshot, role_columns, role_keys, 1, [&](TupleDesc desc, HeapTuple tuple) {
+			if (tuple == nullptr)
+				return; // the foreign key makes this impossible; treat as not a member
+			bool code_null = false, permissions_null = false;
+			Datum code = heap_getattr(tuple, c.role_code, desc, &code_null);
+			Datum permissions = heap_getattr(tuple, c.role_permissions, desc, &permissions_null);
+			if (code_null || permissions_null)
+				return;
+			text *code_text = DatumGetTextPP(code);
+			// A constraint keeps codes short; a longer one stays empty, which
+			// the context builder refuses as invalid rather than truncating it.
+			if (VARSIZE_ANY_EXHDR(code_text) < sizeof info->role_code)
+				text_to_cstring_buffer(code_text, info->role_code, sizeof info->role_code);
+			std::memcpy(info->role, role_key.data, UUID_LEN);
+			info->permissions = PermissionList(DatumGetJsonbP(permissions));
+			info->permissions_len = std::strlen(info->permissions);
+			info->found = true;
+		});
+	}
+	UnregisterSnapshot(snapshot);
 }
 
 bool UserExists(const std::uint8_t user[16]) {
+	const TenancyCatalog &c = Catalog();
+	pg_uuid_t user_key;
+	std::memcpy(user_key.data, user, UUID_LEN);
 	bool found = false;
-	const char *id_column[1] = {"id"};
-	const std::uint8_t *keys[1] = {user};
-	FetchUnique("users", "users_pkey", id_column, keys, 1,
-	            [&](Relation, HeapTuple tuple) { found = tuple != nullptr; });
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	const AttrNumber columns[1] = {c.user_id};
+	const pg_uuid_t *keys[1] = {&user_key};
+	FetchUnique(c.users, c.users_pkey, snapshot, columns, keys, 1,
+	            [&](TupleDesc, HeapTuple tuple) { found = tuple != nullptr; });
+	UnregisterSnapshot(snapshot);
 	return found;
 }
 

@@ -14,6 +14,7 @@ PGDLLEXPORT void _PG_init(void);
 }
 
 #include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/transaction_state.hpp"
 
 namespace {
@@ -41,5 +42,6 @@ extern "C" void _PG_init(void) {
 		                errhint("Add pg_tenancy to shared_preload_libraries in postgresql.conf and restart the "
 		                        "server, then run CREATE EXTENSION pg_tenancy.")));
 	pg_tenancy::InitGuc();
+	pg_tenancy::RegisterMembershipInvalidation();
 	RegisterXactCallback(OnTransactionEnd, nullptr);
 }

@@ -15,6 +15,7 @@
 #include "pg_tenancy/token/crypto.hpp"
 #include "pg_tenancy/token/errors.hpp"
 #include "pg_tenancy/token/cpp_only.hpp"
+#include "verified_token_cache.hpp"
 
 namespace pg_tenancy {
 namespace {
@@ -35,6 +36,8 @@ struct KeyringCache {
 	std::optional<FileIdentity> identity;
 	std::optional<token::Keyring> keyring;
 	std::chrono::steady_clock::time_point checked_at{};
+	// Tokens verified with this keyring; emptied whenever it is reloaded.
+	VerifiedTokenCache verified;
 };
 
 KeyringCache &Cache() {
@@ -72,6 +75,7 @@ const token::Keyring *CurrentKeyring(const char *path, char (&error)[256]) {
 	}
 	if (cache.identity && *cache.identity == id && cache.keyring)
 		return &*cache.keyring;
+	cache.verified.Clear();
 	cache.keyring.reset();
 	cache.identity.reset();
 	try {
@@ -90,6 +94,16 @@ const token::Keyring *CurrentKeyring(const char *path, char (&error)[256]) {
 	return &*cache.keyring;
 }
 
+void CopyClaims(const token::ContextClaims &claims, TokenCheckResult *result) {
+	std::memcpy(result->user, claims.user.bytes.data(), 16);
+	result->has_org = claims.org.has_value();
+	if (result->has_org)
+		std::memcpy(result->org, claims.org->bytes.data(), 16);
+	result->issued_at = claims.issued_at;
+	result->expires_at = claims.expires_at;
+	std::memcpy(result->jti, claims.jti.data(), claims.jti.size()); // at most kMaxJtiLength
+}
+
 } // namespace
 
 void CheckContextToken(const char *token_text, std::size_t len, const TokenCheckOptions &options,
@@ -103,18 +117,25 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 			result->status = TokenCheckStatus::KeyringUnavailable;
 			return;
 		}
+		std::string_view token_bytes(token_text, len);
 		token::VerifyOptions verify{options.now, options.leeway, options.max_lifetime};
-		token::VerifyResult verified = token::VerifyContextToken(std::string_view(token_text, len), *keyring, verify);
+		VerifiedTokenCache &verified_tokens = Cache().verified;
+		if (const token::ContextClaims *claims = verified_tokens.Find(token_bytes)) {
+			token::TokenError error = token::CheckContextTimes(*claims, verify);
+			result->reason = token::TokenErrorReason(error);
+			if (error != token::TokenError::None)
+				return;
+			CopyClaims(*claims, result);
+			result->status = TokenCheckStatus::Valid;
+			return;
+		}
+		token::VerifyResult verified = token::VerifyContextToken(token_bytes, *keyring, verify);
 		result->reason = token::TokenErrorReason(verified.error);
 		if (!verified.ok())
 			return;
+		CopyClaims(verified.claims, result);
 		result->status = TokenCheckStatus::Valid;
-		std::memcpy(result->user, verified.claims.user.bytes.data(), 16);
-		result->has_org = verified.claims.org.has_value();
-		if (result->has_org)
-			std::memcpy(result->org, verified.claims.org->bytes.data(), 16);
-		result->issued_at = verified.claims.issued_at;
-		result->expires_at = verified.claims.expires_at;
+		verified_tokens.Remember(token_bytes, verified.claims);
 	} catch (...) {
 		result->status = TokenCheckStatus::Invalid;
 	}
@@ -153,7 +174,7 @@ bool NewSecretToken(char *out, std::size_t size) noexcept {
 }
 
 bool MintThrowawayContextToken(const std::uint8_t user[16], const std::uint8_t org[16], std::int64_t now, char *out,
-                               std::size_t size) noexcept {
+                               std::size_t size, TokenCheckResult *claims_out) noexcept {
 	try {
 		token::ContextClaims claims;
 		std::memcpy(claims.user.bytes.data(), user, 16);
@@ -167,6 +188,9 @@ bool MintThrowawayContextToken(const std::uint8_t user[16], const std::uint8_t o
 		if (minted.size() + 1 > size)
 			return false;
 		std::memcpy(out, minted.c_str(), minted.size() + 1);
+		std::memset(claims_out, 0, sizeof *claims_out);
+		claims_out->status = TokenCheckStatus::Valid;
+		CopyClaims(claims, claims_out);
 		return true;
 	} catch (...) {
 		return false;

@@ -142,13 +142,16 @@ VerifyResult VerifyContextToken(std::string_view token, const Keyring &keyring, 
 		if ((result.error = ParseClaims(parts.payload_b64, result.claims)) != TokenError::None)
 			return result;
 		result.kid = header.kid;
-		const ContextClaims &c = result.claims;
-		result.error = detail::CheckTimes({c.issued_at, c.expires_at, c.not_before},
-		                                  {options.now, options.leeway, options.max_lifetime});
+		result.error = CheckContextTimes(result.claims, options);
 	} catch (...) {
 		result.error = TokenError::Internal;
 	}
 	return result;
+}
+
+TokenError CheckContextTimes(const ContextClaims &claims, const VerifyOptions &options) noexcept {
+	return detail::CheckTimes({claims.issued_at, claims.expires_at, claims.not_before},
+	                          {options.now, options.leeway, options.max_lifetime});
 }
 
 std::string MintContextToken(const Key &key, const ContextClaims &claims) {

@@ -1,6 +1,7 @@
 // uuid.cpp: canonical UUID text <-> bytes.
 #include "pg_tenancy/token/uuid.hpp"
 
+#include <algorithm>
 #include <ostream>
 
 #include "pg_tenancy/token/cpp_only.hpp"
@@ -41,17 +42,24 @@ bool ParseUuid(std::string_view text, Uuid &out) noexcept {
 	return byte == 16;
 }
 
-std::string UuidToString(const Uuid &uuid) {
+void FormatUuid(const std::uint8_t (&bytes)[16], char (&out)[37]) noexcept {
 	static const char kHex[] = "0123456789abcdef";
-	std::string out;
-	out.reserve(36);
+	std::size_t pos = 0;
 	for (std::size_t i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out += '-';
-		out += kHex[uuid.bytes[i] >> 4];
-		out += kHex[uuid.bytes[i] & 15];
+			out[pos++] = '-';
+		out[pos++] = kHex[bytes[i] >> 4];
+		out[pos++] = kHex[bytes[i] & 15];
 	}
-	return out;
+	out[pos] = '\0';
+}
+
+std::string UuidToString(const Uuid &uuid) {
+	std::uint8_t bytes[16];
+	std::copy(uuid.bytes.begin(), uuid.bytes.end(), bytes);
+	char text[37];
+	FormatUuid(bytes, text);
+	return std::string(text, 36);
 }
 
 std::ostream &operator<<(std::ostream &out, const Uuid &uuid) {

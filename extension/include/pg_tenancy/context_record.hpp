@@ -47,6 +47,31 @@ inline const char *ContextPermissions(const ContextRecord *record) {
 
 enum class ContextParseError { None, BadToken, BadSuffix, SuffixNotAllowed, OutOfMemory };
 
+// Everything a context is made of: a verified token's claims, and the role and
+// permissions tenancy.enter() read for an organization context.
+struct ContextFields {
+	const std::uint8_t *user;
+	const std::uint8_t *org; // nullptr: a user-only context
+	std::int64_t issued_at;
+	std::int64_t expires_at;
+	const char *jti;
+	const std::uint8_t *role;   // nullptr: no role (user-only or forwarded)
+	const char *role_code;      // with role
+	const char *permissions;    // with role: comma-separated, possibly empty
+	std::size_t permissions_len;
+	ContextSource source;
+};
+
+// The setting value tenancy.enter() publishes for `fields` and its verified
+// token: the token, then for a context with a role
+// "~<role uuid>~<role code>~<permissions>". malloc'd; nullptr when out of
+// memory. Never throws.
+char *FormatContextValue(const char *token, std::size_t token_len, const ContextFields &fields) noexcept;
+
+// Builds the record from its fields, validating the role code and every
+// permission. On success *out is malloc'd. Never throws.
+ContextParseError BuildContextRecord(const ContextFields &fields, ContextRecord **out) noexcept;
+
 // Parses a value whose token was already verified (by tenancy.enter() in this
 // backend, or by the leader of a parallel worker). On success *out is malloc'd.
 ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept;

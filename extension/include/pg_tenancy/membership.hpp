@@ -1,15 +1,17 @@
 // membership.hpp: database look-ups behind tenancy.enter() (PG-facing).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace pg_tenancy {
 
 struct MembershipInfo {
 	bool found;
-	char role_id[37];
+	std::uint8_t role[16];
 	char role_code[64];
-	char *permissions; // comma-separated, palloc'd in the caller's memory context
+	char *permissions; // comma-separated, sorted, palloc'd in the caller's memory context
+	std::size_t permissions_len;
 };
 
 // Is `user` a member of `org`? Fills role and permissions (index look-ups, latest snapshot).
@@ -17,5 +19,8 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 
 // Is `user` a registered user?
 bool UserExists(const std::uint8_t user[16]);
+
+// Once per backend (from _PG_init): forget resolved relations when they change.
+void RegisterMembershipInvalidation();
 
 } // namespace pg_tenancy

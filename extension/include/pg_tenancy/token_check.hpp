@@ -20,6 +20,7 @@ struct TokenCheckResult {
 	std::uint8_t user[16];
 	std::int64_t issued_at;
 	std::int64_t expires_at;
+	char jti[129]; // NUL-terminated
 };
 
 struct TokenCheckOptions {
@@ -30,7 +31,8 @@ struct TokenCheckOptions {
 };
 
 // Verifies a token against the keyring file (cached, reloaded when the file or the
-// setting changes). Never throws.
+// setting changes). A token whose signature verified before with the same keyring
+// skips the signature check; its times are checked on every call. Never throws.
 void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptions &options,
                        TokenCheckResult *result) noexcept;
 
@@ -44,10 +46,11 @@ constexpr std::size_t kThrowawayTokenBytes = 1024;
 // Signs a context token for (user, org), valid for 60 seconds from `now`, with a
 // random key that is discarded at once: the value parses like a verified token,
 // but nothing can ever verify it again. Only tenancy.probe() uses it, to enter its
-// own synthetic organizations. Writes a NUL-terminated token into `out`; false if
-// `size` is too small or the generator fails. Never throws.
+// own synthetic organizations. Writes a NUL-terminated token into `out` and its
+// claims into `claims`; false if `size` is too small or the generator fails.
+// Never throws.
 bool MintThrowawayContextToken(const std::uint8_t user[16], const std::uint8_t org[16], std::int64_t now, char *out,
-                               std::size_t size) noexcept;
+                               std::size_t size, TokenCheckResult *claims) noexcept;
 
 // Writes "tinv_" followed by 32 CSPRNG bytes in base64url (48 characters) into
 // `out`; false if the generator fails or `size` is too small. Never throws.

@@ -46,6 +46,11 @@ struct VerifyResult {
 // Checks structure, signature (constant time), type and time claims. Never throws.
 VerifyResult VerifyContextToken(std::string_view token, const Keyring &keyring, const VerifyOptions &options) noexcept;
 
+// Re-checks the time claims of claims that already verified, against `options`
+// (for a cache of verified tokens: a token that verified once can still expire).
+// Never throws.
+TokenError CheckContextTimes(const ContextClaims &claims, const VerifyOptions &options) noexcept;
+
 // Parses structure and claims without checking the signature or times. Only for
 // values whose authenticity was already established (e.g. restored into a parallel
 // worker from its verified leader). Never throws.

@@ -20,6 +20,8 @@ bool ParseUuid(std::string_view text, Uuid &out) noexcept;
 
 // Lower-case canonical form.
 std::string UuidToString(const Uuid &uuid);
+// The same into a buffer (36 characters and a NUL), for callers that must not allocate.
+void FormatUuid(const std::uint8_t (&bytes)[16], char (&out)[37]) noexcept;
 std::ostream &operator<<(std::ostream &out, const Uuid &uuid);
 
 } // namespace pg_tenancy::token

@@ -1,0 +1,43 @@
+-- ---------------------------------------------------------------------------
+-- The tenant context.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.enter(token text) RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_enter'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.enter(text) IS
+    'Verify a signed context token and the membership it names, then set the tenant context for the current '
+    'transaction. Pass the token as a bind parameter: SELECT tenancy.enter($1)';
+
+CREATE FUNCTION tenancy.leave() RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_leave'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.leave() IS
+    'Clear the tenant context for the rest of the transaction (a new one cannot be entered before COMMIT)';
+
+CREATE FUNCTION tenancy.current_org() RETURNS uuid
+    AS 'MODULE_PATHNAME', 'tenancy_current_org'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.current_org() IS
+    'Organization of the current context; errors (or NULL if tenancy.missing_context = empty) without one';
+
+CREATE FUNCTION tenancy.current_user_id() RETURNS uuid
+    AS 'MODULE_PATHNAME', 'tenancy_current_user_id'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.current_user_id() IS
+    'User of the current context; errors (or NULL if tenancy.missing_context = empty) without one';
+
+CREATE FUNCTION tenancy.has_permission(permission text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenancy_has_permission'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.has_permission(text) IS
+    'Does the current context''s role grant this permission ("*" and "resource.*" grants count)?';
+
+CREATE FUNCTION tenancy.context() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'tenancy_context'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.context() IS
+    'The current context (user, org, role, permissions, times) as JSON, or NULL; never the token';

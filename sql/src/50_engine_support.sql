@@ -1,0 +1,103 @@
+-- ---------------------------------------------------------------------------
+-- Support for the engine (the application-side companion).
+-- ---------------------------------------------------------------------------
+
+-- Membership look-up before a token is minted. Not for the application role:
+-- grant it to the engine's privileged role only.
+CREATE FUNCTION tenancy.lookup_membership(user_id uuid, organization_id uuid)
+    RETURNS TABLE (role_code text, permissions jsonb)
+    LANGUAGE sql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.code, r.permissions
+      FROM tenancy.memberships AS m
+      JOIN tenancy.roles AS r ON r.id OPERATOR(pg_catalog.=) m.role_id
+                             AND r.organization_id OPERATOR(pg_catalog.=) m.organization_id
+     WHERE m.user_id OPERATOR(pg_catalog.=) lookup_membership.user_id
+       AND m.organization_id OPERATOR(pg_catalog.=) lookup_membership.organization_id
+$$;
+REVOKE ALL ON FUNCTION tenancy.lookup_membership(uuid, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.lookup_membership(uuid, uuid) IS
+    'Role and permissions of a user in an organization, if a member (for the engine''s privileged role only)';
+
+-- The caller's own organizations, for an organization switcher. Needs a context
+-- (a user-only one is enough) and shows nothing about anyone else.
+CREATE FUNCTION tenancy.my_organizations()
+    RETURNS TABLE (organization_id uuid, name text, role_code text, role_name text, joined_at timestamptz)
+    LANGUAGE sql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.id, o.name, r.code, r.name, m.created_at
+      FROM tenancy.memberships AS m
+      JOIN tenancy.organizations AS o ON o.id OPERATOR(pg_catalog.=) m.organization_id
+      JOIN tenancy.roles AS r ON r.id OPERATOR(pg_catalog.=) m.role_id
+     WHERE m.user_id OPERATOR(pg_catalog.=) tenancy.current_user_id()
+     ORDER BY o.name, o.id
+$$;
+COMMENT ON FUNCTION tenancy.my_organizations() IS
+    'Organizations the context''s user belongs to, with their role in each';
+
+-- Cache invalidation for the engine: every change to memberships or roles is
+-- announced on channel tenancy_membership_changed. The payload is empty on
+-- purpose: any role may LISTEN, and ids in it would tell one tenant about
+-- another. Listeners drop their whole membership cache.
+CREATE FUNCTION tenancy.announce_membership_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_catalog.pg_notify('tenancy_membership_changed', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER memberships_announce_change
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.announce_membership_change();
+CREATE TRIGGER roles_announce_change
+    AFTER UPDATE OR DELETE OR TRUNCATE ON tenancy.roles
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.announce_membership_change();
+
+-- Connection hygiene for poolers: what this session would carry past COMMIT.
+CREATE FUNCTION tenancy.session_leftovers() RETURNS text[]
+    AS 'MODULE_PATHNAME', 'tenancy_session_leftovers'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tenancy.session_leftovers() IS
+    'Session state that would outlive the current transaction: session-level settings, temporary tables, '
+    'holdable cursors, SQL prepared statements, advisory locks, LISTEN channels. Empty when the connection is clean.';
+
+CREATE FUNCTION tenancy.assert_session_clean() RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    leftovers text[] := tenancy.session_leftovers();
+BEGIN
+    IF pg_catalog.cardinality(leftovers) > 0 THEN
+        RAISE EXCEPTION 'this session carries state past the transaction'
+            USING ERRCODE = '55000',
+                  DETAIL = pg_catalog.array_to_string(leftovers, '; '),
+                  HINT = 'A pooled connection must not keep session state; discard it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.assert_session_clean() IS
+    'Raise SQLSTATE 55000 if tenancy.session_leftovers() is not empty';
+
+-- For connection pools: fails unless the current transaction still has the
+-- context it entered (a COMMIT or ROLLBACK sent mid-way would have ended both).
+CREATE FUNCTION tenancy.require_context() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tenancy.context() IS NULL THEN
+        RAISE EXCEPTION 'no tenant context is active: the transaction ended or left its context early'
+            USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.require_context() IS
+    'Raise SQLSTATE 42501 unless a tenant context is active (sent by the engine just before COMMIT)';
