@@ -199,7 +199,10 @@ VerifyResult VerifyIdentityToken(std::string_view token, const KeySet &keys, con
 		}
 		jws::SplitToken parts;
 		if (jws::Split(token, parts, kMaxIdentityTokenBytes) != tok::TokenError::None) {
-			result.error = IdentityError::Malformed;
+			// alg "none" tokens have an empty signature: name the real reason.
+			Header header;
+			bool none = ParseHeader(token.substr(0, token.find('.')), header) == IdentityError::UnsupportedAlgorithm;
+			result.error = none ? IdentityError::UnsupportedAlgorithm : IdentityError::Malformed;
 			return result;
 		}
 		Header header;
