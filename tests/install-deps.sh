@@ -9,6 +9,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-common
   libpqxx-dev libboost-test-dev libssl-dev nlohmann-json3-dev libcli11-dev
   pgbouncer gnuplot-nox procps jq
+  python3-jwt python3-cryptography
 )
 
 missing=()
@@ -17,6 +18,12 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+# Node.js and npm mint the jose interop tokens (tests/identity/interop). Any
+# installation will do (Debian's or NodeSource's, which bundles npm and conflicts
+# with Debian's npm package), so look for the commands.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

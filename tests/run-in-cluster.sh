@@ -43,6 +43,8 @@ RESULTS="$results" bash tests/security/run.sh | tee "$TENANCY_WORK/security.log"
 grep -q '^[0-9]* passed, 0 failed$' "$TENANCY_WORK/security.log" || echo "not ok security:suite (did not finish cleanly)" >>"$results"
 echo "== command-line tool"
 bash tests/cluster/cli.sh
+echo "== identity-provider bearer tokens (tests/cluster/identity.sh)"
+bash tests/cluster/identity.sh
 echo "== walkthrough (docs/walkthrough.md)"
 if TENANCY_INSIDE_CLUSTER=1 bash examples/walkthrough.sh >"$TENANCY_WORK/walkthrough.md" 2>&1 &&
   grep -q "ownership transferred" "$TENANCY_WORK/walkthrough.md" && ! grep -q "exit status [125]" "$TENANCY_WORK/walkthrough.md"; then

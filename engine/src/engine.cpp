@@ -113,7 +113,7 @@ struct Engine::State {
 	// tenancy.resolve_identity(). An unlinked subject is unauthenticated.
 	Uuid ResolveLinkedIdentity(const std::string &issuer, const std::string &subject) {
 		pqxx::result row = WithAdmin([&](pqxx::nontransaction &work) {
-			return work.exec_params("SELECT tenancy.resolve_identity($1, $2)", issuer, subject);
+			return work.exec_params("SELECT tenancy.resolve_identity($1, $2)::text", issuer, subject);
 		});
 		if (row.size() != 1 || row[0][0].is_null())
 			throw Unauthenticated("invalid bearer token: no pg_tenancy user is linked to its issuer and subject");
@@ -241,6 +241,12 @@ Uuid Engine::RegisterUser(const std::string &code, const std::string &email) {
 		return work.exec_params1("SELECT tenancy.register_user($1, $2)::text", code, email)[0].as<std::string>();
 	});
 	return ParseUuid(id, "user id");
+}
+
+void Engine::LinkIdentity(const Uuid &user, const std::string &issuer, const std::string &subject) {
+	state_->WithAdmin([&](pqxx::nontransaction &work) {
+		return work.exec_params("SELECT tenancy.link_identity($1::uuid, $2, $3)", ToString(user), issuer, subject);
+	});
 }
 
 Uuid Engine::CreateOrganization(const Identity &who, const std::string &name) {
