@@ -51,6 +51,13 @@ RESET ROLE;
 DROP OWNED BY tenancy_engine_admin;
 DROP ROLE tenancy_engine_admin;
 
+-- tenancy.audit() reports an application role that can reach the table directly
+-- (it could link itself to anyone's identity).
+GRANT SELECT, INSERT ON tenancy.user_identities TO tenancy_app;
+SELECT rule, severity, object, detail FROM tenancy.audit('tenancy_app') WHERE object = 'tenancy.user_identities';
+REVOKE ALL ON tenancy.user_identities FROM tenancy_app;
+SELECT count(*) AS no_finding_after_revoke FROM tenancy.audit('tenancy_app') WHERE object = 'tenancy.user_identities';
+
 -- Clean up (the rows would also go with their user: ON DELETE CASCADE).
 SELECT count(*) AS alice_identities FROM tenancy.user_identities WHERE user_id = :'alice';
 SELECT tenancy.unlink_identity('https://id.example/', 'auth0|alice'),
