@@ -8,6 +8,7 @@
 
 #include "identity_test.hpp"
 #include "pg_tenancy/token/base64url.hpp"
+#include "pg_tenancy/token/keyring.hpp"
 
 using namespace identity_test;
 using namespace tenancy::identity;
@@ -125,6 +126,17 @@ BOOST_AUTO_TEST_CASE(files_with_secrets_must_be_private) {
 	BOOST_CHECK_THROW(KeySet::LoadFile(path), KeySetError);
 	chmod(path.c_str(), 0600);
 	BOOST_TEST(KeySet::LoadFile(path).HasSecrets());
+	// A keyring may hold EdDSA private keys: always private, as before.
+	{
+		std::ofstream out(path);
+		pg_tenancy::token::Keyring ring;
+		ring.Add(pg_tenancy::token::PublicPart(pg_tenancy::token::GenerateEd25519Key("ed")));
+		out << ring.ToText();
+	}
+	chmod(path.c_str(), 0644);
+	BOOST_CHECK_THROW(KeySet::LoadFile(path), KeySetError);
+	chmod(path.c_str(), 0600);
+	BOOST_TEST(KeySet::LoadFile(path).Keys().size() == 1u);
 	std::remove(path.c_str());
 	BOOST_CHECK_THROW(KeySet::LoadFile(path), KeySetError);
 }

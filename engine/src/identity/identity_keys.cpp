@@ -222,16 +222,24 @@ KeySet KeySet::ParseKeyring(std::string_view text) {
 	return set;
 }
 
-KeySet KeySet::Parse(std::string_view text) {
+namespace {
+bool LooksLikeJwks(std::string_view text) {
 	std::size_t first = text.find_first_not_of(" \t\r\n");
-	return first != std::string_view::npos && text[first] == '{' ? ParseJwks(text) : ParseKeyring(text);
+	return first != std::string_view::npos && text[first] == '{';
+}
+} // namespace
+
+KeySet KeySet::Parse(std::string_view text) {
+	return LooksLikeJwks(text) ? ParseJwks(text) : ParseKeyring(text);
 }
 
 KeySet KeySet::LoadFile(const std::string &path) {
 	try {
-		KeySet set = Parse(tok::ReadKeyFile(path, false));
-		// Public keys may be world-readable; a secret may not.
-		if (set.HasSecrets())
+		std::string text = tok::ReadKeyFile(path, false);
+		KeySet set = Parse(text);
+		// A JWKS of public keys may be world-readable. A keyring (it may hold
+		// EdDSA private keys) or a JWKS with an HMAC secret may not.
+		if (!LooksLikeJwks(text) || set.HasSecrets())
 			(void)tok::ReadKeyFile(path, true);
 		return set;
 	} catch (const tok::KeyringError &e) {

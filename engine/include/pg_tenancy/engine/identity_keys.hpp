@@ -63,9 +63,9 @@ class KeySet {
 	static KeySet ParseKeyring(std::string_view text);
 	// Either format: a document whose first non-blank character is '{' is JWKS.
 	static KeySet Parse(std::string_view text);
-	// Reads and parses `path` (at most 1 MiB). A JWKS holds only public keys and
-	// may be world-readable; a file with HMAC secrets (a keyring, or a JWKS with
-	// "oct" keys) must be private, as keyring files are. Throws KeySetError.
+	// Reads and parses `path` (at most 1 MiB). A JWKS of public keys may be
+	// world-readable; a keyring, or a JWKS with "oct" secrets, must be private
+	// (mode 0600, or root-owned 0640), as keyring files always were. Throws KeySetError.
 	static KeySet LoadFile(const std::string &path);
 
 	// The key a token's header selects: by kid and algorithm; without a kid, the
