@@ -17,6 +17,17 @@
 -- T207 (sql/src/92_audit_roles.sql) also watches tenancy.user_identities.
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3.0'" to load this file. \quit
 
+-- enter(): no SECURITY DEFINER and no SET clause (see sql/src/20_context.sql).
+ALTER FUNCTION tenancy.enter(text) SECURITY INVOKER RESET ALL;
+
+-- The commit-time checks in C (see sql/src/50_engine_support.sql).
+CREATE OR REPLACE FUNCTION tenancy.assert_session_clean() RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_assert_session_clean'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE OR REPLACE FUNCTION tenancy.require_context() RETURNS void
+    AS 'MODULE_PATHNAME', 'tenancy_require_context'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 -- ---------------------------------------------------------------------------
 -- External identities: an identity provider's (issuer, subject) linked to a
 -- pg_tenancy user, so providers whose subjects are not pg_tenancy user ids

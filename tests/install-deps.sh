@@ -11,6 +11,11 @@ packages=(
   pgbouncer gnuplot-nox procps jq
   python3-jwt python3-cryptography
 )
+# The ticket service and the Node.js and Python examples (examples/).
+packages+=(libcpp-httplib-dev curl nodejs python3 python3-psycopg python3-psycopg-pool python3-jwt python3-cryptography)
+# Debian's npm, unless the installed nodejs already brings one (NodeSource's
+# does, and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do

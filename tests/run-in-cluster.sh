@@ -52,5 +52,17 @@ if TENANCY_INSIDE_CLUSTER=1 bash examples/walkthrough.sh >"$TENANCY_WORK/walkthr
 else
   echo "not ok walkthrough" | tee -a "$results"; cat "$TENANCY_WORK/walkthrough.md"
 fi
+echo "== ticket service over HTTP (examples/ticket-service)"
+bash examples/ticket-service/tests/run.sh
+echo "== ticket service curl session (examples/ticket-service/README.md)"
+if TENANCY_INSIDE_CLUSTER=1 bash examples/ticket-service/walkthrough.sh >"$TENANCY_WORK/tickets-walkthrough.md" 2>&1; then
+  echo "ok tickets:walkthrough" | tee -a "$results"
+else
+  echo "not ok tickets:walkthrough" | tee -a "$results"; cat "$TENANCY_WORK/tickets-walkthrough.md"
+fi
+echo "== pg_tenancy from Node.js (examples/node)"
+bash examples/node/run-tests.sh
+echo "== pg_tenancy from Python (examples/python)"
+bash examples/python/run-tests.sh
 echo "== installed CMake package and pkg-config file"
 bash tests/cluster/install_package.sh | tee -a "$results"

@@ -1,6 +1,7 @@
 // engine.cpp: see engine.hpp.
 #include "pg_tenancy/engine/engine.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <mutex>
 #include <pqxx/except>
@@ -41,8 +42,12 @@ void RefuseRlsBypass(pqxx::connection &connection) {
 
 void PrepareApplicationConnection(pqxx::connection &connection, bool prepared) {
 	RefuseRlsBypass(connection);
-	if (prepared)
+	if (prepared) {
 		connection.prepare("tenancy_enter", "SELECT tenancy.enter($1)");
+		// Now, not at first use: the first use is inside a libpq pipeline,
+		// which libpqxx does not see.
+		connection.prepare_now("tenancy_enter");
+	}
 }
 
 std::int64_t Now() {
@@ -191,8 +196,16 @@ void Engine::RequireMembership(const Identity &who, const Uuid &org) {
 }
 
 std::string Engine::MintContextToken(const Identity &who, const Uuid *org) {
-	if (org)
+	// A token minted earlier for the same pair is reused until a quarter of its
+	// lifetime is left, so most requests cost no signature and the server's
+	// cache of verified tokens hits. It goes with the membership cache entry.
+	const std::int64_t reuse_margin = std::max<std::int64_t>(state_->config.token_ttl.count() / 4, 1);
+	if (org) {
 		RequireMembership(who, *org);
+		std::string cached = state_->cache.Token(who.user_id, *org, Now() + reuse_margin);
+		if (!cached.empty())
+			return cached;
+	}
 	tok::ContextClaims claims;
 	claims.user = who.user_id;
 	if (org)
@@ -200,7 +213,10 @@ std::string Engine::MintContextToken(const Identity &who, const Uuid *org) {
 	claims.issued_at = Now();
 	claims.expires_at = claims.issued_at + state_->config.token_ttl.count();
 	claims.jti = tok::NewJti();
-	return tok::MintContextToken(state_->signing_keyring.SigningKey(state_->config.signing_kid), claims);
+	std::string token = tok::MintContextToken(state_->signing_keyring.SigningKey(state_->config.signing_kid), claims);
+	if (org)
+		state_->cache.RememberToken(who.user_id, *org, token, claims.expires_at);
+	return token;
 }
 
 TenantTransaction Engine::Transaction(const Identity &who, const Uuid &org) {
@@ -212,28 +228,11 @@ TenantTransaction Engine::UserTransaction(const Identity &who) {
 }
 
 TenantTransaction Engine::Begin(const Identity &who, const Uuid *org, const std::string &token) {
-	// Reused connections may have died while idle (after a server restart, all
-	// of them): nothing has run yet, so try the next one, each failure closing
-	// one dead connection, until a fresh connection is opened.
-	const std::size_t attempts = state_->config.pool_size + 1;
-	for (std::size_t attempt = 1;; attempt++) {
-		PooledConnection connection = state_->pool.Lease();
-		bool retry_allowed = connection.reused() && attempt < attempts;
-		TenantTransaction tx(std::move(connection), who, org);
-		try {
-			tx.Enter(token, state_->config.prepared_statements);
-			return tx;
-		} catch (const ContextLost &) {
-			if (retry_allowed)
-				continue;
-			throw DatabaseUnavailable("could not start a transaction: the database connection was lost");
-		} catch (const DatabaseError &e) {
-			// 26000: someone ran DEALLOCATE ALL on this connection; it is closed now.
-			if (retry_allowed && e.sqlstate() == "26000")
-				continue;
-			throw;
-		}
-	}
+	// Nothing is sent yet: BEGIN and enter() ride with the first statement. A
+	// reused connection found dead then is replaced, up to pool_size + 1 tries.
+	TenantTransaction::Start start{&state_->pool, state_->config.pool_size + 1, token,
+	                               state_->config.prepared_statements};
+	return TenantTransaction(state_->pool.Lease(), who, org, std::move(start));
 }
 
 Uuid Engine::RegisterUser(const std::string &code, const std::string &email) {

@@ -10,7 +10,7 @@ bool MembershipCache::Contains(const Uuid &user, const Uuid &org) {
 	auto it = entries_.find(Key{user, org});
 	if (it == entries_.end())
 		return false;
-	if (Clock::now() >= it->second) {
+	if (Clock::now() >= it->second.expires) {
 		entries_.erase(it);
 		return false;
 	}
@@ -25,7 +25,27 @@ std::uint64_t MembershipCache::Generation() const {
 void MembershipCache::Remember(const Uuid &user, const Uuid &org, std::uint64_t generation) {
 	std::lock_guard<std::mutex> lock(mutex_);
 	if (enabled_ && ttl_.count() > 0 && generation == generation_)
-		entries_[Key{user, org}] = Clock::now() + ttl_;
+		entries_[Key{user, org}].expires = Clock::now() + ttl_;
+}
+
+std::string MembershipCache::Token(const Uuid &user, const Uuid &org, std::int64_t valid_until) {
+	std::lock_guard<std::mutex> lock(mutex_);
+	if (!enabled_)
+		return {};
+	auto it = entries_.find(Key{user, org});
+	if (it == entries_.end() || Clock::now() >= it->second.expires || it->second.token_expires_at < valid_until)
+		return {};
+	return it->second.token;
+}
+
+void MembershipCache::RememberToken(const Uuid &user, const Uuid &org, const std::string &token,
+                                    std::int64_t expires_at) {
+	std::lock_guard<std::mutex> lock(mutex_);
+	auto it = entries_.find(Key{user, org});
+	if (enabled_ && it != entries_.end()) {
+		it->second.token = token;
+		it->second.token_expires_at = expires_at;
+	}
 }
 
 void MembershipCache::Clear() {

@@ -4,6 +4,7 @@
 #include <pqxx/except>
 
 #include "pg_tenancy/engine/errors.hpp"
+#include "pipelined_start.hpp"
 
 namespace tenancy {
 namespace {
@@ -30,20 +31,21 @@ bool IsDirtySession(const pqxx::sql_error &e) {
 
 } // namespace
 
-TenantTransaction::TenantTransaction(PooledConnection connection, const Identity &identity, const Uuid *org)
-    : connection_(std::move(connection)), identity_(identity), has_org_(org != nullptr) {
+TenantTransaction::TenantTransaction(PooledConnection connection, const Identity &identity, const Uuid *org,
+                                     Start start)
+    : connection_(std::move(connection)), identity_(identity), has_org_(org != nullptr), start_(std::move(start)) {
 	if (org)
 		org_ = *org;
 }
 
 TenantTransaction::TenantTransaction(TenantTransaction &&other) noexcept
     : connection_(std::move(other.connection_)), work_(std::move(other.work_)), identity_(other.identity_),
-      org_(other.org_), has_org_(other.has_org_), state_(other.state_) {
+      org_(other.org_), has_org_(other.has_org_), state_(other.state_), start_(std::move(other.start_)) {
 	other.state_ = State::Failed;
 }
 
 TenantTransaction::~TenantTransaction() {
-	if (state_ == State::Active) {
+	if (active()) {
 		try {
 			Rollback();
 		} catch (...) {
@@ -52,24 +54,63 @@ TenantTransaction::~TenantTransaction() {
 	}
 }
 
-void TenantTransaction::Enter(const std::string &token, bool prepared) {
-	try {
-		work_ = std::make_unique<pqxx::nontransaction>(*connection_, "tenancy");
-		work_->exec("BEGIN");
-		if (prepared)
-			work_->exec_prepared("tenancy_enter", token);
-		else
-			work_->exec_params("SELECT tenancy.enter($1)", token);
-	} catch (...) {
-		Fail(std::current_exception());
+pqxx::result TenantTransaction::ExecFirst(const std::string &sql, detail::StatementParams params) {
+	detail::PipelinedStart start{"BEGIN", start_.token, start_.enter_prepared, sql, std::move(params)};
+	for (std::size_t attempt = 1;; attempt++) {
+		try {
+			pqxx::result result = detail::ExecPipelinedStart(*connection_, start);
+			work_ = std::make_unique<pqxx::nontransaction>(*connection_, "tenancy");
+			state_ = State::Active;
+			return result;
+		} catch (...) {
+			// A reused connection may have died while idle (after a server
+			// restart, all of them): nothing can have been committed on it, as
+			// no COMMIT was sent, so the same pipeline goes to the next one.
+			// So does a lost prepared statement (26000: someone ran DEALLOCATE
+			// ALL on this connection, which is closed now).
+			std::exception_ptr error = std::current_exception();
+			bool retry = connection_.reused() && attempt < start_.attempts && start_.pool != nullptr;
+			if (retry) {
+				try {
+					std::rethrow_exception(error);
+				} catch (const pqxx::broken_connection &) {
+				} catch (const pqxx::sql_error &e) {
+					retry = e.sqlstate() == "26000";
+				} catch (...) {
+					retry = false;
+				}
+			}
+			if (!retry)
+				Fail(error);
+			connection_ = PooledConnection(); // closed: not marked clean
+			try {
+				connection_ = start_.pool->Lease();
+			} catch (...) {
+				state_ = State::Failed;
+				throw;
+			}
+		}
 	}
 }
 
 pqxx::result TenantTransaction::Exec(const std::string &sql) {
+	if (state_ == State::Pending)
+		return ExecFirst(sql, detail::StatementParams{});
 	return Guarded([&] { return work_->exec(sql); });
 }
 
+void TenantTransaction::ReleaseUnused() {
+	// Nothing was sent: the connection is exactly as clean as when it was leased.
+	connection_.MarkClean();
+	connection_ = PooledConnection();
+}
+
 void TenantTransaction::Commit() {
+	if (state_ == State::Pending) {
+		state_ = State::Committed;
+		ReleaseUnused();
+		return;
+	}
 	if (state_ != State::Active)
 		throw ContextLost("the transaction is no longer active");
 	bool clean = true;
@@ -96,6 +137,11 @@ void TenantTransaction::Commit() {
 }
 
 void TenantTransaction::Rollback() {
+	if (state_ == State::Pending) {
+		state_ = State::RolledBack;
+		ReleaseUnused();
+		return;
+	}
 	if (state_ != State::Active)
 		return;
 	state_ = State::RolledBack;

@@ -15,6 +15,7 @@ PGDLLEXPORT void _PG_init(void);
 
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/membership.hpp"
+#include "pg_tenancy/token_check.hpp"
 #include "pg_tenancy/transaction_state.hpp"
 
 namespace {
@@ -43,5 +44,6 @@ extern "C" void _PG_init(void) {
 		                        "server, then run CREATE EXTENSION pg_tenancy.")));
 	pg_tenancy::InitGuc();
 	pg_tenancy::RegisterMembershipInvalidation();
+	pg_tenancy::WarmUpTokenChecks(pg_tenancy::keyring_file);
 	RegisterXactCallback(OnTransactionEnd, nullptr);
 }

@@ -1,21 +1,56 @@
-// session_state.cpp: tenancy.session_leftovers(), what a session would carry
-// past the end of the current transaction. A connection pool calls it before
-// COMMIT and discards the connection unless the answer is empty.
+// session_state.cpp: what a session would carry past the end of the current
+// transaction, for connection pools: tenancy.session_leftovers() lists it,
+// tenancy.assert_session_clean() refuses it (SQLSTATE 55000), and
+// tenancy.require_context() proves the transaction still has its context.
+//
+// A pool runs the last two at every commit, so they read the backend's own
+// state directly (settings, portals, prepared statements, locks, LISTEN
+// channels) instead of querying the catalog views; only a session that ever
+// created a temporary object pays for catalog queries.
 extern "C" {
 #include "postgres.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc_tables.h"
+#include "utils/portal.h"
+#include "utils/tuplestore.h"
 }
 
+#include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/pg_boundary.hpp"
 
 namespace {
+
+struct Leftovers {
+	ArrayBuildState *state;
+	MemoryContext context;
+	int count;
+	StringInfoData joined; // "a; b; c", for assert_session_clean()'s detail
+};
+
+void Add(Leftovers &out, const char *prefix, const char *name) {
+	MemoryContext caller = MemoryContextSwitchTo(out.context);
+	char *item = psprintf("%s %s", prefix, name ? name : "?");
+	out.state = accumArrayResult(out.state, CStringGetTextDatum(item), false, TEXTOID, out.context);
+	appendStringInfo(&out.joined, "%s%s", out.count ? "; " : "", item);
+	out.count++;
+	MemoryContextSwitchTo(caller);
+}
 
 // Would this setting's value after COMMIT come from a session-level SET?
 // Walks the GUC stack the way AtEOXact_GUC will: a plain SET at any level
@@ -32,22 +67,28 @@ bool SessionSetSurvivesCommit(const struct config_generic *var) {
 	return bottom->source == PGC_S_SESSION;
 }
 
-// The checks run at every commit of a pooled connection, so their plans are
-// prepared once per backend and kept.
-struct Check {
+void CollectSettings(Leftovers &out) {
+	struct config_generic **vars = get_guc_variables();
+	int count = GetNumConfigOptions();
+	for (int i = 0; i < count; i++)
+		if (SessionSetSurvivesCommit(vars[i]))
+			Add(out, "setting", vars[i]->name);
+}
+
+// Temporary types and functions are looked up before pg_catalog's: left
+// behind, they could change what the next user's queries mean. The plans are
+// kept per backend.
+struct TempCheck {
 	const char *prefix;
 	const char *query;
 	SPIPlanPtr plan;
 };
-
-Check temp_checks[] = {
+TempCheck temp_checks[] = {
     {"temporary table",
      "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class AS c "
      "WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND c.relkind "
      "OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f']::\"char\"[]) ORDER BY 1",
      nullptr},
-    // Temporary types and functions are looked up before pg_catalog's: left
-    // behind, they could change what the next user's queries mean.
     {"temporary type",
      "SELECT t.typname::pg_catalog.text FROM pg_catalog.pg_type AS t "
      "WHERE t.typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND t.typrelid "
@@ -59,60 +100,150 @@ Check temp_checks[] = {
      nullptr},
 };
 
-Check session_checks[] = {
-    {"holdable cursor", "SELECT name FROM pg_catalog.pg_cursors WHERE is_holdable ORDER BY 1", nullptr},
-    {"prepared statement", "SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql ORDER BY 1", nullptr},
-    {"advisory lock",
-     "SELECT objid::pg_catalog.text FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) "
-     "'advisory' AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() ORDER BY 1",
-     nullptr},
-    {"listening on", "SELECT c FROM pg_catalog.pg_listening_channels() AS c ORDER BY 1", nullptr},
-};
+void CollectTemporaryObjects(Leftovers &out) {
+	// A session that never created a temporary object has no temporary schema.
+	Oid temp_namespace = InvalidOid, temp_toast_namespace = InvalidOid;
+	GetTempNamespaceState(&temp_namespace, &temp_toast_namespace);
+	if (!OidIsValid(temp_namespace))
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_tenancy: SPI_connect failed");
+	for (TempCheck &check : temp_checks) {
+		if (check.plan == nullptr) {
+			SPIPlanPtr plan = SPI_prepare(check.query, 0, nullptr);
+			if (plan == nullptr || SPI_keepplan(plan) != 0)
+				elog(ERROR, "pg_tenancy: could not prepare the session check \"%s\"", check.prefix);
+			check.plan = plan;
+		}
+		int rc = SPI_execute_plan(check.plan, nullptr, nullptr, true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "pg_tenancy: session check failed: %s", SPI_result_code_string(rc));
+		for (uint64 i = 0; i < SPI_processed; i++) {
+			Add(out, check.prefix, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		}
+	}
+	SPI_finish();
+}
 
-void RunCheck(ArrayBuildState **state, Check &check, MemoryContext result_context) {
-	if (check.plan == nullptr) {
-		SPIPlanPtr plan = SPI_prepare(check.query, 0, nullptr);
-		if (plan == nullptr || SPI_keepplan(plan) != 0)
-			elog(ERROR, "pg_tenancy: could not prepare the session check \"%s\"", check.prefix);
-		check.plan = plan;
+// Calls a built-in set-returning function with no arguments and hands each of
+// its rows to `row(values, nulls, natts)`, as the executor would (either
+// return mode), without SQL.
+template <typename Row> void ForEachRow(Oid function, Row &&row) {
+	FmgrInfo flinfo;
+	fmgr_info(function, &flinfo);
+	ReturnSetInfo rsinfo;
+	memset(&rsinfo, 0, sizeof rsinfo);
+	rsinfo.type = T_ReturnSetInfo;
+	rsinfo.econtext = CreateStandaloneExprContext();
+	rsinfo.allowedModes = static_cast<int>(SFRM_Materialize | SFRM_ValuePerCall);
+	rsinfo.returnMode = SFRM_ValuePerCall;
+	rsinfo.isDone = ExprSingleResult;
+	LOCAL_FCINFO(fcinfo, 0);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, reinterpret_cast<Node *>(&rsinfo));
+	for (;;) {
+		fcinfo->isnull = false;
+		Datum value = FunctionCallInvoke(fcinfo);
+		if (rsinfo.returnMode == SFRM_Materialize) {
+			if (rsinfo.setResult != nullptr) {
+				TupleTableSlot *slot = MakeSingleTupleTableSlot(rsinfo.setDesc, &TTSOpsMinimalTuple);
+				while (tuplestore_gettupleslot(rsinfo.setResult, true, false, slot)) {
+					slot_getallattrs(slot);
+					row(slot->tts_values, slot->tts_isnull, rsinfo.setDesc->natts);
+				}
+				ExecDropSingleTupleTableSlot(slot);
+				tuplestore_end(rsinfo.setResult);
+			}
+			break;
+		}
+		if (rsinfo.isDone == ExprEndResult)
+			break;
+		bool isnull = fcinfo->isnull;
+		row(&value, &isnull, 1);
 	}
-	int rc = SPI_execute_plan(check.plan, nullptr, nullptr, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "pg_tenancy: session check failed: %s", SPI_result_code_string(rc));
-	for (uint64 i = 0; i < SPI_processed; i++) {
-		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		MemoryContext spi = MemoryContextSwitchTo(result_context);
-		*state = accumArrayResult(*state, CStringGetTextDatum(psprintf("%s %s", check.prefix, name ? name : "?")),
-		                          false, TEXTOID, result_context);
-		MemoryContextSwitchTo(spi);
+	FreeExprContext(rsinfo.econtext, true);
+}
+
+void CollectHoldableCursors(Leftovers &out) {
+	// After COMMIT only holdable cursors are left ready; the portal running
+	// this check is active. Usually there is none, and nothing to list.
+	if (ThereAreNoReadyPortals())
+		return;
+	ForEachRow(F_PG_CURSOR, [&](Datum *values, bool *nulls, int natts) { // name, statement, is_holdable, ...
+		if (natts >= 3 && !nulls[0] && !nulls[2] && DatumGetBool(values[2]))
+			Add(out, "holdable cursor", TextDatumGetCString(values[0]));
+	});
+}
+
+void CollectPreparedStatements(Leftovers &out) {
+	// Statements prepared through the protocol (by drivers, like the engine's
+	// tenancy_enter) are the driver's business; SQL PREPAREs are the caller's.
+	ForEachRow(F_PG_PREPARED_STATEMENT, [&](Datum *values, bool *nulls, int natts) { // name, …, from_sql
+		if (natts >= 5 && !nulls[0] && !nulls[4] && DatumGetBool(values[4]))
+			Add(out, "prepared statement", TextDatumGetCString(values[0]));
+	});
+}
+
+void CollectListenChannels(Leftovers &out) {
+	ForEachRow(F_PG_LISTENING_CHANNELS, [&](Datum *values, bool *nulls, int natts) {
+		if (natts >= 1 && !nulls[0])
+			Add(out, "listening on", TextDatumGetCString(values[0]));
+	});
+}
+
+// This backend's advisory locks, from its own lock lists (what pg_locks would
+// show for it, without copying every lock in the server).
+void CollectAdvisoryLocks(Leftovers &out) {
+	for (int partition = 0; partition < NUM_LOCK_PARTITIONS; partition++) {
+		LWLock *partition_lock = LockHashPartitionLockByIndex(partition);
+		SHM_QUEUE *locks = &MyProc->myProcLocks[partition];
+		LWLockAcquire(partition_lock, LW_SHARED);
+		for (PROCLOCK *proclock =
+		         reinterpret_cast<PROCLOCK *>(SHMQueueNext(locks, locks, offsetof(PROCLOCK, procLink)));
+		     proclock != nullptr; proclock = reinterpret_cast<PROCLOCK *>(
+		                              SHMQueueNext(locks, &proclock->procLink, offsetof(PROCLOCK, procLink)))) {
+			const LOCKTAG &tag = proclock->tag.myLock->tag;
+			if (tag.locktag_type == LOCKTAG_ADVISORY && proclock->holdMask != 0)
+				Add(out, "advisory lock", psprintf("%u", tag.locktag_field3)); // pg_locks' objid
+		}
+		LWLockRelease(partition_lock);
 	}
+}
+
+// The array of leftovers (empty when the session is clean), in `context`.
+Leftovers CollectLeftovers(MemoryContext context) {
+	Leftovers out{initArrayResult(TEXTOID, context, false), context, 0, {}};
+	MemoryContext caller = MemoryContextSwitchTo(context);
+	initStringInfo(&out.joined);
+	MemoryContextSwitchTo(caller);
+	CollectSettings(out);
+	CollectTemporaryObjects(out);
+	CollectHoldableCursors(out);
+	CollectPreparedStatements(out);
+	CollectAdvisoryLocks(out);
+	CollectListenChannels(out);
+	return out;
 }
 
 } // namespace
 
 PGT_FUNCTION(tenancy_session_leftovers) {
-	MemoryContext caller = CurrentMemoryContext;
-	ArrayBuildState *state = initArrayResult(TEXTOID, caller, false);
+	Leftovers leftovers = CollectLeftovers(CurrentMemoryContext);
+	PG_RETURN_DATUM(makeArrayResult(leftovers.state, CurrentMemoryContext));
+}
 
-	struct config_generic **vars = get_guc_variables();
-	int count = GetNumConfigOptions();
-	for (int i = 0; i < count; i++)
-		if (SessionSetSurvivesCommit(vars[i]))
-			state = accumArrayResult(state, CStringGetTextDatum(psprintf("setting %s", vars[i]->name)), false, TEXTOID,
-			                         caller);
+PGT_FUNCTION(tenancy_assert_session_clean) {
+	Leftovers leftovers = CollectLeftovers(CurrentMemoryContext);
+	if (leftovers.count == 0)
+		PG_RETURN_VOID();
+	ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+	                errmsg("this session carries state past the transaction"), errdetail("%s", leftovers.joined.data),
+	                errhint("A pooled connection must not keep session state; discard it.")));
+	PG_RETURN_VOID();
+}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_tenancy: SPI_connect failed");
-	// A session that never created a temporary object has no temporary schema:
-	// then the catalog scans for them can be skipped.
-	Oid temp_namespace = InvalidOid, temp_toast_namespace = InvalidOid;
-	GetTempNamespaceState(&temp_namespace, &temp_toast_namespace);
-	if (OidIsValid(temp_namespace))
-		for (Check &check : temp_checks)
-			RunCheck(&state, check, caller);
-	for (Check &check : session_checks)
-		RunCheck(&state, check, caller);
-	SPI_finish();
-
-	PG_RETURN_DATUM(makeArrayResult(state, caller));
+PGT_FUNCTION(tenancy_require_context) {
+	if (pg_tenancy::CurrentContext() == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("no tenant context is active: the transaction ended or left its context early")));
+	PG_RETURN_VOID();
 }

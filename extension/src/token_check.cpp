@@ -141,6 +141,15 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 	}
 }
 
+void WarmUpTokenChecks(const char *keyring_file) noexcept {
+	token::WarmUpCrypto();
+	try {
+		char error[256];
+		(void)CurrentKeyring(keyring_file, error);
+	} catch (...) {
+	}
+}
+
 ContextParseError BuildForwardedContext(const char *token_text, const TokenCheckOptions &options, ContextRecord **out,
                                         const char **reason) noexcept {
 	*out = nullptr;

@@ -2,16 +2,18 @@
 // verified, so that a token reused for its lifetime (the engine reuses one per
 // user and organization) costs no second signature check. Pure C++.
 //
-// Keyed by the token's exact bytes; bounded; cleared whenever the keyring is
-// reloaded, so a key removed from the keyring stops working as before. A hit
-// only skips the signature: the caller re-checks the times on every use.
+// Keyed by the SHA-256 of the token's exact bytes, so no lookup ever compares a
+// guess with a cached token byte by byte; bounded (least recently used goes first);
+// cleared whenever the keyring is reloaded, so a key removed from the keyring
+// stops working as before. A hit only skips the signature: the caller re-checks
+// the times on every use.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
+#include <list>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <unordered_map>
 
 #include "pg_tenancy/token/context_token.hpp"
 
@@ -19,23 +21,25 @@ namespace pg_tenancy {
 
 class VerifiedTokenCache {
   public:
-	static constexpr std::size_t kCapacity = 64;
+	// One per organization a backend serves, for a pool of a thousand tenants:
+	// about 500 kB at most.
+	static constexpr std::size_t kCapacity = 1024;
 
 	// The claims `token` verified with, or nullptr.
 	const token::ContextClaims *Find(std::string_view token) noexcept;
 	// Remembers a token whose signature verified, evicting the least recently used.
 	void Remember(std::string_view token, const token::ContextClaims &claims);
 	void Clear() noexcept;
+	std::size_t Size() const noexcept { return index_.size(); }
 
   private:
 	struct Entry {
-		std::size_t hash;
-		std::string token;
+		std::string digest; // SHA-256 of the token
 		token::ContextClaims claims;
-		std::uint64_t last_used;
 	};
-	std::vector<Entry> entries_;
-	std::uint64_t uses_ = 0;
+	std::list<Entry> entries_; // most recently used first
+	// Keys view the digests in entries_, whose nodes never move.
+	std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
 };
 
 } // namespace pg_tenancy

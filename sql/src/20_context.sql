@@ -2,11 +2,14 @@
 -- The tenant context.
 -- ---------------------------------------------------------------------------
 
+-- enter() runs once per tenant transaction, so it is kept cheap: like the
+-- readers below it is neither SECURITY DEFINER nor has a SET clause (each makes
+-- every call save and restore the settings). It needs neither: it reads
+-- pg_tenancy's tables through their indexes in C, which checks no privileges,
+-- and resolves no name through search_path.
 CREATE FUNCTION tenancy.enter(token text) RETURNS void
     AS 'MODULE_PATHNAME', 'tenancy_enter'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION tenancy.enter(text) IS
     'Verify a signed context token and the membership it names, then set the tenant context for the current '
     'transaction. Pass the token as a bind parameter: SELECT tenancy.enter($1)';

@@ -68,36 +68,19 @@ COMMENT ON FUNCTION tenancy.session_leftovers() IS
     'Session state that would outlive the current transaction: session-level settings, temporary tables, '
     'holdable cursors, SQL prepared statements, advisory locks, LISTEN channels. Empty when the connection is clean.';
 
+-- The two checks a pool runs at every commit are C without a SET clause, for
+-- speed: they read the backend's own state and resolve no name through
+-- search_path (the temporary-object queries are schema-qualified).
 CREATE FUNCTION tenancy.assert_session_clean() RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    leftovers text[] := tenancy.session_leftovers();
-BEGIN
-    IF pg_catalog.cardinality(leftovers) > 0 THEN
-        RAISE EXCEPTION 'this session carries state past the transaction'
-            USING ERRCODE = '55000',
-                  DETAIL = pg_catalog.array_to_string(leftovers, '; '),
-                  HINT = 'A pooled connection must not keep session state; discard it.';
-    END IF;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'tenancy_assert_session_clean'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION tenancy.assert_session_clean() IS
     'Raise SQLSTATE 55000 if tenancy.session_leftovers() is not empty';
 
 -- For connection pools: fails unless the current transaction still has the
 -- context it entered (a COMMIT or ROLLBACK sent mid-way would have ended both).
 CREATE FUNCTION tenancy.require_context() RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF tenancy.context() IS NULL THEN
-        RAISE EXCEPTION 'no tenant context is active: the transaction ended or left its context early'
-            USING ERRCODE = '42501';
-    END IF;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'tenancy_require_context'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION tenancy.require_context() IS
     'Raise SQLSTATE 42501 unless a tenant context is active (sent by the engine just before COMMIT)';

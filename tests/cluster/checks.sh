@@ -87,6 +87,22 @@ grep -v '^test-hs ' "$TENANCY_SERVER_KEYRING" >"$TENANCY_WORK/k" && cat "$TENANC
 out=$(as_tenant "$tok_a" "SELECT 1")
 echo "$out" | grep -q "key id is not in the keyring"; report rotation_removed_key_refused $? "$out"
 cat "$TENANCY_WORK/server.keyring.orig" >"$TENANCY_SERVER_KEYRING"
+# The same in one session: a backend remembers the tokens it verified, and a
+# key removed from the keyring must still stop them within a second.
+tok_cached=$(mint --user "$alice" --org "$acme")
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_cached')" -c "SELECT count(*) FROM tickets" \
+  -c "COMMIT" -c "\\! grep -v '^test-hs ' '$TENANCY_SERVER_KEYRING' >'$TENANCY_WORK/k' && cat '$TENANCY_WORK/k' >'$TENANCY_SERVER_KEYRING'" \
+  -c "SELECT pg_sleep(1.2)" -c "BEGIN" -c "SELECT tenancy.enter('$tok_cached')" 2>&1 | sed '/^$/d')
+cat "$TENANCY_WORK/server.keyring.orig" >"$TENANCY_SERVER_KEYRING"
+echo "$out" | grep -q "^2$" && echo "$out" | grep -q "key id is not in the keyring"
+report rotation_removed_key_refused_for_a_token_verified_before $? "$out"
+# ... and a remembered token still expires (its times are checked at every use).
+tok_short=$(mint --user "$alice" --org "$acme" --ttl 1)
+skew=$(q -c "SHOW tenancy.clock_skew" | tr -dc 0-9)
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_short')" -c "SELECT count(*) FROM tickets" \
+  -c "COMMIT" -c "SELECT pg_sleep($skew + 2.5)" -c "BEGIN" -c "SELECT tenancy.enter('$tok_short')" 2>&1 | sed '/^$/d')
+echo "$out" | grep -q "^2$" && echo "$out" | grep -q "Token has expired"
+report expired_token_refused_after_it_was_verified $? "$out"
 
 # 6. A keyring others can read is refused, with a hint and no key material.
 chmod 644 "$TENANCY_SERVER_KEYRING"

@@ -11,7 +11,7 @@ mkdir -p "$work/consumer"
 cat >"$work/consumer/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.18)
 project(consumer CXX)
-find_package(pg_tenancy 0.2 REQUIRED)
+find_package(pg_tenancy 0.3 REQUIRED)
 add_executable(consumer main.cpp)
 target_link_libraries(consumer PRIVATE pg_tenancy::engine)
 CMAKE

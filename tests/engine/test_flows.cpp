@@ -82,7 +82,9 @@ BOOST_AUTO_TEST_CASE(members_and_ownership) {
 	BOOST_TEST(Find(members, bea.user_id)->is_owner);
 	BOOST_TEST(Find(members, acme.identity.user_id)->role_code == "reader");
 	engine.LeaveOrganization(acme.identity, acme.org);
-	BOOST_CHECK_THROW(engine.Transaction(acme.identity, acme.org), tenancy::NotAMember);
+	// The refusal comes with the first statement (enter() is pipelined with it)
+	// unless the engine's own membership check already knows.
+	BOOST_CHECK_THROW(engine.Transaction(acme.identity, acme.org).Exec("SELECT 1"), tenancy::NotAMember);
 	BOOST_TEST(engine.MyOrganizations(acme.identity).empty());
 	// Removing a member ends their access at once.
 	tenancy::Identity cid = NewUser(engine, "cid");

@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(removed_member_is_refused_even_with_a_cached_membership) {
 	engine.Transaction(dave, acme.org).Commit();
 	BOOST_TEST(engine.CachedMemberships() >= 1u);
 	RemoveMember(dave.user_id, acme.org);
-	BOOST_CHECK_THROW(engine.Transaction(dave, acme.org), tenancy::NotAMember);
+	BOOST_CHECK_THROW(engine.Transaction(dave, acme.org).Exec("SELECT 1"), tenancy::NotAMember);
 	BOOST_TEST(engine.Stats().leased == 0u);
 }
 
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(typed_errors) {
 		tenancy::EngineConfig config = Config();
 		config.keyring_file = path;
 		tenancy::Engine stranger(config);
-		BOOST_CHECK_THROW(stranger.Transaction(acme.identity, acme.org), tenancy::InvalidToken);
+		BOOST_CHECK_THROW(stranger.Transaction(acme.identity, acme.org).Exec("SELECT 1"), tenancy::InvalidToken);
 		std::remove(path.c_str());
 	}
 	// DatabaseUnavailable: nothing listens there.

@@ -99,4 +99,16 @@ std::string Sha256(std::string_view data) {
 	return std::string(reinterpret_cast<char *>(out), sizeof out);
 }
 
+void WarmUpCrypto() noexcept {
+	try {
+		const std::string key(kEd25519KeyBytes, '\x01');
+		(void)HmacSha256(key, "warm-up");
+		(void)Sha256("warm-up");
+		const std::string public_key = Ed25519PublicFromPrivate(key);
+		(void)Ed25519Verify(public_key, "warm-up", Ed25519Sign(key, "warm-up"));
+	} catch (...) {
+		// Only an optimisation: the first real use will report any problem.
+	}
+}
+
 } // namespace pg_tenancy::token

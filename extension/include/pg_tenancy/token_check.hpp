@@ -36,6 +36,11 @@ struct TokenCheckOptions {
 void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptions &options,
                        TokenCheckResult *result) noexcept;
 
+// For the postmaster (pg_tenancy is preloaded): initialise OpenSSL and load the
+// keyring once, so every backend starts with both. Never throws; problems are
+// reported by the first tenancy.enter() instead.
+void WarmUpTokenChecks(const char *keyring_file) noexcept;
+
 // Verifies a bare forwarded token and builds a record without role or permissions.
 ContextParseError BuildForwardedContext(const char *token, const TokenCheckOptions &options, ContextRecord **out,
                                         const char **reason) noexcept;

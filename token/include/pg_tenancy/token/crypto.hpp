@@ -24,6 +24,11 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) noexcept;
 std::string RandomBytes(std::size_t count);
 std::string Sha256(std::string_view data);
 
+// Runs each primitive once, so that OpenSSL loads its providers and algorithm
+// implementations now (for a server: in the postmaster, before backends fork)
+// rather than in the first request. Never throws.
+void WarmUpCrypto() noexcept;
+
 } // namespace pg_tenancy::token
 
 #include "pg_tenancy/token/cpp_only.hpp"
