@@ -9,9 +9,9 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-common
   libpqxx-dev libboost-test-dev libssl-dev nlohmann-json3-dev libcli11-dev
   pgbouncer gnuplot-nox procps jq
-  python3-jwt python3-cryptography
 )
-# The ticket service and the Node.js and Python examples (examples/).
+# The ticket service, the Node.js and Python examples (examples/), and the
+# identity tokens minted by PyJWT and Node jose (tests/identity/interop).
 packages+=(libcpp-httplib-dev curl nodejs python3 python3-psycopg python3-psycopg-pool python3-jwt python3-cryptography)
 # Debian's npm, unless the installed nodejs already brings one (NodeSource's
 # does, and conflicts with Debian's npm package).
@@ -23,12 +23,6 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
-# Node.js and npm mint the jose interop tokens (tests/identity/interop). Any
-# installation will do (Debian's or NodeSource's, which bundles npm and conflicts
-# with Debian's npm package), so look for the commands.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  missing+=(nodejs npm)
-fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
