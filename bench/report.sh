@@ -13,7 +13,7 @@ awk -F, '
 function time_of(measure, a, q, r,   key) {
   key = a "," q "," r
   if (!(key in tps) || tps[key] <= 0) return -1
-  return measure == "tps" ? 1 / tps[key] : server[key]
+  return measure == "tps" ? 1 / tps[key] : server[key] + 0 # NA: no data, skipped
 }
 # Sets med, lo, hi for arm a against base b on query q; returns the count.
 function ratio(measure, a, b, q,   r, k, x, y, t, ta, tb) {
@@ -66,7 +66,7 @@ END {
     printf "%-12s", qs[i]
     for (j = 1; j <= m; j++) {
       k = 0
-      for (r in reps) if ((as[j]","qs[i]","r) in server) v[++k] = server[as[j]","qs[i]","r]
+      for (r in reps) if (server[as[j]","qs[i]","r] + 0 > 0) v[++k] = server[as[j]","qs[i]","r]
       for (x = 2; x <= k; x++) { t = v[x]; y = x - 1; while (y > 0 && v[y] > t) { v[y+1] = v[y]; y-- } v[y+1] = t }
       printf " %11.1f", k ? ((k % 2) ? v[(k+1)/2] : (v[k/2] + v[k/2+1]) / 2) : -1
     }
