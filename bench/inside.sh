@@ -9,11 +9,13 @@ rm -rf "$out"; mkdir -p "$out/scripts"
 db=tenancy_bench
 
 # The full run's budget is 20 minutes on a 2-core machine. 7 arms x 7 queries x
-# 5 repetitions = 245 pgbench runs of 3 s, each with about 0.3 s around it
-# (pg_stat_statements reset and read, pgbench's connections): 245 x 3.3 s =
-# 809 s. Plus the dataset (about 90 s at full scale), a VACUUM of the arm
-# tables per repetition (5 x about 5 s), the engine (2 x 5 x 5 s of workload,
-# about 30 s of enter() measures) and the build: about 1000 s, 17 minutes.
+# 5 repetitions = 245 pgbench runs of 3 s (the 0.5 s warm-up inside), each with
+# about 0.4 s around it on a quiet machine (two psql calls, pgbench's
+# connections): 245 x 3.4 s = 833 s. Plus the dataset (about 90 s at full
+# scale), 4 VACUUMs of the arm tables (about 20 s), the engine (2 x 5 x 5 s of
+# workload and about 30 s of enter() measures) and the build: about 1050 s,
+# 17.5 minutes. On a busy machine the overhead per run grows (1.3 s measured
+# in a quick run under load), which would take it to about 21 minutes.
 if [ "$mode" = full ]; then
   orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4 length="-T 3" warmup=0.5
 else # a smoke test: correctness of every arm, not numbers
