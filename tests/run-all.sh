@@ -231,11 +231,13 @@ suite_soak() {
 }
 
 # The benchmark's quick mode as a smoke test: every arm and query must run
-# without a failed transaction; its timings never fail the suite.
+# without a failed transaction; its timings never fail the suite. raw.csv holds
+# a header and 7 arms x 7 queries x 3 repetitions, each with a server time.
 suite_bench() {
   echo "== benchmark smoke test (bench/run.sh --quick)"
   if bash bench/run.sh --quick >"$work/bench.log" 2>&1 && grep -q "throughput ratio" bench/results-quick/engine.txt &&
-    [ "$(grep -c . bench/results-quick/raw.csv)" -eq 127 ]; then
+    [ "$(grep -c . bench/results-quick/raw.csv)" -eq 148 ] &&
+    [ "$(awk -F, 'NR > 1 && $7 > 0' bench/results-quick/raw.csv | wc -l)" -eq 147 ]; then
     echo "ok bench:quick_smoke" | tee -a "$results"
   else
     echo "not ok bench:quick_smoke" | tee -a "$results"; tail -30 "$work/bench.log"
