@@ -35,9 +35,24 @@ AS $$
         UNION
         SELECT (tenancy.protection_of(t.tgrelid::pg_catalog.regclass)).org_column
           FROM pg_catalog.pg_trigger AS t WHERE t.tgname = 'tenancy_org_immutable'
+        UNION
+        -- the registry protect() keeps, so a dropped trigger cannot hide a column name
+        SELECT r.org_column FROM tenancy.protection_registry AS r
     ) AS names
 $$;
 REVOKE ALL ON FUNCTION tenancy.org_column_names() FROM PUBLIC;
+
+-- How a table was protected: the registry protect() writes, else the arguments
+-- of its tenancy_org_immutable trigger (which its owner can drop), else NULL.
+CREATE FUNCTION tenancy.recorded_protection(tbl pg_catalog.regclass) RETURNS tenancy.protection
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                       FROM tenancy.protection_registry AS r WHERE r.table_name = tbl),
+                    tenancy.protection_of(tbl))
+$$;
+REVOKE ALL ON FUNCTION tenancy.recorded_protection(pg_catalog.regclass) FROM PUBLIC;
 
 -- Relations that hold tenant data: every table, partition, view, materialized
 -- view and foreign table with an organization column, outside the system schemas
@@ -76,8 +91,8 @@ AS $$
     ),
     placed AS (
         SELECT c.*, top.ancestor AS root_oid,
-               coalesce(tenancy.protection_of(top.ancestor::pg_catalog.regclass),
-                        tenancy.protection_of(c.oid::pg_catalog.regclass)) AS how
+               coalesce(tenancy.recorded_protection(top.ancestor::pg_catalog.regclass),
+                        tenancy.recorded_protection(c.oid::pg_catalog.regclass)) AS how
           FROM candidates AS c
           JOIN LATERAL (SELECT up.ancestor FROM up WHERE up.relid = c.oid ORDER BY up.depth DESC LIMIT 1) AS top
             ON true
@@ -105,6 +120,14 @@ AS $$
                pg_catalog.aclexplode(c.relacl) AS a
          WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
            AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+        UNION
+        -- column grants count as much as table grants
+        SELECT a.grantee
+          FROM tenancy.tenant_relations() AS t
+          JOIN pg_catalog.pg_class AS c ON c.oid = t.rel
+          JOIN pg_catalog.pg_attribute AS att ON att.attrelid = t.rel AND att.attacl IS NOT NULL,
+               pg_catalog.aclexplode(att.attacl) AS a
+         WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
     )
     SELECT app_role::pg_catalog.oid WHERE app_role IS NOT NULL
     UNION
@@ -126,11 +149,28 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy.bypasses_rls(pg_catalog.oid) FROM PUBLIC;
 
--- Can the role read, write or otherwise touch the relation's rows?
+-- Every role the given role can act as: itself, the roles it inherits from, and
+-- those it can SET ROLE to (NOINHERIT memberships included), at any depth.
+CREATE FUNCTION tenancy.roles_reachable(role_oid pg_catalog.oid) RETURNS SETOF pg_catalog.oid
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE pg_catalog.pg_has_role(role_oid, r.oid, 'MEMBER')
+$$;
+REVOKE ALL ON FUNCTION tenancy.roles_reachable(pg_catalog.oid) FROM PUBLIC;
+
+-- Can the role, or any role it can act as, read, write or otherwise touch the
+-- relation's rows? A privilege on any one column counts (0: PUBLIC).
 CREATE FUNCTION tenancy.can_touch(role_oid pg_catalog.oid, rel pg_catalog.regclass) RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.has_table_privilege(role_oid, rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+    SELECT CASE WHEN role_oid = 0
+                THEN pg_catalog.has_table_privilege('public', rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+                     OR pg_catalog.has_any_column_privilege('public', rel, 'SELECT, INSERT, UPDATE, REFERENCES')
+                ELSE EXISTS (SELECT 1 FROM tenancy.roles_reachable(role_oid) AS r
+                              WHERE pg_catalog.has_table_privilege(r, rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+                                 OR pg_catalog.has_any_column_privilege(r, rel, 'SELECT, INSERT, UPDATE, REFERENCES'))
+           END
 $$;
 REVOKE ALL ON FUNCTION tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass) FROM PUBLIC;
