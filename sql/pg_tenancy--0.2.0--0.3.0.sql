@@ -505,34 +505,39 @@ AS $$
        AND EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
                     WHERE pg_catalog.has_database_privilege(r, pg_catalog.current_database(), 'CREATE'))
     UNION ALL
-    SELECT 'T206', 'high'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
+    SELECT 'T206', attr.severity::tenancy.severity, pg_catalog.quote_ident(app.rolname),
            pg_catalog.format('the application role %s %s', attr.via, attr.what), attr.fix
       FROM app CROSS JOIN LATERAL (
           -- Attributes of every role the application can become (SET ROLE reaches
           -- NOINHERIT memberships too), not only of its own.
           SELECT CASE WHEN r.oid = app.oid THEN 'has'
                       ELSE pg_catalog.format('can SET ROLE to %I, which has', r.rolname) END,
-                 a.what,
+                 a.what, a.severity,
                  CASE WHEN r.oid = app.oid THEN pg_catalog.format('ALTER ROLE %I %s;', app.rolname, a.undo)
                       ELSE pg_catalog.format('REVOKE %I FROM %I; -- or ALTER ROLE %I %s;', r.rolname, app.rolname,
                                              r.rolname, a.undo) END
             FROM pg_catalog.pg_roles AS r
             CROSS JOIN LATERAL (
-                SELECT 'CREATEROLE (it can grant itself other roles, the tables'' owners included)', 'NOCREATEROLE'
+                -- CREATEROLE grants any non-superuser role, a table owner's too: as
+                -- bad as owning the tables (T203)
+                SELECT 'CREATEROLE (it can grant itself other roles, the tables'' owners included)', 'NOCREATEROLE',
+                       'critical'
                  WHERE r.rolcreaterole
-                UNION ALL SELECT 'CREATEDB', 'NOCREATEDB' WHERE r.rolcreatedb
+                UNION ALL SELECT 'CREATEDB', 'NOCREATEDB', 'high' WHERE r.rolcreatedb
                 UNION ALL
-                SELECT 'REPLICATION (it can stream every tenant''s rows)', 'NOREPLICATION' WHERE r.rolreplication
-            ) AS a(what, undo)
+                SELECT 'REPLICATION (it can stream every tenant''s rows)', 'NOREPLICATION', 'high'
+                 WHERE r.rolreplication
+            ) AS a(what, undo, severity)
            WHERE pg_catalog.pg_has_role(app.oid, r.oid, 'MEMBER') AND NOT r.rolsuper
           UNION ALL
-          SELECT 'is a member of', r.rolname::text, pg_catalog.format('REVOKE %I FROM %I;', r.rolname, app.rolname)
+          SELECT 'is a member of', r.rolname::text, 'high',
+                 pg_catalog.format('REVOKE %I FROM %I;', r.rolname, app.rolname)
             FROM pg_catalog.pg_roles AS r
            WHERE r.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',
                                'pg_read_all_data', 'pg_write_all_data', 'pg_read_all_settings',
                                'pg_read_all_stats')
              AND pg_catalog.pg_has_role(app.oid, r.oid, 'MEMBER')
-      ) AS attr(via, what, fix)
+      ) AS attr(via, what, severity, fix)
      WHERE NOT app.rolsuper
     UNION ALL
     SELECT 'T207', 'critical'::tenancy.severity, pg_catalog.format('tenancy.%I', c.relname),
@@ -969,8 +974,8 @@ CREATE OR REPLACE FUNCTION tenancy.setting_ms(value text) RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.substring(value FROM '^\s*([0-9]+(?:\.[0-9]+)?)')::numeric
-           * CASE pg_catalog.substring(value FROM '^\s*[0-9.]+\s*(us|ms|s|min|h|d)\s*$')
+    SELECT pg_catalog.substring(value, '^\s*([0-9]+(?:\.[0-9]+)?)')::numeric
+           * CASE pg_catalog.substring(value, '^\s*[0-9.]+\s*(us|ms|s|min|h|d)\s*$')
                   WHEN 'us' THEN 0.001 WHEN 's' THEN 1000 WHEN 'min' THEN 60000 WHEN 'h' THEN 3600000
                   WHEN 'd' THEN 86400000 ELSE 1 END
      WHERE value ~ '^\s*[0-9]+(\.[0-9]+)?\s*(us|ms|s|min|h|d)?\s*$'

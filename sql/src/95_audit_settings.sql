@@ -36,8 +36,8 @@ CREATE FUNCTION tenancy.setting_ms(value text) RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.substring(value FROM '^\s*([0-9]+(?:\.[0-9]+)?)')::numeric
-           * CASE pg_catalog.substring(value FROM '^\s*[0-9.]+\s*(us|ms|s|min|h|d)\s*$')
+    SELECT pg_catalog.substring(value, '^\s*([0-9]+(?:\.[0-9]+)?)')::numeric
+           * CASE pg_catalog.substring(value, '^\s*[0-9.]+\s*(us|ms|s|min|h|d)\s*$')
                   WHEN 'us' THEN 0.001 WHEN 's' THEN 1000 WHEN 'min' THEN 60000 WHEN 'h' THEN 3600000
                   WHEN 'd' THEN 86400000 ELSE 1 END
      WHERE value ~ '^\s*[0-9]+(\.[0-9]+)?\s*(us|ms|s|min|h|d)?\s*$'
