@@ -48,7 +48,9 @@ CREATE POLICY registry_owner ON tenancy.protection_registry FOR ALL TO PUBLIC
     WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c
                                          WHERE c.oid OPERATOR(pg_catalog.=) table_name), 'USAGE'));
 GRANT SELECT, INSERT, UPDATE, DELETE ON tenancy.protection_registry TO PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.protection_registry', '');
+-- (pg_tenancy's own audit_log is registered by this script itself, so it is not dumped)
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protection_registry',
+    'WHERE table_name::pg_catalog.oid OPERATOR(pg_catalog.<>) ''tenancy.audit_log''::pg_catalog.regclass::pg_catalog.oid');
 -- ---- end of the registry ---------------------------------------------------
 
 -- The policies pg_tenancy creates (any other policy on a table is the owner's).
