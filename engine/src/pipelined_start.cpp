@@ -76,8 +76,8 @@ pqxx::result ExecPipelinedStart(pqxx::connection_base &connection, const Pipelin
 	                 : PQsendQueryParams(raw, "SELECT tenancy.enter($1)", 1, nullptr, &token, &token_length,
 	                                     &text_format, 0) == 1) &&
 	            PQsendQueryParams(raw, start.statement.c_str(), nparams, nullptr, nparams ? values.data() : nullptr,
-	                              nparams ? lengths.data() : nullptr,
-	                              nparams ? start.params.formats.data() : nullptr, 0) == 1 &&
+	                              nparams ? lengths.data() : nullptr, nparams ? start.params.formats.data() : nullptr,
+	                              0) == 1 &&
 	            PQpipelineSync(raw) == 1;
 	if (!sent) {
 		// Nothing can be read back reliably: the connection is closed by the caller.

@@ -17,11 +17,11 @@
 namespace tenancy::detail {
 
 struct PipelinedStart {
-	std::string begin_sql;   // "BEGIN" or "BEGIN ISOLATION LEVEL ..."
-	std::string token;       // the context token, always a bind parameter
-	bool enter_prepared;     // use the statement prepared as "tenancy_enter"
-	std::string statement;   // the transaction's first statement (one command)
-	StatementParams params;  // its parameters
+	std::string begin_sql;  // "BEGIN" or "BEGIN ISOLATION LEVEL ..."
+	std::string token;      // the context token, always a bind parameter
+	bool enter_prepared;    // use the statement prepared as "tenancy_enter"
+	std::string statement;  // the transaction's first statement (one command)
+	StatementParams params; // its parameters
 };
 
 // Sends the three parts and one Sync, then reads every result. Returns the

@@ -32,13 +32,13 @@ BOOST_AUTO_TEST_CASE(roles) {
 	engine.CreateRole(acme.identity, acme.org, "writer", "Writer", {"tickets.read", "tickets.write"});
 	engine.UpdateRole(acme.identity, acme.org, "reader", std::string("Readers"), std::nullopt);
 	engine.UpdateRole(acme.identity, acme.org, "writer", std::nullopt, std::vector<std::string>{"tickets.*"});
-	auto roles = engine.ListRoles(acme.identity, acme.org);
-	BOOST_REQUIRE_EQUAL(roles.size(), 3u);
-	BOOST_TEST(roles[0].code == "owner");
-	BOOST_TEST(roles[0].is_system);
-	BOOST_TEST(roles[1].code == "reader");
-	BOOST_TEST(roles[1].name == "Readers");
-	BOOST_TEST(roles[2].permissions == std::vector<std::string>{"tickets.*"});
+	auto role_list = engine.ListRoles(acme.identity, acme.org);
+	BOOST_REQUIRE_EQUAL(role_list.size(), 3u);
+	BOOST_TEST(role_list[0].code == "owner");
+	BOOST_TEST(role_list[0].is_system);
+	BOOST_TEST(role_list[1].code == "reader");
+	BOOST_TEST(role_list[1].name == "Readers");
+	BOOST_TEST(role_list[2].permissions == std::vector<std::string>{"tickets.*"});
 	BOOST_CHECK_THROW(engine.CreateRole(acme.identity, acme.org, "Bad Code", "x", {}), tenancy::DatabaseError);
 	BOOST_CHECK_THROW(engine.CreateRole(acme.identity, acme.org, "x", "x", {"tickets.fly"}), tenancy::DatabaseError);
 	BOOST_CHECK_THROW(engine.UpdateRole(acme.identity, acme.org, "owner", std::string("Boss"), std::nullopt),
@@ -104,10 +104,10 @@ BOOST_AUTO_TEST_CASE(invitations) {
 	std::string token = engine.Invite(acme.identity, acme.org, dora_email, "reader", std::chrono::hours(1));
 	BOOST_TEST(token.rfind("tinv_", 0) == 0u);
 	BOOST_TEST(token.size() == 48u);
-	auto invitations = engine.ListInvitations(acme.identity, acme.org);
-	BOOST_REQUIRE_EQUAL(invitations.size(), 1u);
-	BOOST_TEST(invitations[0].status == "pending");
-	BOOST_TEST(invitations[0].role_code == "reader");
+	auto invitation_list = engine.ListInvitations(acme.identity, acme.org);
+	BOOST_REQUIRE_EQUAL(invitation_list.size(), 1u);
+	BOOST_TEST(invitation_list[0].status == "pending");
+	BOOST_TEST(invitation_list[0].role_code == "reader");
 
 	BOOST_CHECK_THROW(engine.AcceptInvitation(ed, token), tenancy::InvitationInvalid); // not yours
 	BOOST_TEST(engine.AcceptInvitation(dora, token) == acme.org);

@@ -58,8 +58,8 @@ class TenantTransaction {
 	enum class State { Pending, Active, Committed, RolledBack, Failed };
 
 	struct Start {
-		ConnectionPool *pool;  // to replace a connection found dead before anything ran
-		std::size_t attempts;  // connections to try in all
+		ConnectionPool *pool; // to replace a connection found dead before anything ran
+		std::size_t attempts; // connections to try in all
 		std::string token;
 		bool enter_prepared;
 	};
