@@ -48,4 +48,4 @@ SELECT count(*) FROM tenancy.audit('scale_app');
 SQL
 done
 psql -X -At -d "$db" -c "SELECT 'findings: ' || count(*) || ' (' || count(*) FILTER (WHERE severity >= 'high') || ' high or critical)' FROM tenancy.audit('scale_app')"
-psql -X -q -d postgres -c "DROP DATABASE $db"
+[ -n "${KEEP:-}" ] || psql -X -q -d postgres -c "DROP DATABASE $db"

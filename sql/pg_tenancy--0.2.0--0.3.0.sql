@@ -233,24 +233,19 @@ AS $$
     SELECT pg_catalog.array_agg(DISTINCT n) FROM (
         SELECT 'organization_id'::name AS n
         UNION
-        SELECT (tenancy.protection_of(t.tgrelid::pg_catalog.regclass)).org_column
-          FROM pg_catalog.pg_trigger AS t WHERE t.tgname = 'tenancy_org_immutable'
+        -- the trigger's first argument (arguments end in a zero byte), read here
+        -- rather than with protection_of() once per table
+        SELECT pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
+                                                         pg_catalog.position(t.tgargs, '\000'::bytea) - 1),
+                                       'UTF8')::name
+          FROM pg_catalog.pg_trigger AS t
+         WHERE t.tgname = 'tenancy_org_immutable' AND pg_catalog.position(t.tgargs, '\000'::bytea) > 1
         UNION
         -- the registry protect() keeps, so a dropped trigger cannot hide a column name
         SELECT r.org_column FROM tenancy.protection_registry AS r
     ) AS names
 $$;
 REVOKE ALL ON FUNCTION tenancy.org_column_names() FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION tenancy.recorded_protection(tbl pg_catalog.regclass) RETURNS tenancy.protection
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce((SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
-                       FROM tenancy.protection_registry AS r WHERE r.table_name = tbl),
-                    tenancy.protection_of(tbl))
-$$;
-REVOKE ALL ON FUNCTION tenancy.recorded_protection(pg_catalog.regclass) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION tenancy.tenant_relations()
     RETURNS TABLE (rel pg_catalog.regclass, relkind "char", org_column name, owner pg_catalog.oid,
@@ -281,13 +276,22 @@ AS $$
           FROM up JOIN pg_catalog.pg_inherits AS i ON i.inhrelid = up.ancestor
          WHERE i.inhparent IN (SELECT oid FROM candidates)
     ),
+    -- each relation's topmost such ancestor (one sort, not a scan of up per relation)
+    tops AS (
+        SELECT DISTINCT ON (up.relid) up.relid, up.ancestor FROM up ORDER BY up.relid, up.depth DESC
+    ),
     placed AS (
+        -- The registry first (a join, not a function call per table); the trigger
+        -- only for what the registry does not know.
         SELECT c.*, top.ancestor AS root_oid,
-               coalesce(tenancy.recorded_protection(top.ancestor::pg_catalog.regclass),
-                        tenancy.recorded_protection(c.oid::pg_catalog.regclass)) AS how
+               coalesce((SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = top.ancestor),
+                        (SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = c.oid),
+                        tenancy.protection_of(top.ancestor::pg_catalog.regclass),
+                        tenancy.protection_of(c.oid::pg_catalog.regclass)) AS how
           FROM candidates AS c
-          JOIN LATERAL (SELECT up.ancestor FROM up WHERE up.relid = c.oid ORDER BY up.depth DESC LIMIT 1) AS top
-            ON true
+          JOIN tops AS top ON top.relid = c.oid
     )
     SELECT p.oid::pg_catalog.regclass, p.relkind,
            CASE WHEN (p.how).org_column = ANY (p.columns) THEN (p.how).org_column
@@ -657,42 +661,44 @@ COMMENT ON FUNCTION tenancy.expr_always_true(pg_catalog.pg_node_tree) IS
     'Internal to tenancy.audit(): is a policy expression recognizably true for every row (true, x OR true, 1 = 1)?';
 REVOKE ALL ON FUNCTION tenancy.expr_always_true(pg_catalog.pg_node_tree) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION tenancy.policy_confines(rel pg_catalog.oid, org_column name, polcmd "char",
-                                        polqual pg_catalog.pg_node_tree, polwithcheck pg_catalog.pg_node_tree,
-                                        command "char") RETURNS boolean
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH e AS (
-        SELECT a.attnum, 'tenancy.current_org()'::pg_catalog.regprocedure::pg_catalog.oid AS fn,
-               CASE WHEN polcmd = 'a' THEN polwithcheck ELSE coalesce(polwithcheck, polqual) END AS checks
-          FROM pg_catalog.pg_attribute AS a
-         WHERE a.attrelid = rel AND a.attname = org_column AND NOT a.attisdropped
-    )
-    SELECT coalesce((SELECT CASE command
-                WHEN 'a' THEN tenancy.expr_requires_tenant(e.checks, e.attnum, e.fn)
-                WHEN 'w' THEN tenancy.expr_requires_tenant(polqual, e.attnum, e.fn)
-                              AND tenancy.expr_requires_tenant(e.checks, e.attnum, e.fn)
-                ELSE tenancy.expr_requires_tenant(polqual, e.attnum, e.fn) END
-               FROM e), false)
-$$;
-REVOKE ALL ON FUNCTION tenancy.policy_confines(pg_catalog.oid, name, "char", pg_catalog.pg_node_tree,
-                                               pg_catalog.pg_node_tree, "char") FROM PUBLIC;
-
 CREATE OR REPLACE FUNCTION tenancy.audit_policies(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH pol AS (
-        SELECT p.*, t.rel, t.org_column,
+    -- A policy *confines* a command when the tenant equality is a top-level AND
+    -- term of the expressions PostgreSQL applies for it: USING for SELECT and
+    -- DELETE, WITH CHECK for INSERT (absent: none), both for UPDATE (WITH CHECK
+    -- absent: USING).
+    WITH pol AS MATERIALIZED (
+        SELECT p.oid, p.polname, p.polrelid, p.polpermissive, p.polcmd, p.polqual, p.polwithcheck, t.rel,
                (0 = ANY (p.polroles) OR EXISTS (SELECT 1 FROM pg_catalog.unnest(p.polroles) AS r,
                                                                 pg_catalog.unnest(apps) AS app
                                                  WHERE pg_catalog.pg_has_role(app, r, 'MEMBER'))) AS applies,
                -- the commands the policy covers
-               CASE p.polcmd WHEN '*' THEN ARRAY['r', 'a', 'w', 'd']::"char"[] ELSE ARRAY[p.polcmd] END AS commands
+               CASE p.polcmd WHEN '*' THEN ARRAY['r', 'a', 'w', 'd']::"char"[] ELSE ARRAY[p.polcmd] END AS commands,
+               coalesce(tenancy.expr_requires_tenant(p.polqual, a.attnum, fn.oid), false) AS using_ok,
+               coalesce(tenancy.expr_requires_tenant(CASE WHEN p.polcmd = 'a' THEN p.polwithcheck
+                                                          ELSE coalesce(p.polwithcheck, p.polqual) END,
+                                                     a.attnum, fn.oid), false) AS check_ok
           FROM tenancy.tenant_relations() AS t
           JOIN pg_catalog.pg_policy AS p ON p.polrelid = t.rel
+          LEFT JOIN pg_catalog.pg_attribute AS a
+            ON a.attrelid = t.rel AND a.attname = t.org_column AND NOT a.attisdropped
+          CROSS JOIN (SELECT 'tenancy.current_org()'::pg_catalog.regprocedure::pg_catalog.oid AS oid) AS fn
          WHERE t.relkind IN ('r', 'p')
+    ),
+    confines AS (
+        SELECT pol.oid, c.command,
+               CASE c.command WHEN 'a' THEN pol.check_ok WHEN 'w' THEN pol.using_ok AND pol.check_ok
+                              ELSE pol.using_ok END AS ok
+          FROM pol CROSS JOIN LATERAL pg_catalog.unnest(pol.commands) AS c(command)
+    ),
+    -- per table, the commands some applicable RESTRICTIVE policy confines
+    guards AS (
+        SELECT pol.rel, pg_catalog.array_agg(DISTINCT c.command) AS commands
+          FROM pol JOIN confines AS c ON c.oid = pol.oid
+         WHERE NOT pol.polpermissive AND pol.applies AND c.ok
+         GROUP BY pol.rel
     ),
     p AS (
         SELECT pol.polname, pol.rel, pol.polpermissive, pol.polcmd, pol.applies,
@@ -703,22 +709,15 @@ AS $$
                OR coalesce(tenancy.expr_always_true(pol.polwithcheck), false)
                OR (pol.polcmd = 'a' AND pol.polwithcheck IS NULL) AS always_true,
                -- does the policy itself keep every row to the current organization?
-               NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(pol.commands) AS c
-                            WHERE NOT tenancy.policy_confines(pol.rel, pol.org_column, pol.polcmd, pol.polqual,
-                                                              pol.polwithcheck, c)) AS confined,
-               -- or does a restrictive policy that applies do it, for each command this one covers?
-               NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(pol.commands) AS c
-                            WHERE NOT EXISTS (
-                                SELECT 1 FROM pol AS g
-                                 WHERE g.rel = pol.rel AND NOT g.polpermissive AND g.applies
-                                   AND (g.polcmd = '*' OR g.polcmd = c)
-                                   AND tenancy.policy_confines(g.rel, g.org_column, g.polcmd, g.polqual,
-                                                               g.polwithcheck, c))) AS guarded
-          FROM pol
+               CASE pol.polcmd WHEN 'a' THEN pol.check_ok WHEN 'r' THEN pol.using_ok WHEN 'd' THEN pol.using_ok
+                               ELSE pol.using_ok AND pol.check_ok END AS confined,
+               -- or does a restrictive policy, for every command this one covers?
+               pol.commands OPERATOR(pg_catalog.<@) coalesce(g.commands, '{}') AS guarded
+          FROM pol LEFT JOIN guards AS g ON g.rel = pol.rel
          -- pg_tenancy's own permissive policies too: one edited to USING (true)
          -- opens the rows its read and write permissions should hide. The guard
          -- is checked against its exact form by T104.
-         WHERE pol.polname <> 'tenancy_guard'
+         WHERE pol.polname <> 'tenancy_guard' AND pol.applies
     )
     SELECT 'T301', CASE WHEN p.guarded THEN 'high' ELSE 'critical' END::tenancy.severity, p.object,
            'permissive policy that is always true: it opens every row'
@@ -1176,7 +1175,6 @@ GRANT EXECUTE ON FUNCTION
     tenancy.audited_roles(pg_catalog.regrole),
     tenancy.tenant_relations(),
     tenancy.org_column_names(),
-    tenancy.recorded_protection(pg_catalog.regclass),
     tenancy.roles_reachable(pg_catalog.oid),
     tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass),
     tenancy.bypasses_rls(pg_catalog.oid),
@@ -1184,7 +1182,6 @@ GRANT EXECUTE ON FUNCTION
     tenancy.audit_roles(pg_catalog.oid[]),
     tenancy.expr_requires_tenant(pg_catalog.pg_node_tree, smallint, pg_catalog.oid),
     tenancy.expr_always_true(pg_catalog.pg_node_tree),
-    tenancy.policy_confines(pg_catalog.oid, name, "char", pg_catalog.pg_node_tree, pg_catalog.pg_node_tree, "char"),
     tenancy.audit_policies(pg_catalog.oid[]),
     tenancy.has_security_invoker(text[]),
     tenancy.audit_objects(pg_catalog.oid[]),

@@ -33,26 +33,19 @@ AS $$
     SELECT pg_catalog.array_agg(DISTINCT n) FROM (
         SELECT 'organization_id'::name AS n
         UNION
-        SELECT (tenancy.protection_of(t.tgrelid::pg_catalog.regclass)).org_column
-          FROM pg_catalog.pg_trigger AS t WHERE t.tgname = 'tenancy_org_immutable'
+        -- the trigger's first argument (arguments end in a zero byte), read here
+        -- rather than with protection_of() once per table
+        SELECT pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
+                                                         pg_catalog.position(t.tgargs, '\000'::bytea) - 1),
+                                       'UTF8')::name
+          FROM pg_catalog.pg_trigger AS t
+         WHERE t.tgname = 'tenancy_org_immutable' AND pg_catalog.position(t.tgargs, '\000'::bytea) > 1
         UNION
         -- the registry protect() keeps, so a dropped trigger cannot hide a column name
         SELECT r.org_column FROM tenancy.protection_registry AS r
     ) AS names
 $$;
 REVOKE ALL ON FUNCTION tenancy.org_column_names() FROM PUBLIC;
-
--- How a table was protected: the registry protect() writes, else the arguments
--- of its tenancy_org_immutable trigger (which its owner can drop), else NULL.
-CREATE FUNCTION tenancy.recorded_protection(tbl pg_catalog.regclass) RETURNS tenancy.protection
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce((SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
-                       FROM tenancy.protection_registry AS r WHERE r.table_name = tbl),
-                    tenancy.protection_of(tbl))
-$$;
-REVOKE ALL ON FUNCTION tenancy.recorded_protection(pg_catalog.regclass) FROM PUBLIC;
 
 -- Relations that hold tenant data: every table, partition, view, materialized
 -- view and foreign table with an organization column, outside the system schemas
@@ -89,13 +82,22 @@ AS $$
           FROM up JOIN pg_catalog.pg_inherits AS i ON i.inhrelid = up.ancestor
          WHERE i.inhparent IN (SELECT oid FROM candidates)
     ),
+    -- each relation's topmost such ancestor (one sort, not a scan of up per relation)
+    tops AS (
+        SELECT DISTINCT ON (up.relid) up.relid, up.ancestor FROM up ORDER BY up.relid, up.depth DESC
+    ),
     placed AS (
+        -- The registry first (a join, not a function call per table); the trigger
+        -- only for what the registry does not know.
         SELECT c.*, top.ancestor AS root_oid,
-               coalesce(tenancy.recorded_protection(top.ancestor::pg_catalog.regclass),
-                        tenancy.recorded_protection(c.oid::pg_catalog.regclass)) AS how
+               coalesce((SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = top.ancestor),
+                        (SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = c.oid),
+                        tenancy.protection_of(top.ancestor::pg_catalog.regclass),
+                        tenancy.protection_of(c.oid::pg_catalog.regclass)) AS how
           FROM candidates AS c
-          JOIN LATERAL (SELECT up.ancestor FROM up WHERE up.relid = c.oid ORDER BY up.depth DESC LIMIT 1) AS top
-            ON true
+          JOIN tops AS top ON top.relid = c.oid
     )
     SELECT p.oid::pg_catalog.regclass, p.relkind,
            CASE WHEN (p.how).org_column = ANY (p.columns) THEN (p.how).org_column
