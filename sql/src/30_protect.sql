@@ -26,33 +26,6 @@ CREATE TYPE tenancy.protection AS (
     write_permission text
 );
 
--- ---- Registry of protected tables (issue 14) ------------------------------
--- protect() records each table and its organization column here, so the audit
--- and the probe keep finding it when its trigger or policies are dropped. A
--- role may write only the rows of tables it can act as the owner of (that is,
--- what protect() and unprotect() themselves need); everyone may read it, as
--- tenancy.protected_tables. Kept by pg_dump.
-CREATE TABLE tenancy.protection_registry (
-    table_name       pg_catalog.regclass PRIMARY KEY,
-    org_column       name NOT NULL,
-    read_permission  text,
-    write_permission text
-);
-COMMENT ON TABLE tenancy.protection_registry IS
-    'Tables protected by tenancy.protect(), with their organization column; audited by tenancy.audit()';
-ALTER TABLE tenancy.protection_registry ENABLE ROW LEVEL SECURITY;
-CREATE POLICY registry_read ON tenancy.protection_registry FOR SELECT TO PUBLIC USING (true);
-CREATE POLICY registry_owner ON tenancy.protection_registry FOR ALL TO PUBLIC
-    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c
-                                    WHERE c.oid OPERATOR(pg_catalog.=) table_name), 'USAGE'))
-    WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c
-                                         WHERE c.oid OPERATOR(pg_catalog.=) table_name), 'USAGE'));
-GRANT SELECT, INSERT, UPDATE, DELETE ON tenancy.protection_registry TO PUBLIC;
--- (pg_tenancy's own audit_log is registered by this script itself, so it is not dumped)
-SELECT pg_catalog.pg_extension_config_dump('tenancy.protection_registry',
-    'WHERE table_name::pg_catalog.oid OPERATOR(pg_catalog.<>) ''tenancy.audit_log''::pg_catalog.regclass::pg_catalog.oid');
--- ---- end of the registry ---------------------------------------------------
-
 -- The policies pg_tenancy creates (any other policy on a table is the owner's).
 CREATE FUNCTION tenancy.policy_names() RETURNS name[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -293,12 +266,10 @@ BEGIN
         PERFORM tenancy.protect_descendant(part, how);
     END LOOP;
     PERFORM tenancy.apply_policies(tbl, how);
-    -- Registry (issue 14): the audit keeps finding the table by this record.
-    INSERT INTO tenancy.protection_registry AS r (table_name, org_column, read_permission, write_permission)
-    VALUES (tbl, how.org_column, how.read_permission, how.write_permission)
-    ON CONFLICT (table_name) DO UPDATE
-       SET org_column = EXCLUDED.org_column, read_permission = EXCLUDED.read_permission,
-           write_permission = EXCLUDED.write_permission;
+    -- Registry (issue 14, 28_protection_registry.sql): the audit finds the table by this record.
+    INSERT INTO tenancy.protection_registry VALUES (tbl, how.org_column, how.read_permission, how.write_permission)
+        ON CONFLICT (table_name) DO UPDATE SET org_column = EXCLUDED.org_column,
+            read_permission = EXCLUDED.read_permission, write_permission = EXCLUDED.write_permission;
 
     -- Row-level security does not cover TRUNCATE, and TRIGGER or REFERENCES let a
     -- role see or probe other tenants' rows.
@@ -396,8 +367,7 @@ BEGIN
     IF org_column IS NOT NULL THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, org_column);
     END IF;
-    -- Registry (issue 14): no longer protected.
-    DELETE FROM tenancy.protection_registry AS r WHERE r.table_name OPERATOR(pg_catalog.=) tbl;
+    DELETE FROM tenancy.protection_registry AS r WHERE r.table_name OPERATOR(pg_catalog.=) tbl; -- issue 14
     FOR rel IN SELECT tbl UNION ALL SELECT d FROM tenancy.descendants(tbl) AS d LOOP
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
                     WHERE t.tgrelid = rel AND t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0) THEN
