@@ -277,7 +277,7 @@ AS $$
     tops AS (
         SELECT DISTINCT ON (up.relid) up.relid, up.ancestor FROM up ORDER BY up.relid, up.depth DESC
     ),
-    placed AS (
+    placed AS MATERIALIZED (
         -- The registry first (a join, not a function call per table); the trigger
         -- only for what the registry does not know.
         SELECT c.*, top.ancestor AS root_oid,
