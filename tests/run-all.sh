@@ -28,7 +28,7 @@ cd "$root"
 # server for all), then local_suites_last.
 local_suites_first=(format token)
 server_suites=(engine regress isolation cluster security cli walkthrough tickets node python package)
-local_suites_last=(versions not_preloaded bench)
+local_suites_last=(versions not_preloaded fuzz sanitize soak bench)
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 list_suites() {
@@ -49,6 +49,9 @@ python                pg_tenancy from Python (examples/python)
 package               the installed CMake package and pkg-config file
 versions              version numbers, released scripts, SQL source sizes (no server)
 not_preloaded         CREATE EXTENSION on a server without the library (own server)
+fuzz[:SECONDS]        every libFuzzer target for SECONDS (default 15) each (tests/fuzz)
+sanitize              token and engine tests built with ASan+UBSan (own server)
+soak[:SECONDS]        the engine's fault soak with a commit ledger, default 60 s (own server)
 bench                 bench/run.sh --quick as a smoke test (own server)
 EOF
 }
@@ -178,6 +181,35 @@ suite_not_preloaded() {
   echo "== server without the library preloaded"
   pg_virtualenv -t bash tests/cluster/not_preloaded.sh >>"$results" 2>&1 || true
   grep 'cluster:.*preload' "$results" || true
+}
+
+# Fuzzing, sanitizers and the soak (CONTRIBUTING.md): the short forms; each
+# builds and runs what it needs itself (the soak and the sanitizer pass start
+# their own throwaway servers).
+suite_fuzz() {
+  local seconds=${1:-15}
+  echo "== fuzzing (tests/fuzz/run.sh $seconds: $seconds s per target)"
+  bash tests/fuzz/run.sh "$seconds" >"$work/fuzz.log" 2>&1 || true
+  cat "$work/fuzz.log"
+  sed -n -E 's/^fuzz (fuzz_[a-z0-9_]+) +[0-9]+ execs.*/ok fuzz:\1/p; s/^fuzz (fuzz_[a-z0-9_]+): FAILED.*/not ok fuzz:\1/p' \
+    "$work/fuzz.log" >>"$results"
+  grep -q '^fuzz total: .* 0 target(s) failed$' "$work/fuzz.log" || echo "not ok fuzz:run" >>"$results"
+}
+
+suite_sanitize() {
+  echo "== sanitizers (tests/sanitize/run.sh${TENANCY_SANITIZE_EXTENSION:+ --extension})"
+  RESULTS="$results" bash tests/sanitize/run.sh ${TENANCY_SANITIZE_EXTENSION:+--extension} ||
+    echo "not ok sanitize:run" >>"$results"
+}
+
+suite_soak() {
+  local seconds=${1:-60}
+  echo "== fault soak (tests/soak/run.sh $seconds)"
+  if bash tests/soak/run.sh "$seconds" 2>&1 | tee "$work/soak.log" && grep -q '^soak: PASS$' "$work/soak.log"; then
+    echo "ok soak" >>"$results"
+  else
+    echo "not ok soak" >>"$results"
+  fi
 }
 
 # The benchmark's quick mode as a smoke test: every arm and query must run
