@@ -11,7 +11,8 @@ packages=(
   pgbouncer gnuplot-nox procps jq clang-format-14
   clang-14 libclang-rt-14-dev llvm-14 util-linux
 )
-# The ticket service and the Node.js and Python examples (examples/).
+# The ticket service, the Node.js and Python examples (examples/), and the
+# identity tokens minted by PyJWT and Node jose (tests/identity/interop).
 packages+=(libcpp-httplib-dev curl nodejs python3 python3-psycopg python3-psycopg-pool python3-jwt python3-cryptography)
 # Debian's npm, unless the installed nodejs already brings one (NodeSource's
 # does, and conflicts with Debian's npm package).

@@ -26,8 +26,8 @@ cd "$root"
 
 # In the order of a full run: local_suites_first, then server_suites (one
 # server for all), then local_suites_last.
-local_suites_first=(format token)
-server_suites=(engine regress isolation cluster security cli walkthrough tickets node python package)
+local_suites_first=(format token identity)
+server_suites=(engine regress isolation cluster security cli bearer walkthrough tickets node python package)
 local_suites_last=(versions not_preloaded fuzz sanitize soak bench)
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
@@ -35,6 +35,8 @@ list_suites() {
   cat <<'EOF'
 format                clang-format-14 --dry-run --Werror over the C++ sources
 token[:SUITE]         token library Boost.Test (token_tests), e.g. token:keyring
+identity[:SUITE]      identity (bearer) tokens, no server: identity_tests, and PyJWT/jose tokens
+                      (identity_fixtures, identity_interop), e.g. identity:rfc_vectors
 engine[:SUITE/TEST]   engine Boost.Test and the docs example, e.g. engine:flows
 regress[:NAME]        pg_regress tests/regress (fixture + NAME + cleanup), e.g. regress:05_protect
 isolation[:SPEC]      isolation specs tests/isolation/specs, e.g. isolation:double_accept
@@ -42,6 +44,7 @@ cluster[:CASE]        tests/cluster/checks.sh; cluster:upgrade (fresh install vs
                       upgrade path), cluster:pgbouncer (engine through PgBouncer)
 security[:ID,...]     the attack suite tests/security, e.g. security:F03d,A01
 cli                   the tenancy command-line tool (tests/cluster/cli.sh)
+bearer                identity-provider tokens through tenancy exec --bearer (tests/cluster/identity.sh)
 walkthrough           examples/walkthrough.sh (docs/walkthrough.md)
 tickets               the ticket service over HTTP and its README's curl session
 node                  pg_tenancy from Node.js (examples/node)
@@ -116,6 +119,7 @@ cmake_targets=(--target tenancy)
 if [ "$full" -eq 1 ] || wants package; then cmake_targets=()
 else
   wants token && cmake_targets+=(--target token_tests)
+  wants identity && cmake_targets+=(--target identity_tests)
   { wants engine || in_list cluster:pgbouncer "${units[@]}"; } && cmake_targets+=(--target engine_tests --target engine_example)
   wants tickets && cmake_targets+=(--target tenancy-tickets)
 fi
@@ -171,6 +175,20 @@ suite_token() {
   else echo "not ok token:$1" | tee -a "$results"; fi
 }
 
+# identity [SUITE]: identity-token verification (engine/src/identity), no server:
+# identity_tests, then tokens minted by PyJWT and Node jose (identity_fixtures,
+# identity_interop).
+suite_identity() {
+  echo "== identity: Boost.Test (identity_tests, identity_interop)${1:+, only $1}"
+  if [ -z "${1:-}" ]; then
+    (cd build && ctest --output-on-failure -R '^identity_') | tee "$work/ctest-identity.log" || true
+    sed -n -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) \.+ +Passed.*/ok ctest:\1/p; s/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) \.+.*(Failed|Not Run|Timeout|Exception).*/not ok ctest:\1/p' \
+      "$work/ctest-identity.log" >>"$results"
+    grep -q '^ok ctest:identity_interop' "$results" || echo "not ok ctest:identity_interop (did not pass)" >>"$results"
+  elif build/identity_tests --run_test="$1" --log_level=message; then echo "ok identity:$1" | tee -a "$results"
+  else echo "not ok identity:$1" | tee -a "$results"; fi
+}
+
 suite_versions() {
   echo "== versions"
   bash tests/cluster/check_versions.sh | tee -a "$results"
@@ -213,11 +231,13 @@ suite_soak() {
 }
 
 # The benchmark's quick mode as a smoke test: every arm and query must run
-# without a failed transaction; its timings never fail the suite.
+# without a failed transaction; its timings never fail the suite. raw.csv holds
+# a header and 7 arms x 7 queries x 3 repetitions, each with a server time.
 suite_bench() {
   echo "== benchmark smoke test (bench/run.sh --quick)"
   if bash bench/run.sh --quick >"$work/bench.log" 2>&1 && grep -q "throughput ratio" bench/results-quick/engine.txt &&
-    [ "$(grep -c . bench/results-quick/raw.csv)" -eq 127 ]; then
+    [ "$(grep -c . bench/results-quick/raw.csv)" -eq 148 ] &&
+    [ "$(awk -F, 'NR > 1 && $7 > 0' bench/results-quick/raw.csv | wc -l)" -eq 147 ]; then
     echo "ok bench:quick_smoke" | tee -a "$results"
   else
     echo "not ok bench:quick_smoke" | tee -a "$results"; tail -30 "$work/bench.log"

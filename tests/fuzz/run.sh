@@ -13,7 +13,7 @@ shift
 build=${FUZZ_BUILD:-$root/build-fuzz}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_base64url fuzz_jws_split fuzz_flat_json fuzz_context_token
-  fuzz_identity_token fuzz_keyring fuzz_permissions fuzz_context_value)
+  fuzz_identity_token fuzz_keyring fuzz_permissions fuzz_context_value fuzz_jwks)
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 -DPG_TENANCY_FUZZ=ON -DBUILD_TESTING=OFF \

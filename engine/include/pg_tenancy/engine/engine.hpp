@@ -72,7 +72,9 @@ class Engine {
 	Engine &operator=(const Engine &) = delete;
 
 	// Verifies an inbound bearer token ("Bearer <jwt>" or the bare JWT) against
-	// the identity keyring, issuer and audience. Throws Unauthenticated.
+	// the identity key set (a JWKS or keyring file, reloaded when it changes),
+	// issuer and audience, and maps its user claim to a user (identity_subject_mapping).
+	// Throws Unauthenticated; ConfigurationError while the key file is unusable.
 	Identity Authenticate(std::string_view authorization) const;
 
 	// A transaction in `org`'s context. Throws NotAMember (also for unknown
@@ -95,6 +97,9 @@ class Engine {
 
 	// Organization flows.
 	Uuid RegisterUser(const std::string &code, const std::string &email);
+	// Links an identity provider's (issuer, subject) to `user`, for
+	// identity_subject_mapping = linked (tenancy.link_identity()).
+	void LinkIdentity(const Uuid &user, const std::string &issuer, const std::string &subject);
 	Uuid CreateOrganization(const Identity &who, const std::string &name);
 	std::vector<OrganizationSummary> MyOrganizations(const Identity &who);
 
