@@ -276,6 +276,1173 @@ AS $$
                       AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE'))
 $$;
 
+-- ---------------------------------------------------------------------------
+-- Audit (issue 14): column grants, the whole role graph, policies judged by their
+-- parsed expressions, a registry of protected tables, stored settings, large
+-- objects, no false positives, tenancy_auditor, no JIT. Same words as
+-- sql/src/30_protect.sql (registry part) and sql/src/9x_audit_*.sql.
+-- ---------------------------------------------------------------------------
+
+-- ---- Registry of protected tables (issue 14) ------------------------------
+-- protect() records each table and its organization column here, so the audit
+-- and the probe keep finding it when its trigger or policies are dropped. A
+-- role may write only the rows of tables it can act as the owner of (that is,
+-- what protect() and unprotect() themselves need); everyone may read it, as
+-- tenancy.protected_tables. Kept by pg_dump.
+CREATE TABLE tenancy.protection_registry (
+    table_name       pg_catalog.regclass PRIMARY KEY,
+    org_column       name NOT NULL,
+    read_permission  text,
+    write_permission text
+);
+COMMENT ON TABLE tenancy.protection_registry IS
+    'Tables protected by tenancy.protect(), with their organization column; audited by tenancy.audit()';
+ALTER TABLE tenancy.protection_registry ENABLE ROW LEVEL SECURITY;
+CREATE POLICY registry_read ON tenancy.protection_registry FOR SELECT TO PUBLIC USING (true);
+CREATE POLICY registry_owner ON tenancy.protection_registry FOR ALL TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) table_name), 'USAGE'))
+    WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c
+                                         WHERE c.oid OPERATOR(pg_catalog.=) table_name), 'USAGE'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON tenancy.protection_registry TO PUBLIC;
+-- (pg_tenancy's own audit_log is registered by this script itself, so it is not dumped)
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protection_registry',
+    'WHERE table_name::pg_catalog.oid OPERATOR(pg_catalog.<>) ''tenancy.audit_log''::pg_catalog.regclass::pg_catalog.oid');
+-- ---- end of the registry ---------------------------------------------------
+
+-- Backfill: every table protect() protected before 0.3.0, from its trigger (or,
+-- where the trigger was dropped, from the column defaulting to current_org()
+-- on a table that still has the guard).
+INSERT INTO tenancy.protection_registry (table_name, org_column, read_permission, write_permission)
+SELECT t.tgrelid::pg_catalog.regclass, (tenancy.protection_of(t.tgrelid::pg_catalog.regclass)).*
+  FROM pg_catalog.pg_trigger AS t
+ WHERE t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0
+ON CONFLICT (table_name) DO NOTHING;
+INSERT INTO tenancy.protection_registry (table_name, org_column)
+SELECT DISTINCT ON (p.polrelid) p.polrelid::pg_catalog.regclass, a.attname
+  FROM pg_catalog.pg_policy AS p
+  JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = p.polrelid
+  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+ WHERE p.polname = 'tenancy_guard'
+   AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = 'tenancy.current_org()'
+ON CONFLICT (table_name) DO NOTHING;
+
+CREATE OR REPLACE FUNCTION tenancy.protect(tbl pg_catalog.regclass, org_column name DEFAULT 'organization_id',
+                                read_permission text DEFAULT NULL, write_permission text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel record;
+    col record;
+    part pg_catalog.regclass;
+    other_policies text;
+    risky_grants text;
+    how tenancy.protection := ROW(org_column, read_permission, write_permission);
+    permission text;
+BEGIN
+    IF tbl IS NULL OR org_column IS NULL THEN
+        RAISE EXCEPTION 'tenancy.protect() needs a table and the name of its organization column'
+            USING ERRCODE = '22004';
+    END IF;
+    SELECT c.relkind, c.relispartition, c.relname INTO rel FROM pg_catalog.pg_class AS c WHERE c.oid = tbl;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', tbl
+            USING ERRCODE = '42809',
+                  HINT = 'tenancy.protect() applies to ordinary and partitioned tables; protect the tables a view reads.';
+    END IF;
+    IF rel.relispartition THEN
+        RAISE EXCEPTION '% is a partition', tbl
+            USING ERRCODE = '42809',
+                  HINT = 'Protect the partitioned table; its partitions are protected with it.';
+    END IF;
+    SELECT a.attnum, a.atttypid INTO col
+      FROM pg_catalog.pg_attribute AS a
+     WHERE a.attrelid = tbl AND a.attname = org_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', org_column, tbl
+            USING ERRCODE = '42703',
+                  HINT = 'Pass the organization column: SELECT tenancy.protect(''my_table'', ''tenant_id'');';
+    END IF;
+    IF col.atttypid <> 'uuid'::pg_catalog.regtype THEN
+        RAISE EXCEPTION 'column "%" of relation % is of type %, not uuid', org_column, tbl,
+                        pg_catalog.format_type(col.atttypid, NULL)
+            USING ERRCODE = '42804',
+                  HINT = 'Organization ids are uuids; convert the column first.';
+    END IF;
+    FOREACH permission IN ARRAY ARRAY[read_permission, write_permission] LOOP
+        CONTINUE WHEN permission IS NULL;
+        IF NOT tenancy.is_valid_permission(permission) THEN
+            RAISE EXCEPTION 'invalid permission "%"', permission
+                USING ERRCODE = '22023', HINT = 'Use resource.action, e.g. tickets.read.';
+        END IF;
+        PERFORM tenancy.require_known_permissions(pg_catalog.jsonb_build_array(permission));
+    END LOOP;
+
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org(), '
+                              'ALTER COLUMN %I SET NOT NULL', tbl, org_column, org_column);
+
+    -- Tenant predicates must be able to use an index led by the organization column.
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                    WHERE i.indrelid = tbl AND i.indkey[0] = col.attnum AND i.indpred IS NULL) THEN
+        EXECUTE pg_catalog.format('CREATE INDEX ON %s (%I)', tbl, org_column);
+    END IF;
+
+    -- Row triggers on a partitioned table are cloned onto its partitions.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable') THEN
+        EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', tbl);
+    END IF;
+    PERFORM tenancy.create_org_trigger(tbl, how);
+
+    -- Children first: the policies on the parent are what the event trigger
+    -- looks for, so they come last.
+    FOR part IN SELECT d FROM tenancy.descendants(tbl) AS d LOOP
+        PERFORM tenancy.protect_descendant(part, how);
+    END LOOP;
+    PERFORM tenancy.apply_policies(tbl, how);
+    -- Registry (issue 14, 28_protection_registry.sql): the audit finds the table by this record.
+    INSERT INTO tenancy.protection_registry VALUES (tbl, how.org_column, how.read_permission, how.write_permission)
+        ON CONFLICT (table_name) DO UPDATE SET org_column = EXCLUDED.org_column,
+            read_permission = EXCLUDED.read_permission, write_permission = EXCLUDED.write_permission;
+
+    -- Row-level security does not cover TRUNCATE, and TRIGGER or REFERENCES let a
+    -- role see or probe other tenants' rows.
+    SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%s on %s', a.privilege_type,
+                                                            CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                                                 ELSE a.grantee::pg_catalog.regrole::text END), ', ')
+      INTO risky_grants
+      FROM pg_catalog.pg_class AS c, pg_catalog.aclexplode(c.relacl) AS a
+     WHERE c.oid = tbl AND a.grantee <> c.relowner AND a.privilege_type IN ('TRUNCATE', 'TRIGGER', 'REFERENCES');
+    IF risky_grants IS NOT NULL THEN
+        RAISE WARNING 'table % grants privileges that bypass tenant isolation: %', tbl, risky_grants
+            USING HINT = pg_catalog.format('REVOKE TRUNCATE, TRIGGER, REFERENCES ON %s FROM <role>;', tbl);
+    END IF;
+
+    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p.polname), ', ' ORDER BY p.polname) INTO other_policies
+      FROM pg_catalog.pg_policy AS p
+     WHERE p.polrelid = tbl AND p.polname <> ALL (tenancy.policy_names());
+    IF other_policies IS NOT NULL THEN
+        RAISE NOTICE 'table % also has the policies %', tbl, other_policies
+            USING DETAIL = 'pg_tenancy''s restrictive policy still confines them to the current organization.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect(pg_catalog.regclass, name, text, text) IS
+    'Isolate a table by organization: RLS enabled and forced, tenant policies (optionally also requiring a read '
+    'and a write permission), column default and NOT NULL, an index led by the column, rows pinned to their '
+    'organization; partitions and inheritance children included. Idempotent.';
+
+CREATE OR REPLACE FUNCTION tenancy.unprotect(tbl pg_catalog.regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel pg_catalog.regclass;
+    org_column name;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'tenancy.unprotect() needs a table' USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                    WHERE p.polrelid = tbl AND p.polname = 'tenancy_guard') THEN
+        RAISE EXCEPTION 'table % is not protected by pg_tenancy', tbl USING ERRCODE = '55000';
+    END IF;
+    SELECT a.attname INTO org_column
+      FROM pg_catalog.pg_attrdef AS d
+      JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+     WHERE d.adrelid = tbl AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = 'tenancy.current_org()';
+    IF org_column IS NOT NULL THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, org_column);
+    END IF;
+    DELETE FROM tenancy.protection_registry AS r WHERE r.table_name OPERATOR(pg_catalog.=) tbl; -- issue 14
+    FOR rel IN SELECT tbl UNION ALL SELECT d FROM tenancy.descendants(tbl) AS d LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                    WHERE t.tgrelid = rel AND t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0) THEN
+            EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', rel);
+        END IF;
+        PERFORM tenancy.drop_policies(rel);
+        -- Leave RLS on where the owner has policies of their own: turning it off
+        -- would silently change what those policies protect.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p WHERE p.polrelid = rel) THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', rel);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.unprotect(pg_catalog.regclass) IS
+    'Undo tenancy.protect(): drop its policies, trigger and column default (the index and NOT NULL stay)';
+
+CREATE OR REPLACE FUNCTION tenancy.org_column_names() RETURNS name[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.array_agg(DISTINCT n) FROM (
+        SELECT 'organization_id'::name AS n
+        UNION
+        -- the trigger's first argument (arguments end in a zero byte), read here
+        -- rather than with protection_of() once per table
+        SELECT pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
+                                                         pg_catalog.position(t.tgargs, '\000'::bytea) - 1),
+                                       'UTF8')::name
+          FROM pg_catalog.pg_trigger AS t
+         WHERE t.tgname = 'tenancy_org_immutable' AND pg_catalog.position(t.tgargs, '\000'::bytea) > 1
+        UNION
+        -- the registry protect() keeps, so a dropped trigger cannot hide a column name
+        SELECT r.org_column FROM tenancy.protection_registry AS r
+    ) AS names
+$$;
+REVOKE ALL ON FUNCTION tenancy.org_column_names() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.tenant_relations()
+    RETURNS TABLE (rel pg_catalog.regclass, relkind "char", org_column name, owner pg_catalog.oid,
+                   protection tenancy.protection, root pg_catalog.regclass)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The column names once, not once per pg_attribute row.
+    WITH RECURSIVE names AS MATERIALIZED (SELECT tenancy.org_column_names() AS list),
+    candidates AS (
+        SELECT c.oid, c.relkind, c.relowner, pg_catalog.array_agg(a.attname ORDER BY a.attname) AS columns
+          FROM names, pg_catalog.pg_class AS c
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+           AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+           AND a.attname = ANY (names.list)
+           AND NOT (n.nspname = 'tenancy' AND c.relname IN ('users', 'organizations', 'roles', 'memberships',
+                                                              'invitations', 'permissions'))
+         GROUP BY c.oid
+    ),
+    -- Walk up only through ancestors that hold tenant data themselves.
+    up(relid, ancestor, depth) AS (
+        SELECT oid, oid, 0 FROM candidates
+        UNION ALL
+        SELECT up.relid, i.inhparent, up.depth + 1
+          FROM up JOIN pg_catalog.pg_inherits AS i ON i.inhrelid = up.ancestor
+         WHERE i.inhparent IN (SELECT oid FROM candidates)
+    ),
+    -- each relation's topmost such ancestor (one sort, not a scan of up per relation)
+    tops AS (
+        SELECT DISTINCT ON (up.relid) up.relid, up.ancestor FROM up ORDER BY up.relid, up.depth DESC
+    ),
+    placed AS MATERIALIZED (
+        -- The registry first (a join, not a function call per table); the trigger
+        -- only for what the registry does not know.
+        SELECT c.*, top.ancestor AS root_oid,
+               coalesce((SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = top.ancestor),
+                        (SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = c.oid),
+                        tenancy.protection_of(top.ancestor::pg_catalog.regclass),
+                        tenancy.protection_of(c.oid::pg_catalog.regclass)) AS how
+          FROM candidates AS c
+          JOIN tops AS top ON top.relid = c.oid
+    )
+    SELECT p.oid::pg_catalog.regclass, p.relkind,
+           CASE WHEN (p.how).org_column = ANY (p.columns) THEN (p.how).org_column
+                WHEN 'organization_id' = ANY (p.columns) THEN 'organization_id'::name
+                ELSE p.columns[1] END,
+           p.relowner, p.how, p.root_oid::pg_catalog.regclass
+      FROM placed AS p
+$$;
+REVOKE ALL ON FUNCTION tenancy.tenant_relations() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.audited_roles(app_role pg_catalog.regrole) RETURNS SETOF pg_catalog.oid
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH grantees AS (
+        SELECT DISTINCT a.grantee
+          FROM tenancy.tenant_relations() AS t
+          JOIN pg_catalog.pg_class AS c ON c.oid = t.rel,
+               pg_catalog.aclexplode(c.relacl) AS a
+         WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
+           AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+        UNION
+        -- column grants count as much as table grants
+        SELECT a.grantee
+          FROM tenancy.tenant_relations() AS t
+          JOIN pg_catalog.pg_class AS c ON c.oid = t.rel
+          JOIN pg_catalog.pg_attribute AS att ON att.attrelid = t.rel AND att.attacl IS NOT NULL,
+               pg_catalog.aclexplode(att.attacl) AS a
+         WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
+    )
+    SELECT app_role::pg_catalog.oid WHERE app_role IS NOT NULL
+    UNION
+    SELECT r.oid FROM pg_catalog.pg_roles AS r
+     WHERE app_role IS NULL AND NOT r.rolsuper
+       AND (r.oid IN (SELECT grantee FROM grantees)
+            OR (r.rolcanlogin AND EXISTS (SELECT 1 FROM grantees AS g
+                                           WHERE pg_catalog.pg_has_role(r.oid, g.grantee, 'MEMBER'))))
+$$;
+REVOKE ALL ON FUNCTION tenancy.audited_roles(pg_catalog.regrole) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.roles_reachable(role_oid pg_catalog.oid) RETURNS SETOF pg_catalog.oid
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE pg_catalog.pg_has_role(role_oid, r.oid, 'MEMBER')
+$$;
+REVOKE ALL ON FUNCTION tenancy.roles_reachable(pg_catalog.oid) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.can_touch(role_oid pg_catalog.oid, rel pg_catalog.regclass) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN role_oid = 0
+                THEN pg_catalog.has_table_privilege('public', rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+                     OR pg_catalog.has_any_column_privilege('public', rel, 'SELECT, INSERT, UPDATE, REFERENCES')
+                ELSE EXISTS (SELECT 1 FROM tenancy.roles_reachable(role_oid) AS r
+                              WHERE pg_catalog.has_table_privilege(r, rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+                                 OR pg_catalog.has_any_column_privilege(r, rel, 'SELECT, INSERT, UPDATE, REFERENCES'))
+           END
+$$;
+REVOKE ALL ON FUNCTION tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.audit_tables(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH t AS (
+        SELECT r.*, c.relrowsecurity, c.relforcerowsecurity, c.relispartition,
+               r.rel <> r.root AS descendant,
+               -- by an audited role, or by every role through a grant to PUBLIC
+               EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel))
+               OR tenancy.can_touch(0, r.rel) AS reachable,
+               (SELECT p FROM pg_catalog.pg_policy AS p
+                 WHERE p.polrelid = r.rel AND p.polname = 'tenancy_guard') AS guard,
+               pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr,
+               -- Protected: protect() recorded it (registry or trigger), or left any of its
+               -- policies here or on the root.
+               (r.protection).org_column IS NOT NULL
+               OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                           WHERE p.polrelid IN (r.rel, r.root) AND p.polname = ANY (tenancy.policy_names()))
+                   AS protected
+          FROM tenancy.tenant_relations() AS r
+          JOIN pg_catalog.pg_class AS c ON c.oid = r.rel
+         WHERE r.relkind IN ('r', 'p')
+    )
+    -- T101: a table with an organization column that pg_tenancy does not protect.
+    SELECT 'T101', CASE WHEN t.reachable THEN 'critical' ELSE 'medium' END::tenancy.severity, t.rel::text,
+           pg_catalog.format('table has the organization column %I but no tenant policies%s', t.org_column,
+                             CASE WHEN t.reachable THEN '; an application role can read or change it'
+                                  ELSE '' END),
+           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.rel::text, t.org_column)
+      FROM t
+     WHERE NOT t.protected AND NOT t.descendant
+    UNION ALL
+    -- T102/T103/T104 on protected tables; T105 when the table is a partition or child.
+    SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T102' END,
+           CASE WHEN t.descendant AND NOT t.reachable THEN 'high' ELSE 'critical' END::tenancy.severity,
+           t.rel::text,
+           CASE WHEN t.descendant
+                THEN pg_catalog.format('%s of protected table %s has row-level security disabled',
+                                       CASE WHEN t.relispartition THEN 'partition' ELSE 'inheritance child' END,
+                                       t.root)
+                ELSE 'protected table has row-level security disabled' END
+             || CASE WHEN t.reachable THEN '; an application role can query it directly' ELSE '' END,
+           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
+      FROM t
+     WHERE t.protected AND NOT t.relrowsecurity
+    UNION ALL
+    SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T103' END,
+           CASE WHEN t.descendant AND t.reachable THEN 'critical' ELSE 'high' END::tenancy.severity,
+           t.rel::text,
+           'row-level security is not forced, so the table''s owner (and any role that is a member of it) '
+           'is not subject to the tenant policies',
+           pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY;', t.rel)
+      FROM t
+     WHERE t.protected AND t.relrowsecurity AND NOT t.relforcerowsecurity
+    UNION ALL
+    SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
+           CASE WHEN t.guard IS NULL THEN 'pg_tenancy''s restrictive policy tenancy_guard is missing'
+                WHEN (t.guard).polpermissive THEN 'policy tenancy_guard was replaced by a permissive one'
+                ELSE pg_catalog.format('policy tenancy_guard was changed: expected USING and WITH CHECK %s for '
+                                       'all commands and roles', t.tenant_expr) END,
+           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
+      FROM t
+     WHERE t.protected
+       AND (t.guard IS NULL OR (t.guard).polpermissive OR (t.guard).polcmd <> '*' OR (t.guard).polroles <> '{0}'
+            OR pg_catalog.pg_get_expr((t.guard).polqual, t.rel) IS DISTINCT FROM t.tenant_expr
+            OR pg_catalog.pg_get_expr((t.guard).polwithcheck, t.rel) IS DISTINCT FROM t.tenant_expr)
+    UNION ALL
+    -- T107: the trigger that pins rows to their organization (and records the protection) is gone.
+    SELECT 'T107', 'medium'::tenancy.severity, t.rel::text,
+           'trigger tenancy_org_immutable is missing: only the policies now keep a row from moving to another '
+           'organization, and pg_tenancy no longer knows how the table was protected',
+           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
+      FROM t
+     WHERE t.protected AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g
+                                        WHERE g.tgrelid = t.rel AND g.tgname = 'tenancy_org_immutable')
+    UNION ALL
+    -- T106: tenant predicates need an index led by the organization column.
+    SELECT 'T106', 'medium'::tenancy.severity, t.rel::text,
+           pg_catalog.format('no index is led by %I: every tenant query scans the whole table, and its '
+                             'timing reveals the size of other tenants', t.org_column),
+           pg_catalog.format('CREATE INDEX ON %s (%I);', t.rel, t.org_column)
+      FROM t
+     WHERE t.relkind = 'r' AND NOT EXISTS (
+               SELECT 1 FROM pg_catalog.pg_index AS i
+                 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                WHERE i.indrelid = t.rel AND a.attname = t.org_column AND i.indpred IS NULL)
+$$;
+REVOKE ALL ON FUNCTION tenancy.audit_tables(pg_catalog.oid[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.audit_roles(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH app AS (
+        SELECT r.oid, r.rolname, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb, r.rolreplication
+          FROM pg_catalog.pg_roles AS r WHERE r.oid = ANY (apps)
+    ),
+    tenant AS (SELECT * FROM tenancy.tenant_relations() WHERE relkind IN ('r', 'p', 'm', 'f'))
+    SELECT 'T201', 'critical'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
+           'the application role is a superuser: it bypasses every row-level security policy',
+           pg_catalog.format('ALTER ROLE %I NOSUPERUSER;', app.rolname)
+      FROM app WHERE app.rolsuper
+    UNION ALL
+    SELECT 'T202', 'critical'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
+           CASE WHEN r.oid = app.oid THEN 'the application role has BYPASSRLS'
+                ELSE pg_catalog.format('the application role is a member of %I, which %s (SET ROLE reaches it '
+                                       'even without INHERIT)', r.rolname,
+                                       CASE WHEN r.rolsuper THEN 'is a superuser' ELSE 'has BYPASSRLS' END) END,
+           CASE WHEN r.oid = app.oid THEN pg_catalog.format('ALTER ROLE %I NOBYPASSRLS;', app.rolname)
+                ELSE pg_catalog.format('REVOKE %I FROM %I;', r.rolname, app.rolname) END
+      FROM app JOIN pg_catalog.pg_roles AS r
+        ON (r.rolsuper OR r.rolbypassrls) AND pg_catalog.pg_has_role(app.oid, r.oid, 'MEMBER')
+     WHERE NOT app.rolsuper AND NOT (r.oid = app.oid AND r.rolsuper)
+    UNION ALL
+    SELECT 'T203', 'critical'::tenancy.severity, t.rel::text,
+           CASE WHEN t.owner = app.oid THEN pg_catalog.format('owned by the application role %I itself', app.rolname)
+                ELSE pg_catalog.format('owned by %s, a role the application role %I is a member of',
+                                       t.owner::pg_catalog.regrole, app.rolname) END
+             || ': the owner can disable or drop the policies, and bypasses them unless FORCE is set',
+           pg_catalog.format('ALTER TABLE %s OWNER TO <a role the application cannot use>;', t.rel)
+      FROM app JOIN tenant AS t ON pg_catalog.pg_has_role(app.oid, t.owner, 'MEMBER')
+     WHERE NOT app.rolsuper
+    UNION ALL
+    SELECT 'T204', 'high'::tenancy.severity, t.rel::text,
+           pg_catalog.format('%I holds %s, which row-level security does not cover', app.rolname,
+                             pg_catalog.array_to_string(privs.list, ', ')),
+           pg_catalog.format('REVOKE %s ON %s FROM %I;', pg_catalog.array_to_string(privs.list, ', '), t.rel,
+                             app.rolname)
+      FROM app JOIN tenant AS t ON t.relkind IN ('r', 'p')
+      CROSS JOIN LATERAL (
+          SELECT pg_catalog.array_agg(p ORDER BY p) AS list
+            FROM pg_catalog.unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p
+           WHERE EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                          WHERE pg_catalog.has_table_privilege(r, t.rel, p)
+                             OR (p = 'REFERENCES' AND pg_catalog.has_any_column_privilege(r, t.rel, p)))) AS privs
+     WHERE privs.list IS NOT NULL AND NOT pg_catalog.pg_has_role(app.oid, t.owner, 'MEMBER')
+    UNION ALL
+    SELECT 'T205', 'high'::tenancy.severity, pg_catalog.quote_ident(n.nspname),
+           pg_catalog.format('%I can create objects in schema %I: functions, operators or tables there can '
+                             'shadow what other code resolves through search_path', app.rolname, n.nspname),
+           CASE WHEN pg_catalog.pg_has_role(app.oid, n.nspowner, 'MEMBER')
+                THEN pg_catalog.format('ALTER SCHEMA %I OWNER TO <a role the application cannot use>;', n.nspname)
+                ELSE pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, %I;', n.nspname, app.rolname) END
+      FROM app JOIN pg_catalog.pg_namespace AS n
+        ON EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                    WHERE pg_catalog.has_schema_privilege(r, n.oid, 'CREATE'))
+     WHERE NOT app.rolsuper AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+    UNION ALL
+    SELECT 'T205', 'high'::tenancy.severity, 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()),
+           pg_catalog.format('%I can create schemas in this database, and with them any object', app.rolname),
+           pg_catalog.format('REVOKE CREATE ON DATABASE %I FROM PUBLIC, %I;', pg_catalog.current_database(),
+                             app.rolname)
+      FROM app
+     WHERE NOT app.rolsuper
+       AND EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                    WHERE pg_catalog.has_database_privilege(r, pg_catalog.current_database(), 'CREATE'))
+    UNION ALL
+    SELECT 'T206', attr.severity::tenancy.severity, pg_catalog.quote_ident(app.rolname),
+           pg_catalog.format('the application role %s %s', attr.via, attr.what), attr.fix
+      FROM app CROSS JOIN LATERAL (
+          -- Attributes of every role the application can become (SET ROLE reaches
+          -- NOINHERIT memberships too), not only of its own.
+          SELECT CASE WHEN r.oid = app.oid THEN 'has'
+                      ELSE pg_catalog.format('can SET ROLE to %I, which has', r.rolname) END,
+                 a.what, a.severity,
+                 CASE WHEN r.oid = app.oid THEN pg_catalog.format('ALTER ROLE %I %s;', app.rolname, a.undo)
+                      ELSE pg_catalog.format('REVOKE %I FROM %I; -- or ALTER ROLE %I %s;', r.rolname, app.rolname,
+                                             r.rolname, a.undo) END
+            FROM pg_catalog.pg_roles AS r
+            CROSS JOIN LATERAL (
+                -- CREATEROLE grants any non-superuser role, a table owner's too: as
+                -- bad as owning the tables (T203)
+                SELECT 'CREATEROLE (it can grant itself other roles, the tables'' owners included)', 'NOCREATEROLE',
+                       'critical'
+                 WHERE r.rolcreaterole
+                UNION ALL SELECT 'CREATEDB', 'NOCREATEDB', 'high' WHERE r.rolcreatedb
+                UNION ALL
+                SELECT 'REPLICATION (it can stream every tenant''s rows)', 'NOREPLICATION', 'high'
+                 WHERE r.rolreplication
+            ) AS a(what, undo, severity)
+           WHERE pg_catalog.pg_has_role(app.oid, r.oid, 'MEMBER') AND NOT r.rolsuper
+          UNION ALL
+          SELECT 'is a member of', r.rolname::text, 'high',
+                 pg_catalog.format('REVOKE %I FROM %I;', r.rolname, app.rolname)
+            FROM pg_catalog.pg_roles AS r
+           WHERE r.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',
+                               'pg_read_all_data', 'pg_write_all_data', 'pg_read_all_settings',
+                               'pg_read_all_stats')
+             AND pg_catalog.pg_has_role(app.oid, r.oid, 'MEMBER')
+      ) AS attr(via, what, severity, fix)
+     WHERE NOT app.rolsuper
+    UNION ALL
+    SELECT 'T207', 'critical'::tenancy.severity, pg_catalog.format('tenancy.%I', c.relname),
+           pg_catalog.format('%I can %s pg_tenancy''s own table directly, around the checks of its functions',
+                             app.rolname, pg_catalog.lower(pg_catalog.array_to_string(privs.list, ', '))),
+           pg_catalog.format('REVOKE ALL ON tenancy.%I FROM %I;', c.relname, app.rolname)
+      FROM app JOIN pg_catalog.pg_class AS c
+        ON c.relnamespace = 'tenancy'::pg_catalog.regnamespace
+       AND c.relname IN ('users', 'organizations', 'roles', 'memberships', 'invitations', 'permissions', 'audit_log',
+                        'user_identities')
+      CROSS JOIN LATERAL (
+          SELECT pg_catalog.array_agg(p ORDER BY p) AS list
+            FROM pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',
+                                         'TRIGGER']) AS p
+           -- a privilege on one column is enough (INSERT (organization_id, user_id, role_id) ON memberships)
+           WHERE EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                          WHERE pg_catalog.has_table_privilege(r, c.oid, p)
+                             OR (p IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+                                 AND pg_catalog.has_any_column_privilege(r, c.oid, p)))
+             -- granted to PUBLIC by the extension itself
+             AND NOT (c.relname IN ('permissions', 'audit_log') AND p = 'SELECT')) AS privs
+     WHERE privs.list IS NOT NULL AND NOT app.rolsuper
+    UNION ALL
+    SELECT 'T208', 'high'::tenancy.severity, p.oid::pg_catalog.regprocedure::text,
+           pg_catalog.format('%I can execute this internal pg_tenancy function, which the extension keeps '
+                             'from PUBLIC', app.rolname),
+           pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, %I;', p.oid::pg_catalog.regprocedure,
+                             app.rolname)
+      FROM app JOIN pg_catalog.pg_proc AS p ON p.pronamespace = 'tenancy'::pg_catalog.regnamespace
+      -- Internal: the privileges the extension script left (pg_init_privs) keep it
+      -- from PUBLIC, whatever has been granted since (to PUBLIC included).
+      JOIN pg_catalog.pg_init_privs AS ip
+        ON ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objoid = p.oid AND ip.privtype = 'e'
+     WHERE NOT app.rolsuper
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(ip.initprivs) AS a
+                        WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
+       AND EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                    WHERE pg_catalog.has_function_privilege(r, p.oid, 'EXECUTE'))
+       AND NOT pg_catalog.pg_has_role(app.oid, p.proowner, 'MEMBER')
+    UNION ALL
+    SELECT 'T209', 'info'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
+           'the application role may create temporary tables, which come first in search_path for tables '
+           'and can shadow unqualified names in functions that do not pin search_path',
+           pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC; -- then GRANT it to roles that need it',
+                             pg_catalog.current_database())
+      FROM app
+     WHERE NOT app.rolsuper AND pg_catalog.has_database_privilege(app.oid, pg_catalog.current_database(), 'TEMP')
+    UNION ALL
+    SELECT 'T210', 'medium'::tenancy.severity, s.seq::text,
+           pg_catalog.format('%I can read the current value of the sequence behind %s, which tells how many '
+                             'rows all tenants together created', app.rolname, s.rel),
+           pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I; GRANT USAGE ON SEQUENCE %s TO %I;', s.seq,
+                             app.rolname, s.seq, app.rolname)
+      FROM app JOIN (
+          -- OWNED BY and identity sequences
+          SELECT d.objid::pg_catalog.regclass AS seq, t.rel
+            FROM tenant AS t JOIN pg_catalog.pg_depend AS d
+              ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.rel
+             AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
+            JOIN pg_catalog.pg_class AS c ON c.oid = d.objid AND c.relkind = 'S'
+          UNION
+          -- standalone sequences a column DEFAULT (nextval()) uses
+          SELECT d.refobjid::pg_catalog.regclass, t.rel
+            FROM tenant AS t JOIN pg_catalog.pg_attrdef AS ad ON ad.adrelid = t.rel
+            JOIN pg_catalog.pg_depend AS d
+              ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid
+             AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            JOIN pg_catalog.pg_class AS c ON c.oid = d.refobjid AND c.relkind = 'S'
+      ) AS s ON EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                         WHERE pg_catalog.has_sequence_privilege(r, s.seq, 'SELECT'))
+     WHERE NOT app.rolsuper AND NOT pg_catalog.pg_has_role(app.oid, (SELECT c.relowner FROM pg_catalog.pg_class AS c
+                                                                      WHERE c.oid = s.seq), 'MEMBER')
+    UNION ALL
+    SELECT 'T211', 'medium'::tenancy.severity,
+           pg_catalog.format('default privileges of %s%s', d.defaclrole::pg_catalog.regrole,
+                             CASE WHEN d.defaclnamespace = 0 THEN ''
+                                  ELSE ' in schema ' || d.defaclnamespace::pg_catalog.regnamespace::text END),
+           pg_catalog.format('new tables are granted to %I the moment they are created, before anyone calls '
+                             'tenancy.protect() on them', app.rolname),
+           'Protect every new tenant table in the same migration that creates it (SELECT tenancy.protect(...)), '
+           'and run tenancy.audit() in the deployment pipeline.'
+      FROM app JOIN pg_catalog.pg_default_acl AS d ON d.defaclobjtype = 'r'
+     WHERE NOT app.rolsuper
+       AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(d.defaclacl) AS a
+                    WHERE (a.grantee = 0 OR pg_catalog.pg_has_role(app.oid, a.grantee, 'MEMBER'))
+                      AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE'))
+    UNION ALL
+    -- T212: large objects belong to a role, not to an organization: one written in
+    -- one organization's context is readable in any other's, by the same role.
+    SELECT 'T212', 'high'::tenancy.severity, pg_catalog.format('large objects of %s', lo.lomowner::pg_catalog.regrole),
+           pg_catalog.format('%s large object(s) owned by %s, which %I can act as: large objects have no '
+                             'row-level security, so every tenant''s session of the application reads them all',
+                             pg_catalog.count(*), lo.lomowner::pg_catalog.regrole, app.rolname),
+           pg_catalog.format('Keep tenant files in a protected table (bytea) or outside the database; remove '
+                             'these: SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE lomowner = %L::regrole;',
+                             lo.lomowner::pg_catalog.regrole::text)
+      FROM app JOIN pg_catalog.pg_largeobject_metadata AS lo ON pg_catalog.pg_has_role(app.oid, lo.lomowner, 'MEMBER')
+     WHERE NOT app.rolsuper
+     GROUP BY app.oid, app.rolname, lo.lomowner
+$$;
+REVOKE ALL ON FUNCTION tenancy.audit_roles(pg_catalog.oid[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.expr_requires_tenant(expr pg_catalog.pg_node_tree, org_attnum smallint,
+                                             current_org pg_catalog.oid) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenancy_expr_requires_tenant'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.expr_requires_tenant(pg_catalog.pg_node_tree, smallint, pg_catalog.oid) IS
+    'Internal to tenancy.audit(): is "column org_attnum = current_org()" a top-level AND conjunct of a policy '
+    'expression?';
+REVOKE ALL ON FUNCTION tenancy.expr_requires_tenant(pg_catalog.pg_node_tree, smallint, pg_catalog.oid) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.expr_always_true(expr pg_catalog.pg_node_tree) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenancy_expr_always_true'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.expr_always_true(pg_catalog.pg_node_tree) IS
+    'Internal to tenancy.audit(): is a policy expression recognizably true for every row (true, x OR true, 1 = 1)?';
+REVOKE ALL ON FUNCTION tenancy.expr_always_true(pg_catalog.pg_node_tree) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.audit_policies(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A policy *confines* a command when the tenant equality is a top-level AND
+    -- term of the expressions PostgreSQL applies for it: USING for SELECT and
+    -- DELETE, WITH CHECK for INSERT (absent: none), both for UPDATE (WITH CHECK
+    -- absent: USING).
+    WITH pol AS MATERIALIZED (
+        SELECT p.oid, p.polname, p.polrelid, p.polpermissive, p.polcmd, p.polqual, p.polwithcheck, t.rel,
+               (0 = ANY (p.polroles) OR EXISTS (SELECT 1 FROM pg_catalog.unnest(p.polroles) AS r,
+                                                                pg_catalog.unnest(apps) AS app
+                                                 WHERE pg_catalog.pg_has_role(app, r, 'MEMBER'))) AS applies,
+               -- the commands the policy covers
+               CASE p.polcmd WHEN '*' THEN ARRAY['r', 'a', 'w', 'd']::"char"[] ELSE ARRAY[p.polcmd] END AS commands,
+               coalesce(tenancy.expr_requires_tenant(p.polqual, a.attnum, fn.oid), false) AS using_ok,
+               coalesce(tenancy.expr_requires_tenant(CASE WHEN p.polcmd = 'a' THEN p.polwithcheck
+                                                          ELSE coalesce(p.polwithcheck, p.polqual) END,
+                                                     a.attnum, fn.oid), false) AS check_ok
+          FROM tenancy.tenant_relations() AS t
+          JOIN pg_catalog.pg_policy AS p ON p.polrelid = t.rel
+          LEFT JOIN pg_catalog.pg_attribute AS a
+            ON a.attrelid = t.rel AND a.attname = t.org_column AND NOT a.attisdropped
+          CROSS JOIN (SELECT 'tenancy.current_org()'::pg_catalog.regprocedure::pg_catalog.oid AS oid) AS fn
+         WHERE t.relkind IN ('r', 'p')
+    ),
+    confines AS (
+        SELECT pol.oid, c.command,
+               CASE c.command WHEN 'a' THEN pol.check_ok WHEN 'w' THEN pol.using_ok AND pol.check_ok
+                              ELSE pol.using_ok END AS ok
+          FROM pol CROSS JOIN LATERAL pg_catalog.unnest(pol.commands) AS c(command)
+    ),
+    -- per table, the commands some applicable RESTRICTIVE policy confines
+    guards AS (
+        SELECT pol.rel, pg_catalog.array_agg(DISTINCT c.command) AS commands
+          FROM pol JOIN confines AS c ON c.oid = pol.oid
+         WHERE NOT pol.polpermissive AND pol.applies AND c.ok
+         GROUP BY pol.rel
+    ),
+    p AS (
+        SELECT pol.polname, pol.rel, pol.polpermissive, pol.polcmd, pol.applies,
+               pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) AS qual,
+               pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS checks,
+               pg_catalog.format('%I ON %s', pol.polname, pol.rel) AS object,
+               coalesce(tenancy.expr_always_true(pol.polqual), false)
+               OR coalesce(tenancy.expr_always_true(pol.polwithcheck), false)
+               OR (pol.polcmd = 'a' AND pol.polwithcheck IS NULL) AS always_true,
+               -- does the policy itself keep every row to the current organization?
+               CASE pol.polcmd WHEN 'a' THEN pol.check_ok WHEN 'r' THEN pol.using_ok WHEN 'd' THEN pol.using_ok
+                               ELSE pol.using_ok AND pol.check_ok END AS confined,
+               -- or does a restrictive policy, for every command this one covers?
+               pol.commands OPERATOR(pg_catalog.<@) coalesce(g.commands, '{}') AS guarded
+          FROM pol LEFT JOIN guards AS g ON g.rel = pol.rel
+         -- pg_tenancy's own permissive policies too: one edited to USING (true)
+         -- opens the rows its read and write permissions should hide. The guard
+         -- is checked against its exact form by T104.
+         WHERE pol.polname <> 'tenancy_guard' AND pol.applies
+    )
+    SELECT 'T301', CASE WHEN p.guarded THEN 'high' ELSE 'critical' END::tenancy.severity, p.object,
+           'permissive policy that is always true: it opens every row'
+             || CASE WHEN p.guarded THEN ' of the organization to every role it applies to, whatever the read '
+                                         'and write permissions say'
+                     ELSE ' of every organization' END,
+           pg_catalog.format('DROP POLICY %s; -- or make it AS RESTRICTIVE', p.object)
+      FROM p
+     WHERE p.polpermissive AND p.applies AND p.always_true
+    UNION ALL
+    -- T302: judged on the parsed expression, not its text: unless the tenant
+    -- equality is a top-level AND conjunct of its USING and WITH CHECK, the
+    -- policy may let another organization's rows through (OR, NOT, CASE,
+    -- coalesce(..., true) and the like are not provable, so they are reported).
+    SELECT 'T302', CASE WHEN p.guarded THEN 'medium' ELSE 'critical' END::tenancy.severity, p.object,
+           'permissive policy that does not require the tenant condition (organization column = '
+           'tenancy.current_org(), as a top-level AND term of USING and WITH CHECK): it widens what the tenant '
+           'policies allow' || CASE WHEN p.guarded THEN ' within the organization'
+                                    ELSE ', across organizations: no restrictive policy confines it' END,
+           pg_catalog.format('Add "AND %s" to its USING and WITH CHECK, or make it AS RESTRICTIVE.',
+                             'organization_id = tenancy.current_org()')
+      FROM p
+     WHERE p.polpermissive AND p.applies AND NOT p.always_true AND NOT p.confined
+    UNION ALL
+    SELECT 'T303', 'high'::tenancy.severity, p.object,
+           'policy has an IS NULL fallback; with no context, or rows without an organization, it lets rows '
+           'through instead of failing closed',
+           'Remove the "OR ... IS NULL" branch: tenancy.current_org() never returns NULL into a policy by '
+           'design, and organization columns are NOT NULL.'
+      FROM p
+     WHERE p.applies AND coalesce(p.qual, '') || ' ' || coalesce(p.checks, '') ~* 'IS NULL'
+    UNION ALL
+    SELECT 'T305', 'medium'::tenancy.severity, p.object,
+           'policy reads current_setting(), current_user or session_user: under one shared application role '
+           'these do not tell tenants apart, and current_setting() can be set by the session',
+           'Use tenancy.current_org() and tenancy.has_permission() instead.'
+      FROM p
+     WHERE p.applies
+       AND coalesce(p.qual, '') || ' ' || coalesce(p.checks, '') ~* '(current_setting|CURRENT_USER|SESSION_USER)'
+$$;
+REVOKE ALL ON FUNCTION tenancy.audit_policies(pg_catalog.oid[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.has_security_invoker(options text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT pg_catalog.bool_or(o.option_value::boolean)
+                       FROM pg_catalog.pg_options_to_table(options) AS o
+                      WHERE o.option_name = 'security_invoker'), false)
+$$;
+REVOKE ALL ON FUNCTION tenancy.has_security_invoker(text[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.audit_objects(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE tenant AS (SELECT * FROM tenancy.tenant_relations()),
+    protected AS (SELECT t.rel FROM tenant AS t WHERE t.relkind IN ('r', 'p')),
+    -- Views and materialized views that read tenant tables, directly or through other views.
+    reads(view, base) AS (
+        SELECT r.ev_class, d.refobjid
+          FROM pg_catalog.pg_rewrite AS r
+          JOIN pg_catalog.pg_depend AS d
+            ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+           AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> r.ev_class
+         WHERE d.refobjid IN (SELECT rel FROM protected)
+        UNION
+        SELECT r.ev_class, reads.base
+          FROM reads
+          JOIN pg_catalog.pg_depend AS d
+            ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = reads.view
+           AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+          JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid AND r.ev_class <> reads.view
+          JOIN pg_catalog.pg_class AS inner_view ON inner_view.oid = reads.view
+          JOIN pg_catalog.pg_class AS outer_view ON outer_view.oid = r.ev_class
+         -- A security_invoker view inside a view is checked as the caller of the
+         -- outer one (PostgreSQL leaves its relations unmarked), so a plain view
+         -- over it reads nothing with its owner's rights; a materialized view
+         -- is filled as its owner, so it reads through anything.
+         WHERE outer_view.relkind = 'm' OR inner_view.relkind = 'm'
+            OR NOT tenancy.has_security_invoker(inner_view.reloptions)
+    ),
+    views AS (
+        SELECT c.oid::pg_catalog.regclass AS view, c.relkind, c.relowner,
+               pg_catalog.string_agg(DISTINCT reads.base::pg_catalog.regclass::text, ', ') AS bases,
+               tenancy.has_security_invoker(c.reloptions) AS invoker,
+               -- a grant on one column of the view is enough
+               EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, c.oid))
+               OR tenancy.can_touch(0, c.oid) AS reachable
+          FROM reads JOIN pg_catalog.pg_class AS c ON c.oid = reads.view
+         WHERE c.relnamespace <> 'tenancy'::pg_catalog.regnamespace OR c.relname <> 'protected_tables'
+         GROUP BY c.oid
+    ),
+    definers AS (
+        SELECT p.oid, p.oid::pg_catalog.regprocedure AS fn, p.proowner, p.proconfig,
+               (SELECT pg_catalog.substr(s, 13) FROM pg_catalog.unnest(p.proconfig) AS s
+                 WHERE s LIKE 'search_path=%' LIMIT 1) AS path,
+               -- a trigger function cannot be called directly, only fired (T406)
+               p.prorettype NOT IN ('pg_catalog.trigger'::pg_catalog.regtype,
+                                    'pg_catalog.event_trigger'::pg_catalog.regtype)
+               AND EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app, tenancy.roles_reachable(app) AS r
+                            WHERE pg_catalog.has_function_privilege(r, p.oid, 'EXECUTE')) AS reachable
+          FROM pg_catalog.pg_proc AS p
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
+         WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d
+                            JOIN pg_catalog.pg_extension AS e ON e.oid = d.refobjid
+                           WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
+                             AND d.deptype = 'e' AND e.extname = 'pg_tenancy')
+    )
+    -- T401: a view over tenant tables that checks policies as its owner.
+    SELECT 'T401',
+           CASE WHEN v.reachable AND tenancy.bypasses_rls(v.relowner) THEN 'critical'
+                WHEN v.reachable THEN 'high' ELSE 'medium' END::tenancy.severity,
+           v.view::text,
+           pg_catalog.format('view reads %s with the privileges and row-level security of its owner %s%s, not '
+                             'of the caller', v.bases, v.relowner::pg_catalog.regrole,
+                             CASE WHEN tenancy.bypasses_rls(v.relowner) THEN ' (who bypasses row-level security)'
+                                  ELSE '' END),
+           pg_catalog.format('ALTER VIEW %s SET (security_invoker = true);', v.view)
+      FROM views AS v WHERE v.relkind = 'v' AND NOT v.invoker
+    UNION ALL
+    -- T402: a materialized view copies tenant rows out of reach of any policy.
+    SELECT 'T402', CASE WHEN v.reachable THEN 'critical' ELSE 'medium' END::tenancy.severity, v.view::text,
+           pg_catalog.format('materialized view holds rows of %s for every organization; row-level security '
+                             'cannot be enabled on it%s', v.bases,
+                             CASE WHEN v.reachable THEN ', and an application role can read it' ELSE '' END),
+           pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC; -- expose it only through a security_invoker view '
+                             'that filters on tenancy.current_org()', v.view)
+      FROM views AS v WHERE v.relkind = 'm'
+    UNION ALL
+    -- T403: foreign tables are not subject to local row-level security.
+    SELECT 'T403',
+           CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, t.rel))
+                THEN 'critical' ELSE 'medium' END::tenancy.severity,
+           t.rel::text,
+           pg_catalog.format('foreign table with organization column %I: the remote side runs without this '
+                             'session''s tenant context', t.org_column),
+           pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC; -- keep tenant data in local protected tables', t.rel)
+      FROM tenant AS t WHERE t.relkind = 'f'
+    UNION ALL
+    -- T404: SECURITY DEFINER without a pinned search_path (or with pg_temp searched first).
+    SELECT 'T404', CASE WHEN f.reachable THEN 'high' ELSE 'medium' END::tenancy.severity, f.fn::text,
+           CASE WHEN f.path IS NULL
+                THEN 'SECURITY DEFINER function without SET search_path: the caller''s search_path, including '
+                     'temporary tables, decides what its unqualified names mean'
+                ELSE pg_catalog.format('SECURITY DEFINER function with search_path %s, which does not put '
+                                       'pg_temp last: temporary tables are searched first', f.path) END
+             || CASE WHEN f.reachable THEN '; an application role can call it' ELSE '' END,
+           pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp;', f.fn)
+      FROM definers AS f
+     WHERE f.path IS NULL OR pg_catalog.regexp_replace(f.path, '\s', '', 'g') !~ 'pg_temp"?$'
+    UNION ALL
+    -- T405: SECURITY DEFINER functions the application may call run as their owner.
+    SELECT 'T405', CASE WHEN tenancy.bypasses_rls(f.proowner) THEN 'high' ELSE 'medium' END::tenancy.severity,
+           f.fn::text,
+           pg_catalog.format('an application role can call this SECURITY DEFINER function, which runs as %s%s',
+                             f.proowner::pg_catalog.regrole,
+                             CASE WHEN tenancy.bypasses_rls(f.proowner)
+                                  THEN ', who bypasses row-level security: it can read every organization'
+                                  ELSE '' END),
+           pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC; -- or make it SECURITY INVOKER', f.fn)
+      FROM definers AS f WHERE f.reachable
+    UNION ALL
+    -- T406: triggers on tenant tables that run as someone else.
+    SELECT 'T406', 'medium'::tenancy.severity, pg_catalog.format('%I ON %s', tg.tgname, t.rel),
+           pg_catalog.format('trigger runs SECURITY DEFINER function %s as %s: whatever it reads or writes is '
+                             'checked against that role, not the tenant''s', p.oid::pg_catalog.regprocedure,
+                             p.proowner::pg_catalog.regrole),
+           'Make the trigger function SECURITY INVOKER, or have it re-check the organization of every row it touches.'
+      FROM tenant AS t
+      JOIN pg_catalog.pg_trigger AS tg ON tg.tgrelid = t.rel AND NOT tg.tgisinternal AND tg.tgparentid = 0
+      JOIN pg_catalog.pg_proc AS p ON p.oid = tg.tgfoid AND p.prosecdef
+    UNION ALL
+    -- T407: rules run their actions with the rights of the table's owner.
+    SELECT 'T407', 'high'::tenancy.severity, pg_catalog.format('rule %I ON %s', r.rulename, t.rel),
+           'rule actions run with the privileges of the table''s owner, outside the caller''s policies',
+           pg_catalog.format('DROP RULE %I ON %s; -- use a SECURITY INVOKER trigger instead', r.rulename, t.rel)
+      FROM tenant AS t
+      JOIN pg_catalog.pg_rewrite AS r ON r.ev_class = t.rel AND r.rulename <> '_RETURN'
+     WHERE t.relkind IN ('r', 'p')
+    UNION ALL
+    -- T408: LEAKPROOF lets a function run before the tenant policy filters rows.
+    SELECT 'T408', 'high'::tenancy.severity, p.oid::pg_catalog.regprocedure::text,
+           'user-defined LEAKPROOF function: the planner may run it on rows of other organizations before the '
+           'tenant policy removes them, so any error or side effect leaks them',
+           pg_catalog.format('ALTER FUNCTION %s NOT LEAKPROOF;', p.oid::pg_catalog.regprocedure)
+      FROM pg_catalog.pg_proc AS p WHERE p.proleakproof AND p.oid >= 16384
+    UNION ALL
+    -- T409: unique keys without the organization column are existence oracles.
+    SELECT 'T409',
+           CASE WHEN k.cols = 1 AND k.first_type = 'uuid'::pg_catalog.regtype THEN 'info'
+                ELSE 'medium' END::tenancy.severity,
+           pg_catalog.format('%s (%s)', k.idx, t.rel),
+           pg_catalog.format('unique key on %s leaves out %I: inserting a duplicate value tells a tenant that some '
+                             'other organization already has it', k.columns, t.org_column),
+           pg_catalog.format('Make the key (%I, %s), or use random uuids for the values.', t.org_column, k.columns)
+      FROM tenant AS t
+      CROSS JOIN LATERAL (
+          SELECT i.indexrelid::pg_catalog.regclass AS idx,
+                 pg_catalog.array_length(i.indkey::pg_catalog.int2[], 1) AS cols,
+                 (SELECT a.atttypid FROM pg_catalog.pg_attribute AS a
+                   WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[0]) AS first_type,
+                 pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) AS def,
+                 -- each key column or expression as PostgreSQL prints it (attnum 0: an expression)
+                 (SELECT pg_catalog.string_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true), ', '
+                                               ORDER BY k.n)
+                    FROM pg_catalog.generate_series(1, i.indnkeyatts) AS k(n)) AS columns
+            FROM pg_catalog.pg_index AS i
+           WHERE i.indrelid = t.rel AND i.indisunique
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                              WHERE a.attrelid = i.indrelid AND a.attname = t.org_column
+                                AND a.attnum = ANY (i.indkey::pg_catalog.int2[]))
+      ) AS k
+     WHERE t.relkind IN ('r', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS i
+                                                     WHERE i.inhrelid = t.rel)
+       -- pg_tenancy's audit_log is written only by its own functions
+       AND t.rel <> 'tenancy.audit_log'::pg_catalog.regclass
+    UNION ALL
+    -- T410: a foreign key between tenant tables that leaves out the organization.
+    SELECT 'T410', 'high'::tenancy.severity, pg_catalog.format('%I ON %s', k.conname, t.rel),
+           pg_catalog.format('foreign key to %s leaves out %I: a row can point at another organization''s row, '
+                             'and the check (which bypasses row-level security) tells whether that row exists',
+                             k.confrelid::pg_catalog.regclass, t.org_column),
+           pg_catalog.format('Reference (%I, ...) with a composite key: ALTER TABLE %s ADD FOREIGN KEY (%I, ...) '
+                             'REFERENCES %s (%I, ...);', t.org_column, t.rel, t.org_column,
+                             k.confrelid::pg_catalog.regclass, parent.org_column)
+      FROM tenant AS t
+      JOIN pg_catalog.pg_constraint AS k ON k.conrelid = t.rel AND k.contype = 'f' AND k.conparentid = 0
+      JOIN tenant AS parent ON parent.rel = k.confrelid
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                        WHERE a.attrelid = t.rel AND a.attname = t.org_column AND a.attnum = ANY (k.conkey))
+    UNION ALL
+    -- T411: publications stream every organization's rows.
+    SELECT 'T411', 'medium'::tenancy.severity, pg_catalog.quote_ident(pub.pubname),
+           CASE WHEN pub.puballtables THEN 'publication FOR ALL TABLES streams every organization''s rows'
+                ELSE pg_catalog.format('publication streams every organization''s rows of %s', rel.rel) END,
+           'Review the subscriber: it must apply its own tenant isolation (or add a row filter).'
+      FROM pg_catalog.pg_publication AS pub
+      LEFT JOIN LATERAL (
+          SELECT pg_catalog.string_agg(DISTINCT t.rel::text, ', ') AS rel
+            FROM tenant AS t
+           WHERE t.relkind IN ('r', 'p')
+             AND (EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel AS pr
+                           WHERE pr.prpubid = pub.oid AND pr.prrelid = t.rel)
+                  -- FOR TABLES IN SCHEMA
+                  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace AS pn
+                               JOIN pg_catalog.pg_class AS c ON c.relnamespace = pn.pnnspid
+                              WHERE pn.pnpubid = pub.oid AND c.oid = t.rel))) AS rel ON true
+     WHERE pub.puballtables OR rel.rel IS NOT NULL
+$$;
+REVOKE ALL ON FUNCTION tenancy.audit_objects(pg_catalog.oid[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.setting_ms(value text) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.substring(value, '^\s*([0-9]+(?:\.[0-9]+)?)')::numeric
+           * CASE pg_catalog.substring(value, '^\s*[0-9.]+\s*(us|ms|s|min|h|d)\s*$')
+                  WHEN 'us' THEN 0.001 WHEN 's' THEN 1000 WHEN 'min' THEN 60000 WHEN 'h' THEN 3600000
+                  WHEN 'd' THEN 86400000 ELSE 1 END
+     WHERE value ~ '^\s*[0-9]+(\.[0-9]+)?\s*(us|ms|s|min|h|d)?\s*$'
+$$;
+REVOKE ALL ON FUNCTION tenancy.setting_ms(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION tenancy.audit_settings(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- What a new session of each audited role starts with (app 0: any role):
+    -- role-in-database, role, then database defaults over the server's value.
+    -- Values keep their units ('1s', '64kB'), so they are compared as text.
+    WITH setting_for AS (
+        SELECT app, s.name, coalesce(
+                   (SELECT pg_catalog.substr(c, pg_catalog.length(s.name) + 2)
+                      FROM pg_catalog.pg_db_role_setting AS d, pg_catalog.unnest(d.setconfig) AS c
+                     WHERE c LIKE s.name || '=%'
+                       AND (d.setrole = app OR d.setrole = 0)
+                       AND d.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database
+                                                  WHERE datname = pg_catalog.current_database()))
+                     ORDER BY d.setrole = app DESC, d.setdatabase <> 0 DESC LIMIT 1),
+                   tenancy.server_setting(s.name)) AS value
+          FROM pg_catalog.unnest(apps || ARRAY[0::pg_catalog.oid]) AS app, pg_catalog.pg_settings AS s
+         WHERE s.name IN ('log_statement', 'log_min_duration_statement', 'log_min_duration_sample',
+                          'log_parameter_max_length', 'log_parameter_max_length_on_error')
+    ),
+    logging AS (
+        SELECT app, statement, duration, sample, param_len, error_len,
+               pg_catalog.lower(statement) = 'all' OR duration !~ '^\s*-' OR sample !~ '^\s*-' AS logs_statements,
+               param_len !~ '^\s*0+\s*[A-Za-z]*\s*$' AS logs_parameters,
+               error_len !~ '^\s*0+\s*[A-Za-z]*\s*$' AS logs_parameters_on_error
+          FROM (SELECT app,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_statement') AS statement,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_min_duration_statement') AS duration,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_min_duration_sample') AS sample,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_parameter_max_length') AS param_len,
+                       pg_catalog.max(value) FILTER (WHERE name = 'log_parameter_max_length_on_error') AS error_len
+                  FROM setting_for GROUP BY app) AS v
+    ),
+    version AS (
+        SELECT pg_catalog.current_setting('server_version_num')::integer AS num,
+               CASE pg_catalog.current_setting('server_version_num')::integer / 10000
+                    WHEN 15 THEN 150014 WHEN 16 THEN 160010 WHEN 17 THEN 170006 ELSE 0 END AS minimum
+    )
+    SELECT 'T501', 'critical'::tenancy.severity, 'shared_preload_libraries',
+           'pg_tenancy is not preloaded: until a session loads it, tenancy.* settings are unchecked placeholders',
+           'ALTER SYSTEM SET shared_preload_libraries = ''pg_tenancy''; -- append to the existing list, then restart'
+     WHERE NOT 'pg_tenancy' = ANY (pg_catalog.string_to_array(
+                   pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','))
+    UNION ALL
+    SELECT 'T502', 'critical'::tenancy.severity,
+           CASE WHEN d.setrole = 0 AND d.setdatabase = 0 THEN 'all roles'
+                WHEN d.setrole = 0 THEN pg_catalog.format('database %I', db.datname)
+                WHEN d.setdatabase = 0 THEN pg_catalog.format('role %s', d.setrole::pg_catalog.regrole)
+                ELSE pg_catalog.format('role %s in database %I', d.setrole::pg_catalog.regrole, db.datname) END,
+           pg_catalog.format('a stored default sets %s for every new session',
+                             pg_catalog.split_part(c, '=', 1)),
+           CASE WHEN d.setrole = 0 AND d.setdatabase = 0
+                THEN pg_catalog.format('ALTER ROLE ALL RESET %s;', pg_catalog.split_part(c, '=', 1))
+                WHEN d.setrole = 0
+                THEN pg_catalog.format('ALTER DATABASE %I RESET %s;', db.datname, pg_catalog.split_part(c, '=', 1))
+                ELSE pg_catalog.format('ALTER ROLE %s%s RESET %s;', d.setrole::pg_catalog.regrole,
+                                       CASE WHEN d.setdatabase = 0 THEN ''
+                                            ELSE pg_catalog.format(' IN DATABASE %I', db.datname) END,
+                                       pg_catalog.split_part(c, '=', 1)) END
+      FROM pg_catalog.pg_db_role_setting AS d
+      CROSS JOIN LATERAL pg_catalog.unnest(d.setconfig) AS c
+      LEFT JOIN pg_catalog.pg_database AS db ON db.oid = d.setdatabase
+     WHERE c LIKE 'tenancy.%'
+    UNION ALL
+    SELECT 'T503', 'high'::tenancy.severity, pg_catalog.format('parameter %s', pa.parname),
+           pg_catalog.format('%s was granted %s on a pg_tenancy parameter',
+                             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END,
+                             a.privilege_type),
+           pg_catalog.format('REVOKE %s ON PARAMETER %s FROM %s;', a.privilege_type, pa.parname,
+                             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END)
+      FROM pg_catalog.pg_parameter_acl AS pa, pg_catalog.aclexplode(pa.paracl) AS a
+     WHERE pa.parname LIKE 'tenancy.%'
+       AND (a.grantee = 0 OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = a.grantee))
+    UNION ALL
+    SELECT 'T504', CASE WHEN v.num < v.minimum - 5 THEN 'critical' ELSE 'high' END::tenancy.severity, 'server_version',
+           pg_catalog.format('PostgreSQL %s lacks fixes for row-level security and statistics leaks '
+                             '(CVE-2023-39418, CVE-2024-10976, CVE-2025-8713); the first fixed minor release is %s.%s',
+                             pg_catalog.current_setting('server_version'), v.minimum / 10000, v.minimum % 100),
+           'Upgrade to the latest minor release of your major version.'
+      FROM version AS v WHERE v.num < v.minimum
+    UNION ALL
+    SELECT 'T505', 'high'::tenancy.severity,
+           CASE WHEN l.app = 0 THEN 'server logging' ELSE pg_catalog.format('logging for role %s', l.app::pg_catalog.regrole) END,
+           pg_catalog.format('%s and log_parameter_max_length = %s: the server log records bind parameters, '
+                             'so every context token passed to tenancy.enter($1)',
+                             CASE WHEN pg_catalog.lower(l.statement) = 'all' THEN 'log_statement = all'
+                                  WHEN l.duration !~ '^\s*-' THEN 'log_min_duration_statement = ' || l.duration
+                                  ELSE 'log_min_duration_sample = ' || l.sample END, l.param_len),
+           CASE WHEN l.app = 0 THEN 'ALTER SYSTEM SET log_parameter_max_length = 0; SELECT pg_reload_conf();'
+                ELSE pg_catalog.format('ALTER ROLE %s SET log_parameter_max_length = 0;', l.app::pg_catalog.regrole) END
+      FROM logging AS l
+     WHERE l.logs_statements AND l.logs_parameters
+       AND (l.app = 0 OR NOT EXISTS (SELECT 1 FROM logging AS g
+                                      WHERE g.app = 0 AND g.logs_statements AND g.logs_parameters))
+    UNION ALL
+    SELECT 'T505', 'high'::tenancy.severity,
+           CASE WHEN l.app = 0 THEN 'server logging' ELSE pg_catalog.format('logging for role %s', l.app::pg_catalog.regrole) END,
+           pg_catalog.format('log_parameter_max_length_on_error = %s: a failing statement logs its bind '
+                             'parameters, context tokens included', l.error_len),
+           CASE WHEN l.app = 0 THEN 'ALTER SYSTEM SET log_parameter_max_length_on_error = 0; SELECT pg_reload_conf();'
+                ELSE pg_catalog.format('ALTER ROLE %s SET log_parameter_max_length_on_error = 0;',
+                                       l.app::pg_catalog.regrole) END
+      FROM logging AS l
+     WHERE l.logs_parameters_on_error
+       AND (l.app = 0 OR NOT EXISTS (SELECT 1 FROM logging AS g WHERE g.app = 0 AND g.logs_parameters_on_error))
+    UNION ALL
+    -- the server's value, not the auditor's session's (stored values: T509)
+    SELECT 'T506', 'high'::tenancy.severity, 'lo_compat_privileges',
+           'lo_compat_privileges is on: any role can read and write every large object, whoever stored it',
+           'ALTER SYSTEM SET lo_compat_privileges = off; SELECT pg_reload_conf();'
+     WHERE tenancy.server_setting('lo_compat_privileges')::boolean
+    UNION ALL
+    SELECT 'T507', 'medium'::tenancy.severity, 'tenancy.accept_forwarded_context',
+           'forwarded contexts are accepted: any session holding a valid token may SET LOCAL tenancy.context, '
+           'and its membership is not re-checked (meant for Citus worker nodes only)',
+           'ALTER SYSTEM SET tenancy.accept_forwarded_context = off; SELECT pg_reload_conf();'
+     WHERE pg_catalog.current_setting('tenancy.accept_forwarded_context', true) = 'on'
+    UNION ALL
+    -- T509: every setting stored for an audited role or for this database (ALTER
+    -- ROLE ... [IN DATABASE ...] SET, ALTER DATABASE ... SET): each new session of
+    -- the application starts with it. Any role may store settings for itself.
+    -- tenancy.* settings are T502.
+    SELECT 'T509', st.severity, st.object,
+           pg_catalog.format('stored setting %s = %s applies to every new session%s', st.name, st.value, st.why),
+           st.remedy
+      FROM (SELECT v.*,
+                   CASE WHEN v.name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                                        'idle_session_timeout')
+                             AND coalesce(tenancy.setting_ms(v.value) BETWEEN 0.0001 AND 999.9999, true)
+                        THEN 'high'
+                        WHEN v.name IN ('session_replication_role', 'role', 'session_authorization',
+                                        'lo_compat_privileges', 'default_transaction_read_only')
+                        THEN 'high'
+                        WHEN v.name IN ('search_path', 'row_security', 'default_transaction_isolation',
+                                        'temp_tablespaces', 'default_tablespace')
+                        THEN 'medium'
+                        ELSE 'info' END::tenancy.severity AS severity,
+                   CASE WHEN v.name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                                        'idle_session_timeout')
+                        THEN ': a tiny timeout makes every tenant''s statements or sessions fail (availability)'
+                        WHEN v.name = 'session_replication_role'
+                        THEN ': as replica, ordinary triggers (tenancy_org_immutable among them) stop firing'
+                        WHEN v.name = 'lo_compat_privileges'
+                        THEN ': every large object is readable and writable, whoever stored it'
+                        WHEN v.name = 'search_path'
+                        THEN ': it decides what unqualified names in the application''s SQL resolve to'
+                        ELSE '' END AS why
+              FROM (SELECT pg_catalog.split_part(c, '=', 1) AS name,
+                           pg_catalog.substr(c, pg_catalog.strpos(c, '=') + 1) AS value,
+                           CASE WHEN d.setrole = 0 AND d.setdatabase = 0 THEN 'all roles'
+                                WHEN d.setrole = 0 THEN pg_catalog.format('database %I', db.datname)
+                                WHEN d.setdatabase = 0 THEN pg_catalog.format('role %s', d.setrole::pg_catalog.regrole)
+                                ELSE pg_catalog.format('role %s in database %I', d.setrole::pg_catalog.regrole,
+                                                       db.datname) END AS object,
+                           CASE WHEN d.setrole = 0 AND d.setdatabase = 0
+                                THEN pg_catalog.format('ALTER ROLE ALL RESET %s;', pg_catalog.split_part(c, '=', 1))
+                                WHEN d.setrole = 0
+                                THEN pg_catalog.format('ALTER DATABASE %I RESET %s;', db.datname,
+                                                       pg_catalog.split_part(c, '=', 1))
+                                ELSE pg_catalog.format('ALTER ROLE %s%s RESET %s;', d.setrole::pg_catalog.regrole,
+                                                       CASE WHEN d.setdatabase = 0 THEN ''
+                                                            ELSE pg_catalog.format(' IN DATABASE %I', db.datname)
+                                                       END, pg_catalog.split_part(c, '=', 1)) END AS remedy
+                      FROM pg_catalog.pg_db_role_setting AS d
+                      CROSS JOIN LATERAL pg_catalog.unnest(d.setconfig) AS c
+                      LEFT JOIN pg_catalog.pg_database AS db ON db.oid = d.setdatabase
+                     WHERE (d.setrole = 0 OR d.setrole = ANY (apps))
+                       AND (d.setdatabase = 0 OR db.datname = pg_catalog.current_database())
+                       AND c NOT LIKE 'tenancy.%') AS v) AS st
+$$;
+REVOKE ALL ON FUNCTION tenancy.audit_settings(pg_catalog.oid[]) FROM PUBLIC;
+
+-- audit() without JIT (its body is unchanged).
+ALTER FUNCTION tenancy.audit(pg_catalog.regrole) SET jit = off;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_auditor') THEN
+        CREATE ROLE tenancy_auditor NOLOGIN;
+        COMMENT ON ROLE tenancy_auditor IS
+            'May run tenancy.audit() and `tenancy audit` (created by pg_tenancy; see docs/security.md)';
+    END IF;
+END
+$$;
+GRANT pg_read_all_settings, pg_read_all_stats TO tenancy_auditor;
+GRANT USAGE ON SCHEMA tenancy TO tenancy_auditor;
+GRANT EXECUTE ON FUNCTION
+    tenancy.audit(pg_catalog.regrole),
+    tenancy.audited_roles(pg_catalog.regrole),
+    tenancy.tenant_relations(),
+    tenancy.org_column_names(),
+    tenancy.roles_reachable(pg_catalog.oid),
+    tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass),
+    tenancy.bypasses_rls(pg_catalog.oid),
+    tenancy.audit_tables(pg_catalog.oid[]),
+    tenancy.audit_roles(pg_catalog.oid[]),
+    tenancy.expr_requires_tenant(pg_catalog.pg_node_tree, smallint, pg_catalog.oid),
+    tenancy.expr_always_true(pg_catalog.pg_node_tree),
+    tenancy.audit_policies(pg_catalog.oid[]),
+    tenancy.has_security_invoker(text[]),
+    tenancy.audit_objects(pg_catalog.oid[]),
+    tenancy.server_setting(text),
+    tenancy.setting_ms(text),
+    tenancy.audit_settings(pg_catalog.oid[]),
+    tenancy.audit_statement_texts()
+    TO tenancy_auditor;
+
+-- The probe does not pay JIT either (see tenancy.audit()).
+ALTER FUNCTION tenancy.probe(pg_catalog.regrole) SET jit = off;
+
 -- Hardening (issue 11) ---------------------------------------------------------
 
 -- Email identity: one normalization, tenancy.normalize_email(), for

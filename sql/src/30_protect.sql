@@ -266,6 +266,10 @@ BEGIN
         PERFORM tenancy.protect_descendant(part, how);
     END LOOP;
     PERFORM tenancy.apply_policies(tbl, how);
+    -- Registry (issue 14, 28_protection_registry.sql): the audit finds the table by this record.
+    INSERT INTO tenancy.protection_registry VALUES (tbl, how.org_column, how.read_permission, how.write_permission)
+        ON CONFLICT (table_name) DO UPDATE SET org_column = EXCLUDED.org_column,
+            read_permission = EXCLUDED.read_permission, write_permission = EXCLUDED.write_permission;
 
     -- Row-level security does not cover TRUNCATE, and TRIGGER or REFERENCES let a
     -- role see or probe other tenants' rows.
@@ -363,6 +367,7 @@ BEGIN
     IF org_column IS NOT NULL THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, org_column);
     END IF;
+    DELETE FROM tenancy.protection_registry AS r WHERE r.table_name OPERATOR(pg_catalog.=) tbl; -- issue 14
     FOR rel IN SELECT tbl UNION ALL SELECT d FROM tenancy.descendants(tbl) AS d LOOP
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
                     WHERE t.tgrelid = rel AND t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0) THEN

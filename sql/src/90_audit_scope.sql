@@ -33,8 +33,16 @@ AS $$
     SELECT pg_catalog.array_agg(DISTINCT n) FROM (
         SELECT 'organization_id'::name AS n
         UNION
-        SELECT (tenancy.protection_of(t.tgrelid::pg_catalog.regclass)).org_column
-          FROM pg_catalog.pg_trigger AS t WHERE t.tgname = 'tenancy_org_immutable'
+        -- the trigger's first argument (arguments end in a zero byte), read here
+        -- rather than with protection_of() once per table
+        SELECT pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
+                                                         pg_catalog.position(t.tgargs, '\000'::bytea) - 1),
+                                       'UTF8')::name
+          FROM pg_catalog.pg_trigger AS t
+         WHERE t.tgname = 'tenancy_org_immutable' AND pg_catalog.position(t.tgargs, '\000'::bytea) > 1
+        UNION
+        -- the registry protect() keeps, so a dropped trigger cannot hide a column name
+        SELECT r.org_column FROM tenancy.protection_registry AS r
     ) AS names
 $$;
 REVOKE ALL ON FUNCTION tenancy.org_column_names() FROM PUBLIC;
@@ -74,13 +82,22 @@ AS $$
           FROM up JOIN pg_catalog.pg_inherits AS i ON i.inhrelid = up.ancestor
          WHERE i.inhparent IN (SELECT oid FROM candidates)
     ),
-    placed AS (
+    -- each relation's topmost such ancestor (one sort, not a scan of up per relation)
+    tops AS (
+        SELECT DISTINCT ON (up.relid) up.relid, up.ancestor FROM up ORDER BY up.relid, up.depth DESC
+    ),
+    placed AS MATERIALIZED (
+        -- The registry first (a join, not a function call per table); the trigger
+        -- only for what the registry does not know.
         SELECT c.*, top.ancestor AS root_oid,
-               coalesce(tenancy.protection_of(top.ancestor::pg_catalog.regclass),
+               coalesce((SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = top.ancestor),
+                        (SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                           FROM tenancy.protection_registry AS r WHERE r.table_name = c.oid),
+                        tenancy.protection_of(top.ancestor::pg_catalog.regclass),
                         tenancy.protection_of(c.oid::pg_catalog.regclass)) AS how
           FROM candidates AS c
-          JOIN LATERAL (SELECT up.ancestor FROM up WHERE up.relid = c.oid ORDER BY up.depth DESC LIMIT 1) AS top
-            ON true
+          JOIN tops AS top ON top.relid = c.oid
     )
     SELECT p.oid::pg_catalog.regclass, p.relkind,
            CASE WHEN (p.how).org_column = ANY (p.columns) THEN (p.how).org_column
@@ -105,6 +122,14 @@ AS $$
                pg_catalog.aclexplode(c.relacl) AS a
          WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
            AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+        UNION
+        -- column grants count as much as table grants
+        SELECT a.grantee
+          FROM tenancy.tenant_relations() AS t
+          JOIN pg_catalog.pg_class AS c ON c.oid = t.rel
+          JOIN pg_catalog.pg_attribute AS att ON att.attrelid = t.rel AND att.attacl IS NOT NULL,
+               pg_catalog.aclexplode(att.attacl) AS a
+         WHERE app_role IS NULL AND a.grantee <> 0 AND a.grantee <> c.relowner
     )
     SELECT app_role::pg_catalog.oid WHERE app_role IS NOT NULL
     UNION
@@ -126,11 +151,28 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy.bypasses_rls(pg_catalog.oid) FROM PUBLIC;
 
--- Can the role read, write or otherwise touch the relation's rows?
+-- Every role the given role can act as: itself, the roles it inherits from, and
+-- those it can SET ROLE to (NOINHERIT memberships included), at any depth.
+CREATE FUNCTION tenancy.roles_reachable(role_oid pg_catalog.oid) RETURNS SETOF pg_catalog.oid
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE pg_catalog.pg_has_role(role_oid, r.oid, 'MEMBER')
+$$;
+REVOKE ALL ON FUNCTION tenancy.roles_reachable(pg_catalog.oid) FROM PUBLIC;
+
+-- Can the role, or any role it can act as, read, write or otherwise touch the
+-- relation's rows? A privilege on any one column counts (0: PUBLIC).
 CREATE FUNCTION tenancy.can_touch(role_oid pg_catalog.oid, rel pg_catalog.regclass) RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.has_table_privilege(role_oid, rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+    SELECT CASE WHEN role_oid = 0
+                THEN pg_catalog.has_table_privilege('public', rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+                     OR pg_catalog.has_any_column_privilege('public', rel, 'SELECT, INSERT, UPDATE, REFERENCES')
+                ELSE EXISTS (SELECT 1 FROM tenancy.roles_reachable(role_oid) AS r
+                              WHERE pg_catalog.has_table_privilege(r, rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+                                 OR pg_catalog.has_any_column_privilege(r, rel, 'SELECT, INSERT, UPDATE, REFERENCES'))
+           END
 $$;
 REVOKE ALL ON FUNCTION tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass) FROM PUBLIC;

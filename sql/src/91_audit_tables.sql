@@ -11,12 +11,12 @@ AS $$
                r.rel <> r.root AS descendant,
                -- by an audited role, or by every role through a grant to PUBLIC
                EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel))
-               OR pg_catalog.has_table_privilege('public', r.rel, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
-                   AS reachable,
+               OR tenancy.can_touch(0, r.rel) AS reachable,
                (SELECT p FROM pg_catalog.pg_policy AS p
                  WHERE p.polrelid = r.rel AND p.polname = 'tenancy_guard') AS guard,
                pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr,
-               -- Protected: protect() left its trigger or any of its policies here or on the root.
+               -- Protected: protect() recorded it (registry or trigger), or left any of its
+               -- policies here or on the root.
                (r.protection).org_column IS NOT NULL
                OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
                            WHERE p.polrelid IN (r.rel, r.root) AND p.polname = ANY (tenancy.policy_names()))

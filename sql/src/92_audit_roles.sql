@@ -45,7 +45,9 @@ AS $$
       CROSS JOIN LATERAL (
           SELECT pg_catalog.array_agg(p ORDER BY p) AS list
             FROM pg_catalog.unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p
-           WHERE pg_catalog.has_table_privilege(app.oid, t.rel, p)) AS privs
+           WHERE EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                          WHERE pg_catalog.has_table_privilege(r, t.rel, p)
+                             OR (p = 'REFERENCES' AND pg_catalog.has_any_column_privilege(r, t.rel, p)))) AS privs
      WHERE privs.list IS NOT NULL AND NOT pg_catalog.pg_has_role(app.oid, t.owner, 'MEMBER')
     UNION ALL
     SELECT 'T205', 'high'::tenancy.severity, pg_catalog.quote_ident(n.nspname),
@@ -54,7 +56,9 @@ AS $$
            CASE WHEN pg_catalog.pg_has_role(app.oid, n.nspowner, 'MEMBER')
                 THEN pg_catalog.format('ALTER SCHEMA %I OWNER TO <a role the application cannot use>;', n.nspname)
                 ELSE pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, %I;', n.nspname, app.rolname) END
-      FROM app JOIN pg_catalog.pg_namespace AS n ON pg_catalog.has_schema_privilege(app.oid, n.oid, 'CREATE')
+      FROM app JOIN pg_catalog.pg_namespace AS n
+        ON EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                    WHERE pg_catalog.has_schema_privilege(r, n.oid, 'CREATE'))
      WHERE NOT app.rolsuper AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
     UNION ALL
     SELECT 'T205', 'high'::tenancy.severity, 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()),
@@ -62,27 +66,43 @@ AS $$
            pg_catalog.format('REVOKE CREATE ON DATABASE %I FROM PUBLIC, %I;', pg_catalog.current_database(),
                              app.rolname)
       FROM app
-     WHERE NOT app.rolsuper AND pg_catalog.has_database_privilege(app.oid, pg_catalog.current_database(), 'CREATE')
+     WHERE NOT app.rolsuper
+       AND EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                    WHERE pg_catalog.has_database_privilege(r, pg_catalog.current_database(), 'CREATE'))
     UNION ALL
-    SELECT 'T206', 'high'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
-           pg_catalog.format('the application role has %s', attr.what), attr.fix
+    SELECT 'T206', attr.severity::tenancy.severity, pg_catalog.quote_ident(app.rolname),
+           pg_catalog.format('the application role %s %s', attr.via, attr.what), attr.fix
       FROM app CROSS JOIN LATERAL (
-          SELECT 'CREATEROLE (it can grant itself other roles)',
-                 pg_catalog.format('ALTER ROLE %I NOCREATEROLE;', app.rolname) WHERE app.rolcreaterole
+          -- Attributes of every role the application can become (SET ROLE reaches
+          -- NOINHERIT memberships too), not only of its own.
+          SELECT CASE WHEN r.oid = app.oid THEN 'has'
+                      ELSE pg_catalog.format('can SET ROLE to %I, which has', r.rolname) END,
+                 a.what, a.severity,
+                 CASE WHEN r.oid = app.oid THEN pg_catalog.format('ALTER ROLE %I %s;', app.rolname, a.undo)
+                      ELSE pg_catalog.format('REVOKE %I FROM %I; -- or ALTER ROLE %I %s;', r.rolname, app.rolname,
+                                             r.rolname, a.undo) END
+            FROM pg_catalog.pg_roles AS r
+            CROSS JOIN LATERAL (
+                -- CREATEROLE grants any non-superuser role, a table owner's too: as
+                -- bad as owning the tables (T203)
+                SELECT 'CREATEROLE (it can grant itself other roles, the tables'' owners included)', 'NOCREATEROLE',
+                       'critical'
+                 WHERE r.rolcreaterole
+                UNION ALL SELECT 'CREATEDB', 'NOCREATEDB', 'high' WHERE r.rolcreatedb
+                UNION ALL
+                SELECT 'REPLICATION (it can stream every tenant''s rows)', 'NOREPLICATION', 'high'
+                 WHERE r.rolreplication
+            ) AS a(what, undo, severity)
+           WHERE pg_catalog.pg_has_role(app.oid, r.oid, 'MEMBER') AND NOT r.rolsuper
           UNION ALL
-          SELECT 'CREATEDB', pg_catalog.format('ALTER ROLE %I NOCREATEDB;', app.rolname) WHERE app.rolcreatedb
-          UNION ALL
-          SELECT 'REPLICATION (it can stream every tenant''s rows)',
-                 pg_catalog.format('ALTER ROLE %I NOREPLICATION;', app.rolname) WHERE app.rolreplication
-          UNION ALL
-          SELECT pg_catalog.format('membership in %I', r.rolname), pg_catalog.format('REVOKE %I FROM %I;', r.rolname,
-                                                                                    app.rolname)
+          SELECT 'is a member of', r.rolname::text, 'high',
+                 pg_catalog.format('REVOKE %I FROM %I;', r.rolname, app.rolname)
             FROM pg_catalog.pg_roles AS r
            WHERE r.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',
                                'pg_read_all_data', 'pg_write_all_data', 'pg_read_all_settings',
                                'pg_read_all_stats')
              AND pg_catalog.pg_has_role(app.oid, r.oid, 'MEMBER')
-      ) AS attr(what, fix)
+      ) AS attr(via, what, severity, fix)
      WHERE NOT app.rolsuper
     UNION ALL
     SELECT 'T207', 'critical'::tenancy.severity, pg_catalog.format('tenancy.%I', c.relname),
@@ -97,7 +117,11 @@ AS $$
           SELECT pg_catalog.array_agg(p ORDER BY p) AS list
             FROM pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',
                                          'TRIGGER']) AS p
-           WHERE pg_catalog.has_table_privilege(app.oid, c.oid, p)
+           -- a privilege on one column is enough (INSERT (organization_id, user_id, role_id) ON memberships)
+           WHERE EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                          WHERE pg_catalog.has_table_privilege(r, c.oid, p)
+                             OR (p IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+                                 AND pg_catalog.has_any_column_privilege(r, c.oid, p)))
              -- granted to PUBLIC by the extension itself
              AND NOT (c.relname IN ('permissions', 'audit_log') AND p = 'SELECT')) AS privs
      WHERE privs.list IS NOT NULL AND NOT app.rolsuper
@@ -115,7 +139,8 @@ AS $$
      WHERE NOT app.rolsuper
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(ip.initprivs) AS a
                         WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
-       AND pg_catalog.has_function_privilege(app.oid, p.oid, 'EXECUTE')
+       AND EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                    WHERE pg_catalog.has_function_privilege(r, p.oid, 'EXECUTE'))
        AND NOT pg_catalog.pg_has_role(app.oid, p.proowner, 'MEMBER')
     UNION ALL
     SELECT 'T209', 'info'::tenancy.severity, pg_catalog.quote_ident(app.rolname),
@@ -132,12 +157,22 @@ AS $$
            pg_catalog.format('REVOKE SELECT ON SEQUENCE %s FROM %I; GRANT USAGE ON SEQUENCE %s TO %I;', s.seq,
                              app.rolname, s.seq, app.rolname)
       FROM app JOIN (
+          -- OWNED BY and identity sequences
           SELECT d.objid::pg_catalog.regclass AS seq, t.rel
             FROM tenant AS t JOIN pg_catalog.pg_depend AS d
               ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.rel
              AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
             JOIN pg_catalog.pg_class AS c ON c.oid = d.objid AND c.relkind = 'S'
-      ) AS s ON pg_catalog.has_sequence_privilege(app.oid, s.seq, 'SELECT')
+          UNION
+          -- standalone sequences a column DEFAULT (nextval()) uses
+          SELECT d.refobjid::pg_catalog.regclass, t.rel
+            FROM tenant AS t JOIN pg_catalog.pg_attrdef AS ad ON ad.adrelid = t.rel
+            JOIN pg_catalog.pg_depend AS d
+              ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid
+             AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            JOIN pg_catalog.pg_class AS c ON c.oid = d.refobjid AND c.relkind = 'S'
+      ) AS s ON EXISTS (SELECT 1 FROM tenancy.roles_reachable(app.oid) AS r
+                         WHERE pg_catalog.has_sequence_privilege(r, s.seq, 'SELECT'))
      WHERE NOT app.rolsuper AND NOT pg_catalog.pg_has_role(app.oid, (SELECT c.relowner FROM pg_catalog.pg_class AS c
                                                                       WHERE c.oid = s.seq), 'MEMBER')
     UNION ALL
@@ -154,5 +189,18 @@ AS $$
        AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(d.defaclacl) AS a
                     WHERE (a.grantee = 0 OR pg_catalog.pg_has_role(app.oid, a.grantee, 'MEMBER'))
                       AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE'))
+    UNION ALL
+    -- T212: large objects belong to a role, not to an organization: one written in
+    -- one organization's context is readable in any other's, by the same role.
+    SELECT 'T212', 'high'::tenancy.severity, pg_catalog.format('large objects of %s', lo.lomowner::pg_catalog.regrole),
+           pg_catalog.format('%s large object(s) owned by %s, which %I can act as: large objects have no '
+                             'row-level security, so every tenant''s session of the application reads them all',
+                             pg_catalog.count(*), lo.lomowner::pg_catalog.regrole, app.rolname),
+           pg_catalog.format('Keep tenant files in a protected table (bytea) or outside the database; remove '
+                             'these: SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE lomowner = %L::regrole;',
+                             lo.lomowner::pg_catalog.regrole::text)
+      FROM app JOIN pg_catalog.pg_largeobject_metadata AS lo ON pg_catalog.pg_has_role(app.oid, lo.lomowner, 'MEMBER')
+     WHERE NOT app.rolsuper
+     GROUP BY app.oid, app.rolname, lo.lomowner
 $$;
 REVOKE ALL ON FUNCTION tenancy.audit_roles(pg_catalog.oid[]) FROM PUBLIC;

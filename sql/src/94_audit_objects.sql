@@ -2,6 +2,18 @@
 -- Rules T4xx: objects that sidestep policies.
 -- ---------------------------------------------------------------------------
 
+-- Is security_invoker on in a view's reloptions? Read as PostgreSQL reads it:
+-- a boolean in any spelling it accepts ('TRUE', 'y', 'On', '1', ...).
+CREATE FUNCTION tenancy.has_security_invoker(options text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT pg_catalog.bool_or(o.option_value::boolean)
+                       FROM pg_catalog.pg_options_to_table(options) AS o
+                      WHERE o.option_name = 'security_invoker'), false)
+$$;
+REVOKE ALL ON FUNCTION tenancy.has_security_invoker(text[]) FROM PUBLIC;
+
 CREATE FUNCTION tenancy.audit_objects(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -23,15 +35,22 @@ AS $$
             ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = reads.view
            AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
           JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid AND r.ev_class <> reads.view
+          JOIN pg_catalog.pg_class AS inner_view ON inner_view.oid = reads.view
+          JOIN pg_catalog.pg_class AS outer_view ON outer_view.oid = r.ev_class
+         -- A security_invoker view inside a view is checked as the caller of the
+         -- outer one (PostgreSQL leaves its relations unmarked), so a plain view
+         -- over it reads nothing with its owner's rights; a materialized view
+         -- is filled as its owner, so it reads through anything.
+         WHERE outer_view.relkind = 'm' OR inner_view.relkind = 'm'
+            OR NOT tenancy.has_security_invoker(inner_view.reloptions)
     ),
     views AS (
         SELECT c.oid::pg_catalog.regclass AS view, c.relkind, c.relowner,
                pg_catalog.string_agg(DISTINCT reads.base::pg_catalog.regclass::text, ', ') AS bases,
-               coalesce((SELECT o.option_value IN ('true', 'on', '1', 'yes')
-                           FROM pg_catalog.pg_options_to_table(c.reloptions) AS o
-                          WHERE o.option_name = 'security_invoker'), false) AS invoker,
-               EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app
-                        WHERE pg_catalog.has_table_privilege(app, c.oid, 'SELECT, INSERT, UPDATE, DELETE')) AS reachable
+               tenancy.has_security_invoker(c.reloptions) AS invoker,
+               -- a grant on one column of the view is enough
+               EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, c.oid))
+               OR tenancy.can_touch(0, c.oid) AS reachable
           FROM reads JOIN pg_catalog.pg_class AS c ON c.oid = reads.view
          WHERE c.relnamespace <> 'tenancy'::pg_catalog.regnamespace OR c.relname <> 'protected_tables'
          GROUP BY c.oid
@@ -40,8 +59,11 @@ AS $$
         SELECT p.oid, p.oid::pg_catalog.regprocedure AS fn, p.proowner, p.proconfig,
                (SELECT pg_catalog.substr(s, 13) FROM pg_catalog.unnest(p.proconfig) AS s
                  WHERE s LIKE 'search_path=%' LIMIT 1) AS path,
-               EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app
-                        WHERE pg_catalog.has_function_privilege(app, p.oid, 'EXECUTE')) AS reachable
+               -- a trigger function cannot be called directly, only fired (T406)
+               p.prorettype NOT IN ('pg_catalog.trigger'::pg_catalog.regtype,
+                                    'pg_catalog.event_trigger'::pg_catalog.regtype)
+               AND EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app, tenancy.roles_reachable(app) AS r
+                            WHERE pg_catalog.has_function_privilege(r, p.oid, 'EXECUTE')) AS reachable
           FROM pg_catalog.pg_proc AS p
           JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
          WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -144,9 +166,10 @@ AS $$
                  (SELECT a.atttypid FROM pg_catalog.pg_attribute AS a
                    WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[0]) AS first_type,
                  pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) AS def,
-                 (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.n)
-                    FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, n)
-                    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS columns
+                 -- each key column or expression as PostgreSQL prints it (attnum 0: an expression)
+                 (SELECT pg_catalog.string_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true), ', '
+                                               ORDER BY k.n)
+                    FROM pg_catalog.generate_series(1, i.indnkeyatts) AS k(n)) AS columns
             FROM pg_catalog.pg_index AS i
            WHERE i.indrelid = t.rel AND i.indisunique
              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a

@@ -30,6 +30,20 @@ END
 $$;
 REVOKE ALL ON FUNCTION tenancy.server_setting(text) FROM PUBLIC;
 
+-- A stored time setting in milliseconds ('1ms', '5s', '2min', '250' in the
+-- setting's unit, milliseconds for the timeouts), or NULL if it does not parse.
+CREATE FUNCTION tenancy.setting_ms(value text) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.substring(value, '^\s*([0-9]+(?:\.[0-9]+)?)')::numeric
+           * CASE pg_catalog.substring(value, '^\s*[0-9.]+\s*(us|ms|s|min|h|d)\s*$')
+                  WHEN 'us' THEN 0.001 WHEN 's' THEN 1000 WHEN 'min' THEN 60000 WHEN 'h' THEN 3600000
+                  WHEN 'd' THEN 86400000 ELSE 1 END
+     WHERE value ~ '^\s*[0-9]+(\.[0-9]+)?\s*(us|ms|s|min|h|d)?\s*$'
+$$;
+REVOKE ALL ON FUNCTION tenancy.setting_ms(text) FROM PUBLIC;
+
 CREATE FUNCTION tenancy.audit_settings(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -137,16 +151,69 @@ AS $$
      WHERE l.logs_parameters_on_error
        AND (l.app = 0 OR NOT EXISTS (SELECT 1 FROM logging AS g WHERE g.app = 0 AND g.logs_parameters_on_error))
     UNION ALL
+    -- the server's value, not the auditor's session's (stored values: T509)
     SELECT 'T506', 'high'::tenancy.severity, 'lo_compat_privileges',
            'lo_compat_privileges is on: any role can read and write every large object, whoever stored it',
            'ALTER SYSTEM SET lo_compat_privileges = off; SELECT pg_reload_conf();'
-     WHERE pg_catalog.current_setting('lo_compat_privileges')::boolean
+     WHERE tenancy.server_setting('lo_compat_privileges')::boolean
     UNION ALL
     SELECT 'T507', 'medium'::tenancy.severity, 'tenancy.accept_forwarded_context',
            'forwarded contexts are accepted: any session holding a valid token may SET LOCAL tenancy.context, '
            'and its membership is not re-checked (meant for Citus worker nodes only)',
            'ALTER SYSTEM SET tenancy.accept_forwarded_context = off; SELECT pg_reload_conf();'
      WHERE pg_catalog.current_setting('tenancy.accept_forwarded_context', true) = 'on'
+    UNION ALL
+    -- T509: every setting stored for an audited role or for this database (ALTER
+    -- ROLE ... [IN DATABASE ...] SET, ALTER DATABASE ... SET): each new session of
+    -- the application starts with it. Any role may store settings for itself.
+    -- tenancy.* settings are T502.
+    SELECT 'T509', st.severity, st.object,
+           pg_catalog.format('stored setting %s = %s applies to every new session%s', st.name, st.value, st.why),
+           st.remedy
+      FROM (SELECT v.*,
+                   CASE WHEN v.name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                                        'idle_session_timeout')
+                             AND coalesce(tenancy.setting_ms(v.value) BETWEEN 0.0001 AND 999.9999, true)
+                        THEN 'high'
+                        WHEN v.name IN ('session_replication_role', 'role', 'session_authorization',
+                                        'lo_compat_privileges', 'default_transaction_read_only')
+                        THEN 'high'
+                        WHEN v.name IN ('search_path', 'row_security', 'default_transaction_isolation',
+                                        'temp_tablespaces', 'default_tablespace')
+                        THEN 'medium'
+                        ELSE 'info' END::tenancy.severity AS severity,
+                   CASE WHEN v.name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                                        'idle_session_timeout')
+                        THEN ': a tiny timeout makes every tenant''s statements or sessions fail (availability)'
+                        WHEN v.name = 'session_replication_role'
+                        THEN ': as replica, ordinary triggers (tenancy_org_immutable among them) stop firing'
+                        WHEN v.name = 'lo_compat_privileges'
+                        THEN ': every large object is readable and writable, whoever stored it'
+                        WHEN v.name = 'search_path'
+                        THEN ': it decides what unqualified names in the application''s SQL resolve to'
+                        ELSE '' END AS why
+              FROM (SELECT pg_catalog.split_part(c, '=', 1) AS name,
+                           pg_catalog.substr(c, pg_catalog.strpos(c, '=') + 1) AS value,
+                           CASE WHEN d.setrole = 0 AND d.setdatabase = 0 THEN 'all roles'
+                                WHEN d.setrole = 0 THEN pg_catalog.format('database %I', db.datname)
+                                WHEN d.setdatabase = 0 THEN pg_catalog.format('role %s', d.setrole::pg_catalog.regrole)
+                                ELSE pg_catalog.format('role %s in database %I', d.setrole::pg_catalog.regrole,
+                                                       db.datname) END AS object,
+                           CASE WHEN d.setrole = 0 AND d.setdatabase = 0
+                                THEN pg_catalog.format('ALTER ROLE ALL RESET %s;', pg_catalog.split_part(c, '=', 1))
+                                WHEN d.setrole = 0
+                                THEN pg_catalog.format('ALTER DATABASE %I RESET %s;', db.datname,
+                                                       pg_catalog.split_part(c, '=', 1))
+                                ELSE pg_catalog.format('ALTER ROLE %s%s RESET %s;', d.setrole::pg_catalog.regrole,
+                                                       CASE WHEN d.setdatabase = 0 THEN ''
+                                                            ELSE pg_catalog.format(' IN DATABASE %I', db.datname)
+                                                       END, pg_catalog.split_part(c, '=', 1)) END AS remedy
+                      FROM pg_catalog.pg_db_role_setting AS d
+                      CROSS JOIN LATERAL pg_catalog.unnest(d.setconfig) AS c
+                      LEFT JOIN pg_catalog.pg_database AS db ON db.oid = d.setdatabase
+                     WHERE (d.setrole = 0 OR d.setrole = ANY (apps))
+                       AND (d.setdatabase = 0 OR db.datname = pg_catalog.current_database())
+                       AND c NOT LIKE 'tenancy.%') AS v) AS st
 $$;
 REVOKE ALL ON FUNCTION tenancy.audit_settings(pg_catalog.oid[]) FROM PUBLIC;
 

@@ -46,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 	Uuid user;
 	if (!ParseUuid(result.subject, user))
 		return 0; // a provider's own subject format: nothing to re-mint
-	std::string reminted = identity::MintIdentityToken(*key, user, options.issuer, options.audience,
-	                                                   fuzz_support::kNow, fuzz_support::kNow + 60);
+	std::string reminted = identity::MintIdentityToken(*key, user, options.issuer, options.audience, fuzz_support::kNow,
+	                                                   fuzz_support::kNow + 60);
 	identity::VerifyResult again = identity::VerifyIdentityToken(reminted, FixedKeySet(), options);
 	Require(again.ok() && again.subject == UuidToString(user) && again.kid == result.kid, "re-minted token differs");
 	return 0;

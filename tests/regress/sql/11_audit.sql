@@ -45,10 +45,10 @@ SELECT tenancy.probe_run('tenancy_app', 'SELECT 1', NULL, false);
 SELECT tenancy.probe_lookup('tenancy_owner', 'SELECT 1');
 RESET ROLE;
 -- A non-superuser granted EXECUTE still cannot probe, nor enter a context without a token.
-CREATE ROLE tenancy_auditor;
+CREATE ROLE regress_probe_caller;
 GRANT EXECUTE ON FUNCTION tenancy.probe(regrole), tenancy.probe_enter(uuid, uuid),
-    tenancy.probe_run(regrole, text, uuid, boolean), tenancy.probe_lookup(regrole, text) TO tenancy_auditor;
-SET ROLE tenancy_auditor;
+    tenancy.probe_run(regrole, text, uuid, boolean), tenancy.probe_lookup(regrole, text) TO regress_probe_caller;
+SET ROLE regress_probe_caller;
 SELECT * FROM tenancy.probe('tenancy_app');
 SELECT tenancy.probe_run('tenancy_app', 'SELECT 1', NULL, false);
 SELECT tenancy.probe_lookup('tenancy_owner', 'SELECT 1');
@@ -56,8 +56,8 @@ BEGIN;
 SELECT tenancy.probe_enter(gen_random_uuid(), gen_random_uuid());
 ROLLBACK;
 RESET ROLE;
-DROP OWNED BY tenancy_auditor;
-DROP ROLE tenancy_auditor;
+DROP OWNED BY regress_probe_caller;
+DROP ROLE regress_probe_caller;
 
 -- The probe leaves nothing behind.
 SELECT count(*) AS probe_users FROM tenancy.users WHERE email LIKE '%@probe.invalid';

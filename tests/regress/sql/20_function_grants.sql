@@ -12,7 +12,7 @@ SELECT p.oid::regprocedure::text AS function,
        CASE WHEN EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
                           WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') THEN 'yes' ELSE 'no' END AS public_execute,
        (SELECT string_agg(a.grantee::regrole::text, ',') FROM aclexplode(p.proacl) AS a
-         WHERE a.grantee NOT IN (0, p.proowner)) AS other_grantees
+         WHERE a.grantee NOT IN (0, p.proowner) AND a.grantee::regrole::text <> 'tenancy_auditor') AS other_grantees
   FROM pg_proc AS p
   JOIN pg_depend AS d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension AS e ON e.oid = d.refobjid AND e.extname = 'pg_tenancy';
@@ -22,7 +22,7 @@ SELECT coalesce(g.function, d.function) AS function, d.public_execute AS documen
   FROM granted AS g FULL JOIN documented AS d USING (function)
  WHERE g.public_execute IS DISTINCT FROM d.public_execute
  ORDER BY 1;
--- pg_tenancy grants to nobody but PUBLIC.
+-- pg_tenancy grants to nobody but PUBLIC and its audit role tenancy_auditor (audit functions).
 SELECT function, other_grantees FROM granted WHERE other_grantees IS NOT NULL ORDER BY 1;
 -- What the application role can call is exactly the "yes" rows.
 SELECT g.function FROM granted AS g

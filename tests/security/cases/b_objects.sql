@@ -159,11 +159,15 @@ SELECT sectest.expect(count(*) = 2 AND bool_and(organization_id = :'org_a'), 'po
   FROM app.tickets;
 ROLLBACK;
 
--- @case B09b lo_compat_privileges on is reported
+-- @case B09b lo_compat_privileges stored for the application is reported; the auditor's own session is not
 -- @as admin
 BEGIN;
 SET LOCAL lo_compat_privileges = on;
-SELECT sectest.expect(sectest.reported('T506', 'lo_compat_privileges'), 'audit reports T506');
+SELECT sectest.expect(NOT sectest.reported('T506', 'lo_compat_privileges'),
+                      'the auditor''s session value does not reach the application: no T506');
+ALTER ROLE sec_app SET lo_compat_privileges = on;
+SELECT sectest.expect(EXISTS (SELECT 1 FROM tenancy.audit('sec_app') WHERE rule = 'T509' AND object = 'role sec_app'
+                                AND severity = 'high' AND detail LIKE '%lo_compat_privileges%'), 'audit reports T509');
 ROLLBACK;
 
 -- @case B10b SELECT on a tenant table's sequence is reported
