@@ -5,7 +5,7 @@
 #include <pqxx/except>
 #include <pqxx/version>
 
-namespace tenancy::detail {
+namespace pg_tenancy::engine::detail {
 namespace {
 
 static_assert(PQXX_VERSION_MAJOR == 6 && PQXX_VERSION_MINOR == 4,
@@ -76,8 +76,8 @@ pqxx::result ExecPipelinedStart(pqxx::connection_base &connection, const Pipelin
 	                 : PQsendQueryParams(raw, "SELECT tenancy.enter($1)", 1, nullptr, &token, &token_length,
 	                                     &text_format, 0) == 1) &&
 	            PQsendQueryParams(raw, start.statement.c_str(), nparams, nullptr, nparams ? values.data() : nullptr,
-	                              nparams ? lengths.data() : nullptr,
-	                              nparams ? start.params.formats.data() : nullptr, 0) == 1 &&
+	                              nparams ? lengths.data() : nullptr, nparams ? start.params.formats.data() : nullptr,
+	                              0) == 1 &&
 	            PQpipelineSync(raw) == 1;
 	if (!sent) {
 		// Nothing can be read back reliably: the connection is closed by the caller.
@@ -129,4 +129,4 @@ pqxx::result ExecPipelinedStart(pqxx::connection_base &connection, const Pipelin
 	return (connection.*Get(MakeResultTag{}))(parts[2].Release(), start.statement);
 }
 
-} // namespace tenancy::detail
+} // namespace pg_tenancy::engine::detail

@@ -14,14 +14,14 @@
 
 #include "pg_tenancy/engine/tenant_transaction.hpp"
 
-namespace tenancy::detail {
+namespace pg_tenancy::engine::detail {
 
 struct PipelinedStart {
-	std::string begin_sql;   // "BEGIN" or "BEGIN ISOLATION LEVEL ..."
-	std::string token;       // the context token, always a bind parameter
-	bool enter_prepared;     // use the statement prepared as "tenancy_enter"
-	std::string statement;   // the transaction's first statement (one command)
-	StatementParams params;  // its parameters
+	std::string begin_sql;  // "BEGIN" or "BEGIN ISOLATION LEVEL ..."
+	std::string token;      // the context token, always a bind parameter
+	bool enter_prepared;    // use the statement prepared as "tenancy_enter"
+	std::string statement;  // the transaction's first statement (one command)
+	StatementParams params; // its parameters
 };
 
 // Sends the three parts and one Sync, then reads every result. Returns the
@@ -29,4 +29,4 @@ struct PipelinedStart {
 // failed (pqxx::sql_error with its SQLSTATE, pqxx::broken_connection).
 pqxx::result ExecPipelinedStart(pqxx::connection_base &connection, const PipelinedStart &start);
 
-} // namespace tenancy::detail
+} // namespace pg_tenancy::engine::detail

@@ -69,6 +69,9 @@ out=$("$cli" exec --user "$carol" --org "$acme" -c "SELECT count(*) FROM tickets
 
 out=$("$cli" exec --user "$alice" -c "SELECT name FROM tenancy.my_organizations()" 2>&1)
 echo "$out" | grep -q Acme; report exec_user_only_context $? "$out"
+# Tenant data in a user-only context: a refusal (3), not a lost context (5).
+out=$("$cli" exec --user "$alice" -c "SELECT count(*) FROM tickets" 2>&1); status=$?
+[ $status -eq 3 ]; report exec_user_only_context_on_tenant_data_exit_3 $? "$status $out"
 out=$("$cli" exec --user "$alice" --org "$acme" -c "INSERT INTO tickets (organization_id, title) VALUES ('$globex', 'x')" 2>&1); status=$?
 [ $status -eq 3 ]; report exec_cross_tenant_write_denied $? "$status $out"
 

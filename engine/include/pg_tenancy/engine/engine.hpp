@@ -15,51 +15,21 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "pg_tenancy/engine/config.hpp"
 #include "pg_tenancy/engine/connection_pool.hpp"
 #include "pg_tenancy/engine/errors.hpp"
 #include "pg_tenancy/engine/ids.hpp"
+#include "pg_tenancy/engine/namespace.hpp"
+#include "pg_tenancy/engine/organizations.hpp" // for code written against 0.2.0
 #include "pg_tenancy/engine/tenant_transaction.hpp"
 
-namespace tenancy {
-
-struct OrganizationSummary {
-	Uuid id;
-	std::string name;
-	std::string role_code;
-	std::string role_name;
-};
-
-struct RoleInfo {
-	std::string code;
-	std::string name;
-	std::vector<std::string> permissions;
-	bool is_system = false;
-	std::int64_t members = 0;
-};
-
-struct MemberInfo {
-	Uuid user_id;
-	std::string code;
-	std::string email;
-	std::string role_code;
-	bool is_owner = false;
-};
-
-struct InvitationInfo {
-	Uuid id;
-	std::string email;
-	std::string role_code;
-	std::string status; // pending, accepted, revoked, expired
-	std::string expires_at;
-};
+namespace pg_tenancy::engine {
 
 // Thread-safe: share one Engine across threads. Every TenantTransaction must be
 // finished or destroyed before the Engine that made it.
@@ -70,54 +40,31 @@ class Engine {
 	Engine(const Engine &) = delete;
 	Engine &operator=(const Engine &) = delete;
 
-	// Verifies an inbound bearer token ("Bearer <jwt>" or the bare JWT) against
+	// Verifies an inbound bearer token ("Bearer <jwt>", the scheme in any case,
+	// or the bare JWT) against
 	// the identity keyring, issuer and audience. Throws Unauthenticated.
 	Identity Authenticate(std::string_view authorization) const;
 
 	// A transaction in `org`'s context. Throws NotAMember (also for unknown
 	// organizations), InvalidToken, DatabaseUnavailable.
-	TenantTransaction Transaction(const Identity &who, const Uuid &org);
+	// `level` is set before tenancy.enter() runs (see IsolationLevel).
+	TenantTransaction Transaction(const Identity &who, const Uuid &org,
+	                              IsolationLevel level = IsolationLevel::ReadCommitted);
 	// A transaction in a user-only context (no organization): for creating an
-	// organization or listing one's organizations.
-	TenantTransaction UserTransaction(const Identity &who);
+	// organization or listing one's organizations. Organization data touched in
+	// it throws WrongContext.
+	TenantTransaction UserTransaction(const Identity &who, IsolationLevel level = IsolationLevel::ReadCommitted);
 
 	// The membership check alone (cached). Throws NotAMember.
 	void RequireMembership(const Identity &who, const Uuid &org);
 	// A context token for `who` in `org` (or user-only), after the membership check.
 	// For an organization, the token minted last for the pair is returned again
 	// while a quarter of its lifetime is left and the membership is cached.
-	std::string MintContextToken(const Identity &who, const Uuid *org);
+	std::string MintContextToken(const Identity &who, const std::optional<Uuid> &org);
 
-	// Organization flows.
+	// Registers a user (on the privileged connection). Organization flows are in
+	// Organizations (organizations.hpp).
 	Uuid RegisterUser(const std::string &code, const std::string &email);
-	Uuid CreateOrganization(const Identity &who, const std::string &name);
-	std::vector<OrganizationSummary> MyOrganizations(const Identity &who);
-
-	// Roles of `org` (each call is one tenant transaction; see docs/engine.md).
-	std::vector<RoleInfo> ListRoles(const Identity &who, const Uuid &org);
-	void CreateRole(const Identity &who, const Uuid &org, const std::string &code, const std::string &name,
-	                const std::vector<std::string> &permissions);
-	void UpdateRole(const Identity &who, const Uuid &org, const std::string &code,
-	                const std::optional<std::string> &name, const std::optional<std::vector<std::string>> &permissions);
-	void DeleteRole(const Identity &who, const Uuid &org, const std::string &code,
-	                const std::optional<std::string> &reassign_to = std::nullopt);
-
-	// Members of `org`.
-	std::vector<MemberInfo> ListMembers(const Identity &who, const Uuid &org);
-	void SetMemberRole(const Identity &who, const Uuid &org, const Uuid &member, const std::string &role_code);
-	void RemoveMember(const Identity &who, const Uuid &org, const Uuid &member);
-	void LeaveOrganization(const Identity &who, const Uuid &org);
-	void TransferOwnership(const Identity &who, const Uuid &org, const Uuid &new_owner, const std::string &my_new_role);
-
-	// Invitations. Invite() returns the token once; AcceptInvitation() runs in
-	// the accepting user's user-only context and returns the organization.
-	// Throws InvitationInvalid for unknown, expired, revoked, used or someone
-	// else's invitations alike.
-	std::string Invite(const Identity &who, const Uuid &org, const std::string &email, const std::string &role_code,
-	                   std::chrono::seconds ttl = std::chrono::hours(24 * 7));
-	Uuid AcceptInvitation(const Identity &who, const std::string &token);
-	void RevokeInvitation(const Identity &who, const Uuid &org, const Uuid &invitation);
-	std::vector<InvitationInfo> ListInvitations(const Identity &who, const Uuid &org);
 
 	PoolStats Stats() const;
 	std::size_t CachedMemberships() const;
@@ -128,9 +75,10 @@ class Engine {
 	bool WaitForChangeListener(std::chrono::milliseconds timeout) const;
 
   private:
-	TenantTransaction Begin(const Identity &who, const Uuid *org, const std::string &token);
+	TenantTransaction Begin(const Identity &who, const std::optional<Uuid> &org, const std::string &token,
+	                        IsolationLevel level);
 	struct State;
 	std::unique_ptr<State> state_;
 };
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine
