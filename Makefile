@@ -33,8 +33,18 @@ PG_CPPFLAGS = -Iextension/include -Itoken/include
 PG_CXXFLAGS = -std=c++17 -fno-strict-aliasing -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-register -Wno-cast-function-type
 SHLIB_LINK  = -lcrypto -lstdc++
+# Warnings fail the build in CI (CI=true, as CI services set it) and in
+# tests/run-all.sh (WERROR=1).
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+PG_CXXFLAGS += -Werror
+endif
 
-REGRESS      = $(patsubst tests/regress/sql/%.sql,%,$(sort $(wildcard tests/regress/sql/*.sql)))
+# pg_regress runs schedules: the fixture, the tests (or, with REGRESS_SCHEDULE,
+# a schedule of one test: tests/run-all.sh regress:NAME), then the cleanup.
+# PGXS passes $(REGRESS) last to pg_regress, which accepts options anywhere.
+REGRESS_SCHEDULE ?= tests/regress/schedule
+REGRESS      = --schedule=tests/regress/setup_schedule --schedule=$(REGRESS_SCHEDULE) \
+               --schedule=tests/regress/cleanup_schedule
 REGRESS_OPTS = --inputdir=tests/regress
 # Isolation specs carry {{token ...}} placeholders that tests/run-all.sh fills
 # with freshly minted tokens into ISOLATION_INPUT; without it they are skipped.

@@ -8,14 +8,19 @@ packages=(
   build-essential cmake pkg-config
   postgresql-15 postgresql-server-dev-15 postgresql-common
   libpqxx-dev libboost-test-dev libssl-dev nlohmann-json3-dev libcli11-dev
-  pgbouncer gnuplot-nox procps jq
+  pgbouncer gnuplot-nox procps jq clang-format-14
 )
+# The ticket service and the Node.js and Python examples (examples/).
+packages+=(libcpp-httplib-dev curl nodejs python3 python3-psycopg python3-psycopg-pool python3-jwt python3-cryptography)
+# Debian's npm, unless the installed nodejs already brings one (NodeSource's
+# does, and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
+# One dpkg-query for all packages: a fast no-op when everything is installed.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null | awk '/ install ok installed$/ {print $1}' || true)
 missing=()
 for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$package")
-  fi
+  grep -qx "$package" <<<"$installed" || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

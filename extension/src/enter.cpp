@@ -102,13 +102,9 @@ void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::To
 	pg_tenancy::MarkContextEntered();
 	// The setting copies the value; free ours even if setting it fails.
 	PG_TRY();
-	{
-		pg_tenancy::ApplyEnteredContext(value, record);
-	}
+	{ pg_tenancy::ApplyEnteredContext(value, record); }
 	PG_FINALLY();
-	{
-		std::free(value);
-	}
+	{ std::free(value); }
 	PG_END_TRY();
 }
 

@@ -55,9 +55,9 @@ struct ContextFields {
 	std::int64_t issued_at;
 	std::int64_t expires_at;
 	const char *jti;
-	const std::uint8_t *role;   // nullptr: no role (user-only or forwarded)
-	const char *role_code;      // with role
-	const char *permissions;    // with role: comma-separated, possibly empty
+	const std::uint8_t *role; // nullptr: no role (user-only or forwarded)
+	const char *role_code;    // with role
+	const char *permissions;  // with role: comma-separated, possibly empty
 	std::size_t permissions_len;
 	ContextSource source;
 };

@@ -9,8 +9,9 @@
 //     tx.Commit();
 //
 // Transaction() checks the membership (cached briefly, invalidated on change),
-// mints a short-lived context token, leases a pooled connection and enters the
-// context; the transaction object then scopes every query to that organization,
+// mints a short-lived context token (or reuses the one it minted last for the
+// pair) and leases a pooled connection; the first statement enters the context
+// in the same round trip; the transaction object then scopes every query to that organization,
 // and the connection returns to the pool only once it is verified clean.
 #pragma once
 
@@ -46,8 +47,12 @@ class Engine {
 	Identity Authenticate(std::string_view authorization) const;
 
 	// A transaction in `org`'s context. Throws NotAMember (also for unknown
-	// organizations), InvalidToken, DatabaseUnavailable.
-	// `level` is set before tenancy.enter() runs (see IsolationLevel).
+	// organizations) when the engine's membership check refuses, and
+	// DatabaseUnavailable. Nothing is sent yet: BEGIN and tenancy.enter() go with
+	// the first statement, so the server's own refusals (NotAMember for a
+	// membership removed since it was cached, InvalidToken) come from the first
+	// Exec()/ExecParams(). `level` is set by that BEGIN, before tenancy.enter()
+	// runs (see IsolationLevel).
 	TenantTransaction Transaction(const Identity &who, const Uuid &org,
 	                              IsolationLevel level = IsolationLevel::ReadCommitted);
 	// A transaction in a user-only context (no organization): for creating an
