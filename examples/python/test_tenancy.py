@@ -69,9 +69,9 @@ class TenancyFromPython(unittest.TestCase):
 
     def test_non_member_token_refused(self):
         for org in (self.globex, uuid.uuid4()):  # someone else's, and one that does not exist
-            with self.assertRaises(psycopg.errors.InsufficientPrivilege) as refused:
+            with self.assertRaises(psycopg.Error) as refused:
                 titles(self.pool, self.alice, org)
-            self.assertIn("not a member", str(refused.exception))
+            self.assertEqual(refused.exception.sqlstate, "42T01")
 
     def test_forged_token_refused(self):
         claims = {"sub": str(self.bob), "org": str(self.globex), "iat": 0, "exp": 2**31, "jti": "x"}
@@ -117,7 +117,7 @@ class TenancyFromPython(unittest.TestCase):
             self.assertEqual((status, [t["title"] for t in body["tickets"]]), (200, ["acme 1", "acme 2"]))
             status, body = get({"Authorization": bearer, "X-Organization-Id": str(self.globex)})
             self.assertEqual(status, 403)
-            self.assertNotRegex(json.dumps(body), "tenancy|SELECT|42501")
+            self.assertNotRegex(json.dumps(body), "tenancy|SELECT|42501|42T0")
         finally:
             server.shutdown()
             server.server_close()

@@ -89,7 +89,7 @@ out=$("$cli" exec --conninfo "host=127.0.0.1 port=1 dbname=x connect_timeout=2" 
 out=$("$cli" exec --help 2>&1); echo "$out" | grep -q -- "--org"; report help_lists_options $? "$out"
 
 out=$("$cli" exec --conninfo "dbname=$db" --user "$alice" --org "$acme" -c "SELECT 1" 2>&1); status=$?
-[ $status -eq 2 ] && echo "$out" | grep -q "superuser or has BYPASSRLS"; report superuser_app_role_refused $? "$status $out"
+[ $status -eq 2 ] && echo "$out" | grep -q "a superuser or BYPASSRLS role"; report superuser_app_role_refused $? "$status $out"
 
 # Organization management commands.
 out=$("$cli" roles create --user "$alice" --org "$acme" --code support --name Support -p tickets.read 2>&1)
