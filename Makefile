@@ -9,8 +9,8 @@ EXTENSION   = pg_tenancy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big  = pg_tenancy
-# The server verifies context tokens only; identity tokens are the engine's.
-TOKEN_SRCS  = $(filter-out token/src/identity_token.cpp,$(wildcard token/src/*.cpp))
+# The server verifies context tokens only; identity tokens are the engine's (engine/src/identity).
+TOKEN_SRCS  = $(wildcard token/src/*.cpp)
 EXT_SRCS    = $(wildcard extension/src/*.cpp)
 OBJS        = $(EXT_SRCS:.cpp=.o) $(TOKEN_SRCS:.cpp=.o)
 

@@ -8,19 +8,27 @@ out="$root/bench/results-$mode"
 rm -rf "$out"; mkdir -p "$out/scripts"
 db=tenancy_bench
 
+# The full run's budget is 20 minutes on a 2-core machine. 7 arms x 7 queries x
+# 5 repetitions = 245 pgbench runs of 3 s (the 0.5 s warm-up inside), each with
+# about 0.4 s around it on a quiet machine (two psql calls, pgbench's
+# connections): 245 x 3.4 s = 833 s. Plus the dataset (about 90 s at full
+# scale), 4 VACUUMs of the arm tables (about 20 s), the engine (2 x 5 x 5 s of
+# workload and about 30 s of enter() measures) and the build: about 1050 s,
+# 17.5 minutes. On a busy machine the overhead per run grows (1.3 s measured
+# in a quick run under load), which would take it to about 21 minutes.
 if [ "$mode" = full ]; then
-  orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=3 clients=4 length="-T 5"
+  orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4 length="-T 3" warmup=0.5
 else # a smoke test: correctness of every arm, not numbers
-  orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=3 clients=2 length="-t 25"
+  orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=3 clients=2 length="-T 1" warmup=0
 fi
-arms=(limit tenancy guc guc_wrapped supabase naive)
+arms=(limit natural tenancy guc guc_wrapped supabase naive)
 queries=(point list count_big count_small update insert mixed)
 
 {
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -r)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "postgres: $(psql -XAtc 'SELECT version()' postgres)"
-  echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2 $length, $reps repetitions, arms interleaved in a new random order each time)"
+  echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2 $length, $reps repetitions, arms interleaved in a new random order each time; server time per transaction from pg_stat_statements)"
 } | tee "$out/machine.txt"
 
 echo "== dataset"
@@ -38,8 +46,21 @@ done | psql -X -q -d "$db" >/dev/null
 psql -X -q -d "$db" -c "VACUUM (FREEZE, ANALYZE)" -c "CHECKPOINT"
 echo "dataset built in $(( $(date +%s) - start )) s: $(psql -XAtc "SELECT count(*) FROM t_limit" "$db") tickets per arm"
 
-# Every script: BEGIN; one statement that picks the organization and sets the
-# arm's context; the measured query; COMMIT. Same round trips in every arm.
+# The natural arm computes organization :i's id range in pgbench instead of
+# reading it; this is the numbering dataset.sql gives the rows.
+first_id_of() { echo "1 + CASE WHEN $1 <= $big_orgs THEN ($1 - 1) * $big_rows ELSE $((big_orgs * big_rows)) + ($1 - $((big_orgs + 1))) * $small_rows END"; }
+rows_of() { echo "CASE WHEN $1 <= $big_orgs THEN $big_rows ELSE $small_rows END"; }
+mismatched=$(psql -X -qAt -d "$db" -c "SELECT count(*) FROM bench_ctx
+  WHERE min_id <> $(first_id_of idx) OR max_id <> $(first_id_of idx) - 1 + $(rows_of idx)")
+[ "$mismatched" = 0 ] || { echo "the natural arm's id ranges disagree with dataset.sql for $mismatched organizations"; exit 1; }
+
+# Every script but natural's: BEGIN; one statement that picks the organization
+# and sets the arm's context; the measured query; COMMIT. Same round trips in
+# every such arm, the limit included. The natural arm is what an application
+# without pg_tenancy sends: BEGIN; the hand-filtered query; COMMIT. It takes the
+# organization's uuid inline from bench_ctx (an InitPlan: one more index probe
+# of a 1000-row table than the limit's query) and its id range from pgbench
+# arithmetic (range_sql).
 context_sql() {
   case $1 in
     limit) echo "SELECT org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
@@ -48,9 +69,17 @@ context_sql() {
     supabase|naive) echo "SELECT set_config('app.user', user_id::text, true) AS ctx, org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
   esac
 }
+range_sql() {
+  echo "\\set min_id $(first_id_of :i)"
+  echo "\\set max_id :min_id - 1 + $(rows_of :i)"
+}
 query_sql() { # arm query
   local table="t_$1" filter="" and_filter="" org_col="organization_id, " org_val=":org, "
   if [ "$1" = limit ]; then filter="WHERE organization_id = :org"; and_filter="AND organization_id = :org"; fi
+  if [ "$1" = natural ]; then
+    local org="(SELECT org_id FROM bench_ctx WHERE idx = :i)"
+    table=t_limit filter="WHERE organization_id = $org" and_filter="AND organization_id = $org" org_val="$org, "
+  fi
   if [ "$1" = tenancy ]; then org_col=""; org_val=""; fi # the column defaults to tenancy.current_org()
   case $2 in
     point) echo "SELECT * FROM $table WHERE id = :id $and_filter;" ;;
@@ -71,7 +100,7 @@ write_script() { # arm query file
   {
     pick_sql "$2"
     echo "BEGIN;"
-    context_sql "$1"
+    if [ "$1" = natural ]; then range_sql; else context_sql "$1"; fi
     echo "\\set id random(:min_id, :max_id)"
     if [ "$2" = mixed ]; then
       echo "\\set r random(1, 100)"
@@ -94,11 +123,11 @@ bench_conn="host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=$db user=bench
 echo "== plans"
 for q in point list count_big count_small update insert; do
   for arm in "${arms[@]}"; do
-    ctx=$(context_sql "$arm" | sed -e 's/ \\gset//' -e 's/:i/1/')
+    ctx=$(context_sql "$arm" | sed -e 's/ \\gset/;/' -e 's/:i/1/')
     query=$(query_sql "$arm" "$q" | sed -e "s/:id/(SELECT min_id FROM bench_ctx WHERE idx = 1)/" \
-      -e "s/:org/(SELECT org_id FROM bench_ctx WHERE idx = 1)/g")
+      -e "s/:org/(SELECT org_id FROM bench_ctx WHERE idx = 1)/g" -e "s/= :i)/= 1)/g")
     { echo "---- $arm / $q"
-      printf 'BEGIN;\n\\o /dev/null\n%s;\n\\o\nEXPLAIN (COSTS OFF) %s\nROLLBACK;\n' "$ctx" "$query" |
+      printf 'BEGIN;\n\\o /dev/null\n%s\n\\o\nEXPLAIN (COSTS OFF) %s\nROLLBACK;\n' "$ctx" "$query" |
         psql -X -q "$bench_conn" 2>&1
     } >>"$out/plans.txt"
   done
@@ -106,24 +135,53 @@ done
 echo "plans of every arm and query: $out/plans.txt"
 
 echo "== pgbench"
-echo "arm,query,rep,tps,latency_ms" >"$out/raw.csv"
+# Two measures per run: pgbench's tps (the client's view: round trips included)
+# and the server's execution time per transaction: the benchmark role's
+# statements' total_exec_time in pg_stat_statements over the transactions (each
+# runs one statement in the natural arm, two in the others). pg_stat_statements
+# counts a prepared BEGIN or COMMIT only once per connection, so they are left
+# out of both. pg_stat_statements is reset $warmup s into the run, once every
+# client has connected and run its first transaction: a backend's first
+# tenancy.enter() is cold (milliseconds, paid once per pooled connection) and
+# would otherwise weigh on the steady-state figure.
+arm_tables="t_limit, t_tenancy, t_guc, t_guc_wrapped, t_supabase, t_naive"
+server_time_sql() { # statements per transaction
+  echo "SELECT round((1000 * sum(s.total_exec_time) / nullif(sum(s.calls) / $1, 0))::numeric, 2), round(sum(s.calls) / $1)
+  FROM pg_stat_statements s
+ WHERE s.userid = 'bench_app'::regrole AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND upper(rtrim(s.query, '; ')) NOT IN ('BEGIN', 'COMMIT')"
+}
+echo "arm,query,rep,tps,latency_ms,server_transactions,server_us_per_tx" >"$out/raw.csv"
 total_runs=$(( ${#arms[@]} * ${#queries[@]} * reps ))
 run=0
+bench_start=$(date +%s)
 for rep in $(seq "$reps"); do
+  # Autovacuum is off on the arm tables (dataset.sql), so that it cannot land
+  # in one arm's run and not another's; the writes of the previous repetition
+  # are vacuumed here instead, for every arm alike, before its reads.
+  [ "$rep" = 1 ] || psql -X -q -d "$db" -c "VACUUM $arm_tables"
   for q in "${queries[@]}"; do
     for arm in $(printf '%s\n' "${arms[@]}" | shuf); do
       run=$((run + 1))
-      log=$(pgbench -n -M prepared -c "$clients" -j 2 $length -f "$out/scripts/$arm.$q.sql" "$bench_conn" 2>&1) || {
-        echo "pgbench failed for $arm/$q:"; echo "$log"; exit 1; }
+      reset="psql -X -qAt -d $db -c 'SELECT pg_stat_statements_reset()'"
+      [ "$warmup" != 0 ] || eval "$reset" >/dev/null # quick: no warm-up, so no timing can leave the window empty
+      pgbench -n -M prepared -c "$clients" -j 2 $length -f "$out/scripts/$arm.$q.sql" "$bench_conn" >"$out/pgbench.log" 2>&1 &
+      [ "$warmup" = 0 ] || { sleep "$warmup"; eval "$reset" >/dev/null; }
+      wait $! || { echo "pgbench failed for $arm/$q:"; cat "$out/pgbench.log"; exit 1; }
+      log=$(cat "$out/pgbench.log")
+      IFS='|' read -r server_us txs < <(psql -X -qAt -d "$db" -c "$(server_time_sql "$([ "$arm" = natural ] && echo 1 || echo 2)")")
       failed=$(echo "$log" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
       [ "${failed:-0}" = 0 ] || { echo "$arm/$q: $failed failed transactions"; echo "$log"; exit 1; }
       tps=$(echo "$log" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
       lat=$(echo "$log" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-      echo "$arm,$q,$rep,$tps,$lat" >>"$out/raw.csv"
-      [ $((run % 21)) -eq 0 ] && echo "  $run/$total_runs runs"
+      # A full run's data stays usable if the reset came too late: the report skips NA.
+      [ "${txs:-0}" -gt 0 ] || { echo "  $arm/$q rep $rep: no transactions after the warm-up, server time NA"; server_us=NA; }
+      echo "$arm,$q,$rep,$tps,$lat,$txs,$server_us" >>"$out/raw.csv"
     done
   done
+  echo "  $run/$total_runs runs, $(( $(date +%s) - bench_start )) s"
 done
+rm -f "$out/pgbench.log"
 echo
 
 echo "== engine"

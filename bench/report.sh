@@ -1,54 +1,111 @@
 #!/usr/bin/env bash
-# bench/report.sh DIR: time ratios to the limit from DIR/raw.csv, as a table on
-# stdout, DIR/ratios.csv and DIR/ratios.png. A ratio is limit tps / arm tps,
-# taken per repetition (arms interleaved), so 1.00 means as fast as the
-# hand-written filter without RLS and 2.00 twice as slow.
+# bench/report.sh DIR: time ratios from DIR/raw.csv, as tables on stdout,
+# DIR/ratios.csv and the plots DIR/ratios.png (tps) and DIR/ratios-server.png
+# (server time). A ratio compares an arm's time per transaction with a base
+# arm's in the same repetition (arms interleaved), so 1.00 means as fast as the
+# base and 2.00 twice as slow. Two measures:
+#   tps:    base tps / arm tps, the client's view (round trips included);
+#   server: arm / base server execution time per transaction (pg_stat_statements).
+# Each cell is the median over the repetitions and the spread (min-max).
 set -euo pipefail
 dir=$1
-awk -F, 'NR > 1 { tps[$1","$2","$3] = $4; arms[$1]; queries[$2]; reps[$3] }
-END {
-  n = split("point list count_big count_small update insert mixed", qs, " ")
-  m = split("limit tenancy guc guc_wrapped supabase naive", as, " ")
-  print "query,arm,median,min,max" > (dir "/ratios.csv")
-  printf "%-12s", "time ratio"
+awk -F, '
+function time_of(measure, a, q, r,   key) {
+  key = a "," q "," r
+  if (!(key in tps) || tps[key] <= 0) return -1
+  return measure == "tps" ? 1 / tps[key] : server[key] + 0 # NA: no data, skipped
+}
+# Sets med, lo, hi for arm a against base b on query q; returns the count.
+function ratio(measure, a, b, q,   r, k, x, y, t, ta, tb) {
+  k = 0
+  for (r in reps) {
+    ta = time_of(measure, a, q, r); tb = time_of(measure, b, q, r)
+    if (ta > 0 && tb > 0) v[++k] = ta / tb
+  }
+  for (x = 2; x <= k; x++) { t = v[x]; y = x - 1; while (y > 0 && v[y] > t) { v[y+1] = v[y]; y-- } v[y+1] = t }
+  if (k == 0) { med = lo = hi = -1; return 0 }
+  med = (k % 2) ? v[(k+1)/2] : (v[k/2] + v[k/2+1]) / 2; lo = v[1]; hi = v[k]
+  return k
+}
+function table(measure, title,   i, j) {
+  printf "%s\n%-12s", title, "query"
   for (j = 1; j <= m; j++) printf " %22s", as[j]
   printf "\n"
   for (i = 1; i <= n; i++) {
-    q = qs[i]; printf "%-12s", q
+    printf "%-12s", qs[i]
     for (j = 1; j <= m; j++) {
-      a = as[j]; k = 0
-      for (r in reps) {
-        if ((a","q","r) in tps && tps[a","q","r] > 0 && tps["limit,"q","r] > 0) v[++k] = tps["limit,"q","r] / tps[a","q","r]
-      }
-      # insertion sort for the median
-      for (x = 2; x <= k; x++) { t = v[x]; y = x - 1; while (y > 0 && v[y] > t) { v[y+1] = v[y]; y-- } v[y+1] = t }
-      med = (k % 2) ? v[(k+1)/2] : (v[k/2] + v[k/2+1]) / 2
-      printf " %8.2f (%5.2f-%5.2f)", med, v[1], v[k]
-      printf "%s,%s,%.4f,%.4f,%.4f\n", q, a, med, v[1], v[k] >> (dir "/ratios.csv")
-      ratio[q","a] = med
+      ratio(measure, as[j], "limit", qs[i])
+      printf " %8.2f (%5.2f-%5.2f)", med, lo, hi
+      printf "%s,%s,%s,limit,%.4f,%.4f,%.4f\n", measure, qs[i], as[j], med, lo, hi >> (dir "/ratios.csv")
     }
     printf "\n"
   }
-  printf "\ntargets (from the issue), with this run:\n"
-  split("point list update insert", t1, " ")
-  for (i in t1) printf "  pg_tenancy <= 1.05x the limit on %-11s %5.2f  %s\n", t1[i], ratio[t1[i]",tenancy"], (ratio[t1[i]",tenancy"] <= 1.05 ? "met" : "MISSED")
-  printf "  pg_tenancy <= 1.10x on count_big              %5.2f  %s\n", ratio["count_big,tenancy"], (ratio["count_big,tenancy"] <= 1.10 ? "met" : "MISSED")
-  split("point list count_big count_small update insert mixed", all, " ")
-  slower = 0
-  for (i in all) if (ratio[all[i]",tenancy"] > ratio[all[i]",guc"] * 1.02) slower++
-  printf "  pg_tenancy at least as fast as the plain GUC  %d of 7 queries slower by >2%%  %s\n", slower, (slower == 0 ? "met" : "MISSED")
+  printf "\n"
+}
+# One target line: arm a against base b on query q, met when the median <= limit.
+function target(measure, a, b, q, limit, label,   spread) {
+  ratio(measure, a, b, q)
+  spread = (hi - med > med - lo) ? hi - med : med - lo
+  printf "  %-6s %-28s %-12s %5.2f (%5.2f-%5.2f, +-%.2f)  %s\n", measure, label, q, med, lo, hi, spread,
+    (med > 0 && med <= limit ? "met" : "MISSED")
+  if (spread > 0.10) wide = wide sprintf("  %s %s/%s on %s: +-%.2f\n", measure, a, b, q, spread)
+  if (b != "limit") printf "%s,%s,%s,%s,%.4f,%.4f,%.4f\n", measure, q, a, b, med, lo, hi >> (dir "/ratios.csv")
+}
+NR > 1 { key = $1","$2","$3; tps[key] = $4; server[key] = $7; reps[$3] }
+END {
+  n = split("point list count_big count_small update insert mixed", qs, " ")
+  m = split("limit natural tenancy guc guc_wrapped supabase naive", as, " ")
+  print "measure,query,arm,base,median,min,max" > (dir "/ratios.csv")
+  table("tps", "time ratio to the limit, from tps (client view, round trips included): median (min-max)")
+  table("server", "time ratio to the limit, from server time per transaction (pg_stat_statements): median (min-max)")
+
+  printf "server time per transaction, us (median):\n%-12s", "query"
+  for (j = 1; j <= m; j++) printf " %11s", as[j]
+  printf "\n"
+  for (i = 1; i <= n; i++) {
+    printf "%-12s", qs[i]
+    for (j = 1; j <= m; j++) {
+      k = 0
+      for (r in reps) if (server[as[j]","qs[i]","r] + 0 > 0) v[++k] = server[as[j]","qs[i]","r]
+      for (x = 2; x <= k; x++) { t = v[x]; y = x - 1; while (y > 0 && v[y] > t) { v[y+1] = v[y]; y-- } v[y+1] = t }
+      printf " %11.1f", k ? ((k % 2) ? v[(k+1)/2] : (v[k/2] + v[k/2+1]) / 2) : -1
+    }
+    printf "\n"
+  }
+
+  printf "\ntargets (issue 10, \"Done when\"), with this run: median (min-max, largest distance from the median)\n"
+  split("tps server", measures, " ")
+  for (k2 = 1; k2 <= 2; k2++)
+    for (i = 1; i <= n; i++) target(measures[k2], "tenancy", "limit", qs[i], 1.05, "pg_tenancy/limit <= 1.05")
+  for (k2 = 1; k2 <= 2; k2++)
+    for (i = 1; i <= n; i++) target(measures[k2], "tenancy", "guc", qs[i], 1.03, "pg_tenancy/plain GUC <= 1.03")
+  printf "\nspread of the pg_tenancy ratios (goal: every one within +-0.10 of its median): %s\n", (wide == "" ? "met" : "MISSED")
+  printf "%s", wide
+
+  printf "\nfor reference (not targets):\n"
+  for (i = 1; i <= n; i++) {
+    ratio("tps", "tenancy", "natural", qs[i])
+    printf "  pg_tenancy/natural (4 round trips against 3), tps, %-12s %5.2f (%5.2f-%5.2f)\n", qs[i], med, lo, hi
+  }
   split("list count_big count_small", t3, " ")
-  for (i in t3) printf "  naive join >= 10x pg_tenancy on %-12s %6.1fx  %s\n", t3[i], ratio[t3[i]",naive"] / ratio[t3[i]",tenancy"], (ratio[t3[i]",naive"] / ratio[t3[i]",tenancy"] >= 10 ? "met" : "MISSED")
+  for (i = 1; i <= 3; i++) {
+    ratio("tps", "naive", "tenancy", t3[i])
+    printf "  naive join >= 10x pg_tenancy (an earlier target), tps, %-12s %6.1fx  %s\n", t3[i], med, (med >= 10 ? "met" : "MISSED")
+  }
 }' dir="$dir" "$dir/raw.csv"
 
 if command -v gnuplot >/dev/null; then
-  awk -F, 'NR > 1 { v[$1","$2] = $3; if (!($1 in seen)) { seen[$1]; order[++n] = $1 } }
-    END { for (i = 1; i <= n; i++) { q = order[i]; printf "%s %s %s %s %s %s %s\n", q, v[q",limit"], v[q",tenancy"], v[q",guc"], v[q",guc_wrapped"], v[q",supabase"], v[q",naive"] } }' \
-    "$dir/ratios.csv" >"$dir/ratios.dat"
-  gnuplot <<GP
+  for measure in tps server; do
+    dat="$dir/ratios-$measure.dat"
+    awk -F, -v measure="$measure" '$1 == measure && $4 == "limit" { v[$2","$3] = $5; if (!($2 in seen)) { seen[$2]; order[++n] = $2 } }
+      END { for (i = 1; i <= n; i++) { q = order[i]; printf "%s %s %s %s %s %s %s %s\n", q, v[q",limit"], v[q",natural"],
+            v[q",tenancy"], v[q",guc"], v[q",guc_wrapped"], v[q",supabase"], v[q",naive"] } }' "$dir/ratios.csv" >"$dat"
+    png="$dir/ratios.png" title="Time per transaction (from tps)"
+    [ "$measure" = server ] && png="$dir/ratios-server.png" title="Server time per transaction (pg_stat_statements)"
+    gnuplot <<GP
 set terminal pngcairo size 1100,520 font ",10" noenhanced
-set output "$dir/ratios.png"
-set title "Time per transaction relative to the limit (no RLS, hand-written filter): lower is better"
+set output "$png"
+set title "$title relative to the limit (no RLS, hand-written filter): lower is better"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -58,8 +115,10 @@ set ylabel "ratio to the limit (log scale)"
 set key outside right top
 set grid ytics
 set xtics nomirror
-plot "$dir/ratios.dat" using 2:xtic(1) title "limit (no RLS, hand-written filter)", '' using 3 title "pg_tenancy", '' using 4 title "plain GUC", \
-     '' using 5 title "GUC wrapped in (SELECT)", '' using 6 title "Supabase-style IN (memberships)", '' using 7 title "naive EXISTS join"
+plot "$dat" using 2:xtic(1) title "limit (4 round trips, hand-written filter)", '' using 3 title "natural (3 round trips, hand-written filter)", \
+     '' using 4 title "pg_tenancy", '' using 5 title "plain GUC", '' using 6 title "GUC wrapped in (SELECT)", \
+     '' using 7 title "Supabase-style IN (memberships)", '' using 8 title "naive EXISTS join"
 GP
-  echo "plot: $dir/ratios.png"
+    echo "plot: $png"
+  done
 fi

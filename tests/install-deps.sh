@@ -9,8 +9,10 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-common
   libpqxx-dev libboost-test-dev libssl-dev nlohmann-json3-dev libcli11-dev
   pgbouncer gnuplot-nox procps jq clang-format-14
+  clang-14 libclang-rt-14-dev llvm-14 util-linux
 )
-# The ticket service and the Node.js and Python examples (examples/).
+# The ticket service, the Node.js and Python examples (examples/), and the
+# identity tokens minted by PyJWT and Node jose (tests/identity/interop).
 packages+=(libcpp-httplib-dev curl nodejs python3 python3-psycopg python3-psycopg-pool python3-jwt python3-cryptography)
 # Debian's npm, unless the installed nodejs already brings one (NodeSource's
 # does, and conflicts with Debian's npm package).

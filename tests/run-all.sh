@@ -26,15 +26,17 @@ cd "$root"
 
 # In the order of a full run: local_suites_first, then server_suites (one
 # server for all), then local_suites_last.
-local_suites_first=(format token)
-server_suites=(engine regress isolation cluster security cli walkthrough tickets node python package)
-local_suites_last=(versions not_preloaded bench)
+local_suites_first=(format token identity)
+server_suites=(engine regress isolation cluster security cli bearer walkthrough tickets node python package)
+local_suites_last=(versions not_preloaded fuzz sanitize soak bench)
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 list_suites() {
   cat <<'EOF'
 format                clang-format-14 --dry-run --Werror over the C++ sources
 token[:SUITE]         token library Boost.Test (token_tests), e.g. token:keyring
+identity[:SUITE]      identity (bearer) tokens, no server: identity_tests, and PyJWT/jose tokens
+                      (identity_fixtures, identity_interop), e.g. identity:rfc_vectors
 engine[:SUITE/TEST]   engine Boost.Test and the docs example, e.g. engine:flows
 regress[:NAME]        pg_regress tests/regress (fixture + NAME + cleanup), e.g. regress:05_protect
 isolation[:SPEC]      isolation specs tests/isolation/specs, e.g. isolation:double_accept
@@ -42,6 +44,7 @@ cluster[:CASE]        tests/cluster/checks.sh; cluster:upgrade (fresh install vs
                       upgrade path), cluster:pgbouncer (engine through PgBouncer)
 security[:ID,...]     the attack suite tests/security, e.g. security:F03d,A01
 cli                   the tenancy command-line tool (tests/cluster/cli.sh)
+bearer                identity-provider tokens through tenancy exec --bearer (tests/cluster/identity.sh)
 walkthrough           examples/walkthrough.sh (docs/walkthrough.md)
 tickets               the ticket service over HTTP and its README's curl session
 node                  pg_tenancy from Node.js (examples/node)
@@ -49,6 +52,9 @@ python                pg_tenancy from Python (examples/python)
 package               the installed CMake package and pkg-config file
 versions              version numbers, released scripts, SQL source sizes (no server)
 not_preloaded         CREATE EXTENSION on a server without the library (own server)
+fuzz[:SECONDS]        every libFuzzer target for SECONDS (default 15) each (tests/fuzz)
+sanitize              token and engine tests built with ASan+UBSan (own server)
+soak[:SECONDS]        the engine's fault soak with a commit ledger, default 60 s (own server)
 bench                 bench/run.sh --quick as a smoke test (own server)
 EOF
 }
@@ -113,6 +119,7 @@ cmake_targets=(--target tenancy)
 if [ "$full" -eq 1 ] || wants package; then cmake_targets=()
 else
   wants token && cmake_targets+=(--target token_tests)
+  wants identity && cmake_targets+=(--target identity_tests)
   { wants engine || in_list cluster:pgbouncer "${units[@]}"; } && cmake_targets+=(--target engine_tests --target engine_example)
   wants tickets && cmake_targets+=(--target tenancy-tickets)
 fi
@@ -168,6 +175,20 @@ suite_token() {
   else echo "not ok token:$1" | tee -a "$results"; fi
 }
 
+# identity [SUITE]: identity-token verification (engine/src/identity), no server:
+# identity_tests, then tokens minted by PyJWT and Node jose (identity_fixtures,
+# identity_interop).
+suite_identity() {
+  echo "== identity: Boost.Test (identity_tests, identity_interop)${1:+, only $1}"
+  if [ -z "${1:-}" ]; then
+    (cd build && ctest --output-on-failure -R '^identity_') | tee "$work/ctest-identity.log" || true
+    sed -n -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) \.+ +Passed.*/ok ctest:\1/p; s/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) \.+.*(Failed|Not Run|Timeout|Exception).*/not ok ctest:\1/p' \
+      "$work/ctest-identity.log" >>"$results"
+    grep -q '^ok ctest:identity_interop' "$results" || echo "not ok ctest:identity_interop (did not pass)" >>"$results"
+  elif build/identity_tests --run_test="$1" --log_level=message; then echo "ok identity:$1" | tee -a "$results"
+  else echo "not ok identity:$1" | tee -a "$results"; fi
+}
+
 suite_versions() {
   echo "== versions"
   bash tests/cluster/check_versions.sh | tee -a "$results"
@@ -180,12 +201,43 @@ suite_not_preloaded() {
   grep 'cluster:.*preload' "$results" || true
 }
 
+# Fuzzing, sanitizers and the soak (CONTRIBUTING.md): the short forms; each
+# builds and runs what it needs itself (the soak and the sanitizer pass start
+# their own throwaway servers).
+suite_fuzz() {
+  local seconds=${1:-15}
+  echo "== fuzzing (tests/fuzz/run.sh $seconds: $seconds s per target)"
+  bash tests/fuzz/run.sh "$seconds" >"$work/fuzz.log" 2>&1 || true
+  cat "$work/fuzz.log"
+  sed -n -E 's/^fuzz (fuzz_[a-z0-9_]+) +[0-9]+ execs.*/ok fuzz:\1/p; s/^fuzz (fuzz_[a-z0-9_]+): FAILED.*/not ok fuzz:\1/p' \
+    "$work/fuzz.log" >>"$results"
+  grep -q '^fuzz total: .* 0 target(s) failed$' "$work/fuzz.log" || echo "not ok fuzz:run" >>"$results"
+}
+
+suite_sanitize() {
+  echo "== sanitizers (tests/sanitize/run.sh${TENANCY_SANITIZE_EXTENSION:+ --extension})"
+  RESULTS="$results" bash tests/sanitize/run.sh ${TENANCY_SANITIZE_EXTENSION:+--extension} ||
+    echo "not ok sanitize:run" >>"$results"
+}
+
+suite_soak() {
+  local seconds=${1:-60}
+  echo "== fault soak (tests/soak/run.sh $seconds)"
+  if bash tests/soak/run.sh "$seconds" 2>&1 | tee "$work/soak.log" && grep -q '^soak: PASS$' "$work/soak.log"; then
+    echo "ok soak" >>"$results"
+  else
+    echo "not ok soak" >>"$results"
+  fi
+}
+
 # The benchmark's quick mode as a smoke test: every arm and query must run
-# without a failed transaction; its timings never fail the suite.
+# without a failed transaction; its timings never fail the suite. raw.csv holds
+# a header and 7 arms x 7 queries x 3 repetitions, each with a server time.
 suite_bench() {
   echo "== benchmark smoke test (bench/run.sh --quick)"
   if bash bench/run.sh --quick >"$work/bench.log" 2>&1 && grep -q "throughput ratio" bench/results-quick/engine.txt &&
-    [ "$(grep -c . bench/results-quick/raw.csv)" -eq 127 ]; then
+    [ "$(grep -c . bench/results-quick/raw.csv)" -eq 148 ] &&
+    [ "$(awk -F, 'NR > 1 && $7 > 0' bench/results-quick/raw.csv | wc -l)" -eq 147 ]; then
     echo "ok bench:quick_smoke" | tee -a "$results"
   else
     echo "not ok bench:quick_smoke" | tee -a "$results"; tail -30 "$work/bench.log"

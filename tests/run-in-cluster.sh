@@ -15,7 +15,7 @@ export TENANCY_PGBOUNCER_PORT=${TENANCY_PGBOUNCER_PORT:-16432}
 trap 'bash tests/cluster/pgbouncer.sh stop 2>/dev/null || true' EXIT
 touch "$TENANCY_WORK/server-reached" # run-all.sh reports a server that never started
 
-all_suites=(engine regress isolation cluster security cli walkthrough tickets node python package)
+all_suites=(engine regress isolation cluster security cli bearer walkthrough tickets node python package)
 
 # pg_regress and pg_isolation_regress print "test NAME ... ok|FAILED".
 record_suite() {
@@ -115,6 +115,12 @@ suite_security() {
 suite_cli() {
   echo "== command-line tool"
   bash tests/cluster/cli.sh
+}
+
+# bearer: identity-provider tokens (PyJWT, jose) through tenancy exec --bearer.
+suite_bearer() {
+  echo "== identity-provider bearer tokens (tests/cluster/identity.sh)"
+  bash tests/cluster/identity.sh
 }
 
 suite_walkthrough() {

@@ -95,6 +95,14 @@ int RunUserAdd(const EngineConfig &config, const std::string &code, const std::s
 	});
 }
 
+int RunUserLink(const EngineConfig &config, const std::string &user, const std::string &issuer,
+                const std::string &subject) {
+	return Guard([&] {
+		Engine engine(config);
+		engine.LinkIdentity(tenancy::ParseUuid(user, "--user"), issuer, subject);
+	});
+}
+
 int RunOrgCreate(const EngineConfig &config, const std::string &user, const std::string &name) {
 	return Guard([&] {
 		Engine engine(config);

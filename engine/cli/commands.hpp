@@ -18,6 +18,8 @@ struct ExecOptions {
 
 // Each returns the process exit code; errors are printed to stderr.
 int RunUserAdd(const tenancy::EngineConfig &config, const std::string &code, const std::string &email);
+int RunUserLink(const tenancy::EngineConfig &config, const std::string &user, const std::string &issuer,
+                const std::string &subject);
 int RunOrgCreate(const tenancy::EngineConfig &config, const std::string &user, const std::string &name);
 int RunOrgList(const tenancy::EngineConfig &config, const std::string &user);
 int RunExec(const tenancy::EngineConfig &config, const ExecOptions &options);

@@ -3,6 +3,7 @@
 //   tenancy keygen --alg HS256|EdDSA --kid KID --keyring FILE [--server-keyring FILE]
 //   tenancy token mint --keyring FILE --user UUID [--org UUID] [--kid KID] [--ttl SECONDS]
 //   tenancy user add --code CODE --email EMAIL
+//   tenancy user link --user UUID --issuer ISS --subject SUB
 //   tenancy org create --user UUID --name NAME
 //   tenancy org list --user UUID
 //   tenancy exec (--user UUID | --bearer JWT) [--org UUID] -c SQL [-c SQL ...]
@@ -137,6 +138,13 @@ int main(int argc, char **argv) {
 	user_add->add_option("--code", code, "Unique user code")->required();
 	user_add->add_option("--email", email, "Email address (unique, case-insensitively)")->required();
 	add_db_options(user_add);
+	std::string issuer, subject;
+	CLI::App *user_link = user_cmd->add_subcommand(
+	    "link", "Link an identity provider's issuer and subject to a user (identity_subject_mapping = linked)");
+	user_link->add_option("--user", user, "User id")->required();
+	user_link->add_option("--issuer", issuer, "The provider's iss claim, exactly")->required();
+	user_link->add_option("--subject", subject, "The provider's user claim (sub), exactly")->required();
+	add_db_options(user_link);
 
 	CLI::App *org_cmd = app.add_subcommand("org", "Organizations");
 	org_cmd->require_subcommand(1);
@@ -263,6 +271,8 @@ int main(int argc, char **argv) {
 		config.pool_size = 1;
 		if (user_add->parsed())
 			return cli::RunUserAdd(config, code, email);
+		if (user_link->parsed())
+			return cli::RunUserLink(config, user, issuer, subject);
 		if (org_create->parsed())
 			return cli::RunOrgCreate(config, user, name);
 		if (org_list->parsed())

@@ -55,7 +55,15 @@ void EngineConfig::Set(const std::string &key, const std::string &value) {
 		identity_issuer = value;
 	else if (key == "identity_audience")
 		identity_audience = value;
-	else if (key == "token_ttl")
+	else if (key == "identity_user_claim") {
+		if (value.empty())
+			throw ConfigurationError("identity_user_claim must name a claim, such as sub");
+		identity_user_claim = value;
+	} else if (key == "identity_subject_mapping") {
+		if (value != "uuid" && value != "linked")
+			throw ConfigurationError("identity_subject_mapping must be uuid or linked");
+		identity_subject_mapping = value == "uuid" ? SubjectMapping::Uuid : SubjectMapping::Linked;
+	} else if (key == "token_ttl")
 		token_ttl = std::chrono::seconds(ParseNumber(key, value, 1, 3600));
 	else if (key == "membership_cache_ttl")
 		membership_cache_ttl = std::chrono::seconds(ParseNumber(key, value, 0, 3600));
@@ -104,6 +112,8 @@ void EngineConfig::ApplyEnvironment() {
 	    {"TENANCY_IDENTITY_KEYRING", "identity_keyring_file"},
 	    {"TENANCY_IDENTITY_ISSUER", "identity_issuer"},
 	    {"TENANCY_IDENTITY_AUDIENCE", "identity_audience"},
+	    {"TENANCY_IDENTITY_USER_CLAIM", "identity_user_claim"},
+	    {"TENANCY_IDENTITY_SUBJECT_MAPPING", "identity_subject_mapping"},
 	    {"TENANCY_TOKEN_TTL", "token_ttl"},
 	    {"TENANCY_POOL_SIZE", "pool_size"},
 	};

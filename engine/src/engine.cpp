@@ -10,10 +10,11 @@
 #include <pqxx/transaction>
 
 #include "pg_tenancy/engine/change_listener.hpp"
+#include "pg_tenancy/engine/identity_key_file.hpp"
+#include "pg_tenancy/engine/identity_token.hpp"
 #include "pg_tenancy/engine/membership_cache.hpp"
 #include "pg_tenancy/token/context_token.hpp"
 #include "pg_tenancy/token/errors.hpp"
-#include "pg_tenancy/token/identity_token.hpp"
 
 namespace pg_tenancy::engine {
 namespace {
@@ -65,7 +66,7 @@ std::int64_t Now() {
 struct Engine::State {
 	EngineConfig config;
 	tok::Keyring signing_keyring;
-	std::optional<tok::Keyring> identity_keyring;
+	std::unique_ptr<identity::KeySetFile> identity_keys; // reloaded when the file changes
 	ConnectionPool pool;
 	// Privileged work (membership look-ups, registration) on its own connection.
 	std::mutex admin_mutex;
@@ -81,7 +82,7 @@ struct Engine::State {
 	           }),
 	      cache(config.membership_cache_ttl) {
 		if (!config.identity_keyring_file.empty())
-			identity_keyring = LoadKeyring(config.identity_keyring_file, "identity keyring");
+			identity_keys = std::make_unique<identity::KeySetFile>(config.identity_keyring_file);
 		try {
 			(void)signing_keyring.SigningKey(config.signing_kid);
 		} catch (const tok::KeyringError &e) {
@@ -119,6 +120,17 @@ struct Engine::State {
 			}
 		}
 	}
+
+	// The pg_tenancy user linked to a provider's (issuer, subject), via
+	// tenancy.resolve_identity(). An unlinked subject is unauthenticated.
+	Uuid ResolveLinkedIdentity(const std::string &issuer, const std::string &subject) {
+		pqxx::result row = WithAdmin([&](pqxx::nontransaction &work) {
+			return work.exec_params("SELECT tenancy.resolve_identity($1, $2)::text", issuer, subject);
+		});
+		if (row.size() != 1 || row[0][0].is_null())
+			throw Unauthenticated("invalid bearer token: no pg_tenancy user is linked to its issuer and subject");
+		return ParseUuid(row[0][0].c_str(), "linked user id");
+	}
 };
 
 Engine::Engine(EngineConfig config) {
@@ -148,8 +160,8 @@ bool Engine::WaitForChangeListener(std::chrono::milliseconds timeout) const {
 }
 
 Identity Engine::Authenticate(std::string_view authorization) const {
-	if (!state_->identity_keyring)
-		throw ConfigurationError("no identity keyring is configured (identity_keyring_file)");
+	if (!state_->identity_keys)
+		throw ConfigurationError("no identity key set is configured (identity_keyring_file)");
 	std::string_view token = authorization;
 	// The auth-scheme is case-insensitive (RFC 7235, section 2.1).
 	if (token.size() > 7 && token[6] == ' ' &&
@@ -158,15 +170,23 @@ Identity Engine::Authenticate(std::string_view authorization) const {
 		token.remove_prefix(7);
 	if (token.empty())
 		throw Unauthenticated("missing bearer token");
-	tok::IdentityOptions options;
+	identity::VerifyOptions options;
 	options.issuer = state_->config.identity_issuer;
 	options.audience = state_->config.identity_audience;
+	options.user_claim = state_->config.identity_user_claim;
 	options.now = Now();
 	options.leeway = state_->config.clock_skew.count();
-	tok::IdentityResult result = tok::VerifyIdentityToken(token, *state_->identity_keyring, options);
+	std::shared_ptr<const identity::KeySet> keys = state_->identity_keys->Current(); // throws while unusable
+	identity::VerifyResult result = identity::VerifyIdentityToken(token, *keys, options);
 	if (!result.ok())
-		throw Unauthenticated(std::string("invalid bearer token: ") + tok::TokenErrorReason(result.error));
-	return Identity{result.user};
+		throw Unauthenticated(std::string("invalid bearer token: ") + identity::IdentityErrorReason(result.error));
+	if (state_->config.identity_subject_mapping == EngineConfig::SubjectMapping::Linked)
+		return Identity{state_->ResolveLinkedIdentity(result.issuer, result.subject)};
+	Uuid user;
+	if (!tok::ParseUuid(result.subject, user))
+		throw Unauthenticated("invalid bearer token: its user claim is not a pg_tenancy user id (a uuid); "
+		                      "link provider subjects with identity_subject_mapping = linked");
+	return Identity{user};
 }
 
 void Engine::RequireMembership(const Identity &who, const Uuid &org) {
@@ -235,4 +255,8 @@ Uuid Engine::RegisterUser(const std::string &code, const std::string &email) {
 	return ParseUuid(id, "user id");
 }
 
-} // namespace pg_tenancy::engine
+void Engine::LinkIdentity(const Uuid &user, const std::string &issuer, const std::string &subject) {
+	state_->WithAdmin([&](pqxx::nontransaction &work) {
+		return work.exec_params("SELECT tenancy.link_identity($1::uuid, $2, $3)", ToString(user), issuer, subject);
+	});
+}

@@ -91,7 +91,8 @@ AS $$
            pg_catalog.format('REVOKE ALL ON tenancy.%I FROM %I;', c.relname, app.rolname)
       FROM app JOIN pg_catalog.pg_class AS c
         ON c.relnamespace = 'tenancy'::pg_catalog.regnamespace
-       AND c.relname IN ('users', 'organizations', 'roles', 'memberships', 'invitations', 'permissions', 'audit_log')
+       AND c.relname IN ('users', 'organizations', 'roles', 'memberships', 'invitations', 'permissions', 'audit_log',
+                        'user_identities')
       CROSS JOIN LATERAL (
           SELECT pg_catalog.array_agg(p ORDER BY p) AS list
             FROM pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',

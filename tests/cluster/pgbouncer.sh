@@ -3,14 +3,15 @@
 # in front of the test server, for the engine's PgBouncer test. PgBouncer will
 # not run as root, so it runs as the postgres OS user.
 set -euo pipefail
-dir="$TENANCY_WORK/pgbouncer"
+dir=${TENANCY_PGBOUNCER_DIR:-$TENANCY_WORK/pgbouncer}
+db=${TENANCY_PGBOUNCER_DB:-tenancy_engine_test}
 port=${TENANCY_PGBOUNCER_PORT:?}
 case "$1" in
 start)
   mkdir -p "$dir"
   cat >"$dir/pgbouncer.ini" <<INI
 [databases]
-tenancy_engine_test = host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=tenancy_engine_test
+$db = host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=$db
 
 [pgbouncer]
 listen_addr = 127.0.0.1

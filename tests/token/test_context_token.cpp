@@ -208,6 +208,15 @@ BOOST_AUTO_TEST_CASE(claim_failures) {
 	BOOST_TEST(Verify(Craft(Header(), payload(sub + "," + iat + R"(,"exp":1.5e9,)" + jti))) == TokenError::BadJson);
 	BOOST_TEST(Verify(Craft(Header(), payload(sub + "," + iat + R"(,"exp":-1,)" + jti))) == TokenError::BadClaim);
 	BOOST_TEST(Verify(Craft(Header(), payload(sub + "," + iat + "," + exp + R"(,"jti":"")"))) == TokenError::BadClaim);
+	// Found by fuzz_context_value: a jti with an escaped NUL verified, and the server's
+	// C-string copy of it was silently shorter. Control characters are refused now.
+	BOOST_TEST(Verify(Craft(Header(), payload(sub + "," + iat + "," + exp + R"(,"jti":"a\u0000b")"))) ==
+	           TokenError::BadClaim);
+	BOOST_TEST(Verify(Craft(Header(), payload(sub + "," + iat + "," + exp + R"(,"jti":"a\nb")"))) ==
+	           TokenError::BadClaim);
+	ContextClaims nul_jti = Claims();
+	nul_jti.jti = std::string("a\0b", 3);
+	BOOST_CHECK_THROW(MintContextToken(ring.SigningKey("hs"), nul_jti), TokenLibraryError);
 	BOOST_TEST(Verify(Craft(Header(), Payload(R"(,"role":"owner")"))) == TokenError::BadClaim);
 	BOOST_TEST(Verify(Craft(Header(), Payload(R"(,"perms":"*")"))) == TokenError::BadClaim);
 }

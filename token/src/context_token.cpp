@@ -16,6 +16,17 @@ bool IsContextType(const std::optional<std::string> &typ) {
 	return typ && *typ == kContextTokenType;
 }
 
+// 1 to 128 bytes, no control characters: the server keeps the jti as a C string,
+// so an embedded NUL (which JSON can spell as \u0000) would silently shorten it.
+bool IsValidJti(std::string_view jti) {
+	if (jti.empty() || jti.size() > kMaxJtiLength)
+		return false;
+	for (char c : jti)
+		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+			return false;
+	return true;
+}
+
 TokenError ParseClaims(std::string_view b64, ContextClaims &out) {
 	FlatObject claims;
 	if (TokenError e = detail::DecodeFlatObject(b64, claims); e != TokenError::None)
@@ -65,7 +76,7 @@ TokenError ParseClaims(std::string_view b64, ContextClaims &out) {
 	const std::string *jti = detail::GetString(claims, "jti");
 	if (!claims.count("jti"))
 		return TokenError::MissingClaim;
-	if (!jti || jti->empty() || jti->size() > kMaxJtiLength)
+	if (!jti || !IsValidJti(*jti))
 		return TokenError::BadClaim;
 	out.jti = *jti;
 	if (out.expires_at <= out.issued_at)
@@ -157,8 +168,8 @@ TokenError CheckContextTimes(const ContextClaims &claims, const VerifyOptions &o
 std::string MintContextToken(const Key &key, const ContextClaims &claims) {
 	if (claims.expires_at <= claims.issued_at)
 		throw TokenLibraryError("token expiry must be after its issue time");
-	if (claims.jti.empty() || claims.jti.size() > kMaxJtiLength)
-		throw TokenLibraryError("token jti must be 1 to 128 characters");
+	if (!IsValidJti(claims.jti))
+		throw TokenLibraryError("token jti must be 1 to 128 characters, none of them a control character");
 	FlatObject header{
 	    {"alg", std::string(AlgorithmName(key.alg))}, {"kid", key.kid}, {"typ", std::string(kContextTokenType)}};
 	FlatObject payload{

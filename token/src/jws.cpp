@@ -8,8 +8,8 @@
 
 namespace pg_tenancy::token::detail {
 
-TokenError Split(std::string_view token, SplitToken &out) noexcept {
-	if (token.size() > kMaxTokenBytes)
+TokenError Split(std::string_view token, SplitToken &out, std::size_t max_bytes) noexcept {
+	if (token.size() > max_bytes)
 		return TokenError::Oversized;
 	std::size_t first = token.find('.');
 	if (first == std::string_view::npos)

@@ -1,4 +1,5 @@
-// jws.hpp: compact JWS plumbing shared by context and identity tokens: splitting,
+// jws.hpp: compact JWS plumbing shared by context tokens and the engine's
+// identity tokens (the engine builds against this header; it is not installed): splitting,
 // the JOSE header, signature checks against a pinned keyring, time checks and
 // signing. The claim sets differ; everything here is the same for both.
 #pragma once
@@ -28,7 +29,8 @@ struct JoseHeader {
 // Which "typ" header values a token kind accepts.
 using TypeCheck = bool (*)(const std::optional<std::string> &typ);
 
-TokenError Split(std::string_view token, SplitToken &out) noexcept;
+// Tokens larger than `max_bytes` are refused before any parsing.
+TokenError Split(std::string_view token, SplitToken &out, std::size_t max_bytes = kMaxTokenBytes) noexcept;
 // Only alg, kid and typ are allowed: jku, jwk, x5u, crit and friends are how
 // header-injection attacks smuggle in their own keys.
 TokenError ParseHeader(std::string_view b64, TypeCheck type_ok, JoseHeader &out);

@@ -16,8 +16,6 @@
 namespace pg_tenancy::token {
 namespace {
 
-constexpr std::size_t kMaxKeyringBytes = 1 << 20;
-
 std::string LineError(std::size_t line, const std::string &what) {
 	return "keyring line " + std::to_string(line) + ": " + what;
 }
@@ -122,7 +120,7 @@ void Keyring::Add(Key key) {
 	keys_.push_back(std::move(key));
 }
 
-Keyring Keyring::LoadFile(const std::string &path) {
+std::string ReadKeyFile(const std::string &path, bool must_be_private) {
 	struct stat st;
 	if (stat(path.c_str(), &st) != 0)
 		throw KeyringError("could not access keyring file \"" + path + "\": " + std::strerror(errno));
@@ -130,14 +128,16 @@ Keyring Keyring::LoadFile(const std::string &path) {
 		throw KeyringError("keyring file \"" + path + "\" is not a regular file");
 	// Same rule as PostgreSQL's ssl_key_file: owned by us and private, or owned by root and
 	// at most group-readable.
-	if (st.st_uid == geteuid()) {
-		if (st.st_mode & (S_IRWXG | S_IRWXO))
-			throw KeyringError("keyring file \"" + path + "\" has group or world access; run chmod 600 on it");
-	} else if (st.st_uid == 0) {
-		if (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))
-			throw KeyringError("keyring file \"" + path + "\" owned by root must be at most mode 0640");
-	} else {
-		throw KeyringError("keyring file \"" + path + "\" must be owned by this user or by root");
+	if (must_be_private) {
+		if (st.st_uid == geteuid()) {
+			if (st.st_mode & (S_IRWXG | S_IRWXO))
+				throw KeyringError("keyring file \"" + path + "\" has group or world access; run chmod 600 on it");
+		} else if (st.st_uid == 0) {
+			if (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))
+				throw KeyringError("keyring file \"" + path + "\" owned by root must be at most mode 0640");
+		} else {
+			throw KeyringError("keyring file \"" + path + "\" must be owned by this user or by root");
+		}
 	}
 	if (st.st_size > static_cast<off_t>(kMaxKeyringBytes))
 		throw KeyringError("keyring file \"" + path + "\" is larger than 1 MiB");
@@ -146,7 +146,13 @@ Keyring Keyring::LoadFile(const std::string &path) {
 		throw KeyringError("could not open keyring file \"" + path + "\"");
 	std::ostringstream content;
 	content << in.rdbuf();
-	return Parse(content.str());
+	if (content.str().size() > kMaxKeyringBytes)
+		throw KeyringError("keyring file \"" + path + "\" is larger than 1 MiB");
+	return content.str();
+}
+
+Keyring Keyring::LoadFile(const std::string &path) {
+	return Parse(ReadKeyFile(path, true));
 }
 
 const Key *Keyring::Find(std::string_view kid) const noexcept {

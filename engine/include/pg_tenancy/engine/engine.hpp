@@ -41,9 +41,11 @@ class Engine {
 	Engine(const Engine &) = delete;
 	Engine &operator=(const Engine &) = delete;
 
-	// Verifies an inbound bearer token ("Bearer <jwt>", the scheme in any case,
-	// or the bare JWT) against
-	// the identity keyring, issuer and audience. Throws Unauthenticated.
+	// Verifies an inbound bearer token ("Bearer <jwt>", the scheme in any case, or the
+	// bare JWT) against
+	// the identity key set (a JWKS or keyring file, reloaded when it changes),
+	// issuer and audience, and maps its user claim to a user (identity_subject_mapping).
+	// Throws Unauthenticated; ConfigurationError while the key file is unusable.
 	Identity Authenticate(std::string_view authorization) const;
 
 	// A transaction in `org`'s context. Throws NotAMember (also for unknown
@@ -70,6 +72,9 @@ class Engine {
 	// Registers a user (on the privileged connection). Organization flows are in
 	// Organizations (organizations.hpp).
 	Uuid RegisterUser(const std::string &code, const std::string &email);
+	// Links an identity provider's (issuer, subject) to `user`, for
+	// identity_subject_mapping = linked (tenancy.link_identity()).
+	void LinkIdentity(const Uuid &user, const std::string &issuer, const std::string &subject);
 
 	PoolStats Stats() const;
 	std::size_t CachedMemberships() const;

@@ -59,6 +59,13 @@ class Keyring {
 
 bool IsValidKid(std::string_view kid) noexcept;
 
+constexpr std::size_t kMaxKeyringBytes = 1 << 20;
+// The contents of a key file (at most 1 MiB, a regular file). With
+// `must_be_private`, refuses a file other OS users could read or change: owned
+// by this user and mode 0600, or owned by root and at most 0640 (PostgreSQL's
+// rule for ssl_key_file). Throws KeyringError.
+std::string ReadKeyFile(const std::string &path, bool must_be_private);
+
 // Fresh keys from the CSPRNG.
 Key GenerateHs256Key(std::string kid);
 Key GenerateEd25519Key(std::string kid);

@@ -10,7 +10,7 @@
 // 42 access rule violation, 22 data exception, 55 object not in prerequisite
 // state) with a subclass in the implementation-defined range (third character
 // T, PostgreSQL's own subclasses use 0-9 and P). README.md and docs/engine.md
-// list them; tests/regress/sql/12_sqlstates.sql provokes each one.
+// list them; tests/regress/sql/13_sqlstates.sql provokes each one.
 //
 // Pure: no includes, usable from the extension (after postgres.h) and the engine.
 #pragma once
