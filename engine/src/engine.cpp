@@ -260,3 +260,5 @@ void Engine::LinkIdentity(const Uuid &user, const std::string &issuer, const std
 		return work.exec_params("SELECT tenancy.link_identity($1::uuid, $2, $3)", ToString(user), issuer, subject);
 	});
 }
+
+} // namespace pg_tenancy::engine

@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "engine_fixture.hpp"
-#include "pg_tenancy/token/identity_token.hpp"
+#include "pg_tenancy/engine/identity_token.hpp"
 
 using namespace engine_test;
 namespace engine = pg_tenancy::engine;
@@ -199,8 +199,8 @@ BOOST_AUTO_TEST_CASE(prepared_statement_trouble_still_discards) {
 BOOST_AUTO_TEST_CASE(bearer_scheme_in_any_case) {
 	engine::Engine db(Config());
 	engine::Uuid user = engine::ParseUuid("5f0c1e9e-8a55-4c0e-9a51-7d1f0a7e9b2c");
-	std::string jwt = pg_tenancy::token::MintIdentityToken(IdentityKeyring().SigningKey("idp-hs"), user, kIssuer,
-	                                                       kAudience, Now(), Now() + 300);
+	std::string jwt = engine::identity::MintIdentityToken(IdentityKeyring().SigningKey("idp-hs"), user, kIssuer,
+	                                                      kAudience, Now(), Now() + 300);
 	for (const char *scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR "})
 		BOOST_TEST(db.Authenticate(scheme + jwt).user_id == user);
 	BOOST_CHECK_THROW(db.Authenticate("Basic " + jwt), engine::Unauthenticated);
