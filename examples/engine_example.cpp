@@ -15,13 +15,14 @@ int main() {
 		tenancy::EngineConfig config;
 		config.ApplyEnvironment(); // TENANCY_CONNINFO, TENANCY_ADMIN_CONNINFO, TENANCY_KEYRING, ...
 		tenancy::Engine engine(config);
+		pg_tenancy::engine::Organizations organizations(engine); // the organization flows
 
 		// Sign-up: register users (privileged), then each creates an organization.
 		std::string stamp = std::to_string(std::time(nullptr)) + "-" + std::to_string(getpid());
 		tenancy::Identity ada{engine.RegisterUser("ada-" + stamp, "ada-" + stamp + "@example.com")};
 		tenancy::Identity bob{engine.RegisterUser("bob-" + stamp, "bob-" + stamp + "@example.com")};
-		tenancy::Uuid ada_org = engine.CreateOrganization(ada, "Analytical Engines Ltd");
-		tenancy::Uuid bob_org = engine.CreateOrganization(bob, "Bob's Bakery");
+		tenancy::Uuid ada_org = organizations.CreateOrganization(ada, "Analytical Engines Ltd");
+		tenancy::Uuid bob_org = organizations.CreateOrganization(bob, "Bob's Bakery");
 
 		// A request from Ada for her organization (in a web app: from the
 		// Authorization and X-Organization-Id headers).
@@ -43,7 +44,7 @@ int main() {
 		tx.Commit();
 
 		// The organization switcher.
-		for (const auto &org : engine.MyOrganizations(ada))
+		for (const auto &org : organizations.MyOrganizations(ada))
 			std::cout << "Ada belongs to: " << org.name << " (" << org.role_code << ")\n";
 
 		// Asking for someone else's organization fails before any query runs.

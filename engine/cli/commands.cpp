@@ -19,14 +19,16 @@ using tenancy::EngineConfig;
 
 // The exit code for an error (see commands.hpp).
 int ExitCodeFor(const std::exception &e) {
-	if (dynamic_cast<const tenancy::NotAMember *>(&e) || dynamic_cast<const tenancy::MissingPermission *>(&e))
+	if (dynamic_cast<const tenancy::NotAMember *>(&e) || dynamic_cast<const tenancy::MissingPermission *>(&e) ||
+	    dynamic_cast<const tenancy::WrongContext *>(&e))
 		return kExitDenied;
 	if (dynamic_cast<const tenancy::Unauthenticated *>(&e) || dynamic_cast<const tenancy::InvalidToken *>(&e) ||
 	    dynamic_cast<const tenancy::InvitationInvalid *>(&e))
 		return kExitUnauthenticated;
 	if (dynamic_cast<const tenancy::DatabaseUnavailable *>(&e) || dynamic_cast<const tenancy::ContextLost *>(&e))
 		return kExitUnavailable;
-	if (dynamic_cast<const tenancy::ConfigurationError *>(&e) || dynamic_cast<const std::invalid_argument *>(&e))
+	if (dynamic_cast<const tenancy::ConfigurationError *>(&e) || dynamic_cast<const tenancy::InvalidInput *>(&e) ||
+	    dynamic_cast<const std::invalid_argument *>(&e))
 		return kExitUsage;
 	return kExitFailure;
 }
@@ -104,14 +106,15 @@ int RunUserLink(const EngineConfig &config, const std::string &user, const std::
 int RunOrgCreate(const EngineConfig &config, const std::string &user, const std::string &name) {
 	return Guard([&] {
 		Engine engine(config);
-		std::cout << tenancy::ToString(engine.CreateOrganization(Who(engine, user, ""), name)) << "\n";
+		std::cout << tenancy::ToString(tenancy::Organizations(engine).CreateOrganization(Who(engine, user, ""), name))
+		          << "\n";
 	});
 }
 
 int RunOrgList(const EngineConfig &config, const std::string &user) {
 	return Guard([&] {
 		Engine engine(config);
-		for (const auto &org : engine.MyOrganizations(Who(engine, user, "")))
+		for (const auto &org : tenancy::Organizations(engine).MyOrganizations(Who(engine, user, "")))
 			std::cout << tenancy::ToString(org.id) << "\t" << org.role_code << "\t" << org.name << "\n";
 	});
 }
@@ -153,8 +156,8 @@ int RunDemo(const EngineConfig &config) {
 		std::cout << "alice " << tenancy::ToString(alice.user_id) << "\nbob   " << tenancy::ToString(bob.user_id)
 		          << "\n";
 		step("each creates an organization (user-only context)");
-		tenancy::Uuid acme = engine.CreateOrganization(alice, "Acme");
-		tenancy::Uuid globex = engine.CreateOrganization(bob, "Globex");
+		tenancy::Uuid acme = tenancy::Organizations(engine).CreateOrganization(alice, "Acme");
+		tenancy::Uuid globex = tenancy::Organizations(engine).CreateOrganization(bob, "Globex");
 		std::cout << "Acme   " << tenancy::ToString(acme) << "\nGlobex " << tenancy::ToString(globex) << "\n";
 		step("each writes tickets in their own context");
 		{
@@ -189,6 +192,7 @@ namespace {
 
 struct Session {
 	Engine engine;
+	tenancy::Organizations orgs{engine};
 	tenancy::Identity who;
 	tenancy::Uuid org;
 	Session(const EngineConfig &config, const OrgOptions &options)
@@ -209,7 +213,7 @@ int RunInvite(const EngineConfig &config, const OrgOptions &options, const std::
               int ttl_hours) {
 	return Guard([&] {
 		Session s(config, options);
-		std::string token = s.engine.Invite(s.who, s.org, email, role, std::chrono::hours(ttl_hours));
+		std::string token = s.orgs.Invite(s.who, s.org, email, role, std::chrono::hours(ttl_hours));
 		std::cerr << "invitation for " << email << " as " << role << ", valid " << ttl_hours
 		          << " h; the token is shown only now:\n";
 		std::cout << token << "\n";
@@ -220,14 +224,14 @@ int RunAccept(const EngineConfig &config, const std::string &user, const std::st
 	return Guard([&] {
 		Engine engine(config);
 		tenancy::Identity who{tenancy::ParseUuid(user, "--user")};
-		std::cout << tenancy::ToString(engine.AcceptInvitation(who, token)) << "\n";
+		std::cout << tenancy::ToString(tenancy::Organizations(engine).AcceptInvitation(who, token)) << "\n";
 	});
 }
 
 int RunInvitationList(const EngineConfig &config, const OrgOptions &options) {
 	return Guard([&] {
 		Session s(config, options);
-		for (const auto &i : s.engine.ListInvitations(s.who, s.org))
+		for (const auto &i : s.orgs.ListInvitations(s.who, s.org))
 			std::cout << tenancy::ToString(i.id) << "\t" << i.status << "\t" << i.role_code << "\t" << i.email << "\t"
 			          << i.expires_at << "\n";
 	});
@@ -236,7 +240,7 @@ int RunInvitationList(const EngineConfig &config, const OrgOptions &options) {
 int RunInvitationRevoke(const EngineConfig &config, const OrgOptions &options, const std::string &id) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.RevokeInvitation(s.who, s.org, tenancy::ParseUuid(id, "--id"));
+		s.orgs.RevokeInvitation(s.who, s.org, tenancy::ParseUuid(id, "--id"));
 		std::cout << "revoked\n";
 	});
 }
@@ -244,7 +248,7 @@ int RunInvitationRevoke(const EngineConfig &config, const OrgOptions &options, c
 int RunMemberList(const EngineConfig &config, const OrgOptions &options) {
 	return Guard([&] {
 		Session s(config, options);
-		for (const auto &m : s.engine.ListMembers(s.who, s.org))
+		for (const auto &m : s.orgs.ListMembers(s.who, s.org))
 			std::cout << tenancy::ToString(m.user_id) << "\t" << m.role_code << "\t" << m.code << "\t" << m.email
 			          << "\n";
 	});
@@ -254,7 +258,7 @@ int RunMemberSetRole(const EngineConfig &config, const OrgOptions &options, cons
                      const std::string &role) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.SetMemberRole(s.who, s.org, tenancy::ParseUuid(member, "--member"), role);
+		s.orgs.SetMemberRole(s.who, s.org, tenancy::ParseUuid(member, "--member"), role);
 		std::cout << "role changed to " << role << "\n";
 	});
 }
@@ -262,7 +266,7 @@ int RunMemberSetRole(const EngineConfig &config, const OrgOptions &options, cons
 int RunMemberRemove(const EngineConfig &config, const OrgOptions &options, const std::string &member) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.RemoveMember(s.who, s.org, tenancy::ParseUuid(member, "--member"));
+		s.orgs.RemoveMember(s.who, s.org, tenancy::ParseUuid(member, "--member"));
 		std::cout << "removed\n";
 	});
 }
@@ -270,7 +274,7 @@ int RunMemberRemove(const EngineConfig &config, const OrgOptions &options, const
 int RunLeave(const EngineConfig &config, const OrgOptions &options) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.LeaveOrganization(s.who, s.org);
+		s.orgs.LeaveOrganization(s.who, s.org);
 		std::cout << "left the organization\n";
 	});
 }
@@ -278,7 +282,7 @@ int RunLeave(const EngineConfig &config, const OrgOptions &options) {
 int RunRoleList(const EngineConfig &config, const OrgOptions &options) {
 	return Guard([&] {
 		Session s(config, options);
-		for (const auto &r : s.engine.ListRoles(s.who, s.org))
+		for (const auto &r : s.orgs.ListRoles(s.who, s.org))
 			std::cout << r.code << (r.is_system ? " (system)" : "") << "\t" << r.members << " member(s)\t" << r.name
 			          << "\t" << Join(r.permissions) << "\n";
 	});
@@ -288,7 +292,7 @@ int RunRoleCreate(const EngineConfig &config, const OrgOptions &options, const s
                   const std::string &name, const std::vector<std::string> &permissions) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.CreateRole(s.who, s.org, code, name, permissions);
+		s.orgs.CreateRole(s.who, s.org, code, name, permissions);
 		std::cout << "role " << code << " created: " << Join(permissions) << "\n";
 	});
 }
@@ -297,8 +301,8 @@ int RunRoleUpdate(const EngineConfig &config, const OrgOptions &options, const s
                   const std::string &name, const std::vector<std::string> &permissions, bool set_permissions) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.UpdateRole(s.who, s.org, code, name.empty() ? std::nullopt : std::optional<std::string>(name),
-		                    set_permissions ? std::optional<std::vector<std::string>>(permissions) : std::nullopt);
+		s.orgs.UpdateRole(s.who, s.org, code, name.empty() ? std::nullopt : std::optional<std::string>(name),
+		                  set_permissions ? std::optional<std::vector<std::string>>(permissions) : std::nullopt);
 		std::cout << "role " << code << " updated\n";
 	});
 }
@@ -307,8 +311,8 @@ int RunRoleDelete(const EngineConfig &config, const OrgOptions &options, const s
                   const std::string &reassign_to) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.DeleteRole(s.who, s.org, code,
-		                    reassign_to.empty() ? std::nullopt : std::optional<std::string>(reassign_to));
+		s.orgs.DeleteRole(s.who, s.org, code,
+		                  reassign_to.empty() ? std::nullopt : std::optional<std::string>(reassign_to));
 		std::cout << "role " << code << " deleted\n";
 	});
 }
@@ -317,7 +321,7 @@ int RunTransfer(const EngineConfig &config, const OrgOptions &options, const std
                 const std::string &my_new_role) {
 	return Guard([&] {
 		Session s(config, options);
-		s.engine.TransferOwnership(s.who, s.org, tenancy::ParseUuid(new_owner, "--to"), my_new_role);
+		s.orgs.TransferOwnership(s.who, s.org, tenancy::ParseUuid(new_owner, "--to"), my_new_role);
 		std::cout << "ownership transferred; your role is now " << my_new_role << "\n";
 	});
 }

@@ -66,7 +66,7 @@ int Guard(const std::function<void()> &body);
 // Exit codes shared by all subcommands.
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
-constexpr int kExitDenied = 3;          // not a member, missing permission
+constexpr int kExitDenied = 3;          // not a member, missing permission, wrong kind of context
 constexpr int kExitUnauthenticated = 4; // bad bearer or context token
 constexpr int kExitUnavailable = 5;     // database unavailable, context lost
 constexpr int kExitFindings = 6;        // tenancy audit: a finding reached --fail-on

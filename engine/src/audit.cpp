@@ -11,7 +11,7 @@
 #include "pg_tenancy/engine/errors.hpp"
 #include "pg_tenancy/engine/tenant_transaction.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 namespace {
 
 constexpr const char *kSeverityNames[] = {"info", "medium", "high", "critical"};
@@ -72,4 +72,4 @@ std::vector<Finding> RunAudit(const std::string &conninfo, const AuditOptions &o
 	return findings;
 }
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

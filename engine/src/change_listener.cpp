@@ -6,7 +6,7 @@
 #include <pqxx/except>
 #include <pqxx/notification>
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 namespace {
 
 constexpr const char *kChannel = "tenancy_membership_changed";
@@ -73,4 +73,4 @@ void ChangeListener::Run() {
 	cache_.SetEnabled(false);
 }
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

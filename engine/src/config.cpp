@@ -7,7 +7,7 @@
 
 #include "pg_tenancy/engine/errors.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 namespace {
 
 std::string Trim(const std::string &s) {
@@ -138,4 +138,4 @@ void EngineConfig::Validate() const {
 		throw ConfigurationError("identity_issuer and identity_audience are required with identity_keyring_file");
 }
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

@@ -6,7 +6,7 @@
 
 #include "pg_tenancy/engine/errors.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 
 PooledConnection::PooledConnection(ConnectionPool *pool, std::unique_ptr<pqxx::connection> connection, bool reused)
     : pool_(pool), connection_(std::move(connection)), reused_(reused) {}
@@ -138,4 +138,4 @@ void ConnectionPool::ForEachIdle(const std::function<void(pqxx::connection &)> &
 	}
 }
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

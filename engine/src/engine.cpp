@@ -2,6 +2,7 @@
 #include "pg_tenancy/engine/engine.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <mutex>
 #include <pqxx/except>
@@ -15,7 +16,7 @@
 #include "pg_tenancy/token/context_token.hpp"
 #include "pg_tenancy/token/errors.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 namespace {
 
 namespace tok = pg_tenancy::token;
@@ -29,15 +30,21 @@ tok::Keyring LoadKeyring(const std::string &path, const char *what) {
 }
 
 // A role that bypasses row-level security would see every tenant's rows no
-// matter what context it enters: refuse to work with one at all.
+// matter what context it enters: refuse to work with one at all. So is a member
+// of such a role, directly or through others: tenant SQL could SET ROLE into it
+// (the audit's rule, T2xx). pg_has_role(..., 'MEMBER') covers the role itself.
 void RefuseRlsBypass(pqxx::connection &connection) {
 	pqxx::nontransaction work(connection);
-	pqxx::row role = work.exec1("SELECT current_user, rolsuper, rolbypassrls FROM pg_catalog.pg_roles "
-	                            "WHERE rolname OPERATOR(pg_catalog.=) current_user");
-	if (role[1].as<bool>() || role[2].as<bool>())
+	pqxx::row role =
+	    work.exec1("SELECT current_user::text, (SELECT pg_catalog.string_agg(r.rolname::text, ', ' ORDER BY r.rolname) "
+	               "FROM pg_catalog.pg_roles AS r WHERE (r.rolsuper OR r.rolbypassrls) "
+	               "AND pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))");
+	if (!role[1].is_null())
 		throw ConfigurationError("the application role \"" + role[0].as<std::string>() +
-		                         "\" is a superuser or has BYPASSRLS, so row-level security would not isolate "
-		                         "tenants; connect as a role without them (conninfo)");
+		                         "\" is, or is a member of, a superuser or BYPASSRLS role (" +
+		                         role[1].as<std::string>() +
+		                         "), so row-level security would not isolate tenants; connect as a role without "
+		                         "them (conninfo)");
 }
 
 void PrepareApplicationConnection(pqxx::connection &connection, bool prepared) {
@@ -156,7 +163,10 @@ Identity Engine::Authenticate(std::string_view authorization) const {
 	if (!state_->identity_keys)
 		throw ConfigurationError("no identity key set is configured (identity_keyring_file)");
 	std::string_view token = authorization;
-	if (token.size() > 7 && (token.substr(0, 7) == "Bearer " || token.substr(0, 7) == "bearer "))
+	// The auth-scheme is case-insensitive (RFC 7235, section 2.1).
+	if (token.size() > 7 && token[6] == ' ' &&
+	    std::equal(token.begin(), token.begin() + 6, "bearer",
+	               [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
 		token.remove_prefix(7);
 	if (token.empty())
 		throw Unauthenticated("missing bearer token");
@@ -195,7 +205,7 @@ void Engine::RequireMembership(const Identity &who, const Uuid &org) {
 	state_->cache.Remember(who.user_id, org, generation);
 }
 
-std::string Engine::MintContextToken(const Identity &who, const Uuid *org) {
+std::string Engine::MintContextToken(const Identity &who, const std::optional<Uuid> &org) {
 	// A token minted earlier for the same pair is reused until a quarter of its
 	// lifetime is left, so most requests cost no signature and the server's
 	// cache of verified tokens hits. It goes with the membership cache entry.
@@ -219,20 +229,23 @@ std::string Engine::MintContextToken(const Identity &who, const Uuid *org) {
 	return token;
 }
 
-TenantTransaction Engine::Transaction(const Identity &who, const Uuid &org) {
-	return Begin(who, &org, MintContextToken(who, &org));
+TenantTransaction Engine::Transaction(const Identity &who, const Uuid &org, IsolationLevel level) {
+	return Begin(who, org, MintContextToken(who, org), level);
 }
 
-TenantTransaction Engine::UserTransaction(const Identity &who) {
-	return Begin(who, nullptr, MintContextToken(who, nullptr));
+TenantTransaction Engine::UserTransaction(const Identity &who, IsolationLevel level) {
+	return Begin(who, std::nullopt, MintContextToken(who, std::nullopt), level);
 }
 
-TenantTransaction Engine::Begin(const Identity &who, const Uuid *org, const std::string &token) {
+TenantTransaction Engine::Begin(const Identity &who, const std::optional<Uuid> &org, const std::string &token,
+                                IsolationLevel level) {
 	// Nothing is sent yet: BEGIN and enter() ride with the first statement. A
 	// reused connection found dead then is replaced, up to pool_size + 1 tries.
 	TenantTransaction::Start start{&state_->pool, state_->config.pool_size + 1, token,
 	                               state_->config.prepared_statements};
-	return TenantTransaction(state_->pool.Lease(), who, org, std::move(start));
+	TenantTransaction tx(state_->pool.Lease(), who, org, std::move(start));
+	tx.SetIsolationLevel(level);
+	return tx;
 }
 
 Uuid Engine::RegisterUser(const std::string &code, const std::string &email) {
@@ -248,23 +261,4 @@ void Engine::LinkIdentity(const Uuid &user, const std::string &issuer, const std
 	});
 }
 
-Uuid Engine::CreateOrganization(const Identity &who, const std::string &name) {
-	TenantTransaction tx = UserTransaction(who);
-	pqxx::result r = tx.ExecParams("SELECT tenancy.create_organization($1)::text", name);
-	tx.Commit();
-	return ParseUuid(r[0][0].as<std::string>(), "organization id");
-}
-
-std::vector<OrganizationSummary> Engine::MyOrganizations(const Identity &who) {
-	TenantTransaction tx = UserTransaction(who);
-	pqxx::result r =
-	    tx.Exec("SELECT organization_id::text, name, role_code, role_name FROM tenancy.my_organizations()");
-	tx.Commit();
-	std::vector<OrganizationSummary> out;
-	for (const auto &row : r)
-		out.push_back({ParseUuid(row[0].as<std::string>(), "organization id"), row[1].as<std::string>(),
-		               row[2].as<std::string>(), row[3].as<std::string>()});
-	return out;
-}
-
-} // namespace tenancy
+} // namespace pg_tenancy::engine

@@ -1,7 +1,7 @@
 // membership_cache.cpp: see membership_cache.hpp.
 #include "pg_tenancy/engine/membership_cache.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 
 bool MembershipCache::Contains(const Uuid &user, const Uuid &org) {
 	std::lock_guard<std::mutex> lock(mutex_);
@@ -66,4 +66,4 @@ std::size_t MembershipCache::Size() const {
 	return entries_.size();
 }
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

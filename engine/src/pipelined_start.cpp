@@ -5,7 +5,7 @@
 #include <pqxx/except>
 #include <pqxx/version>
 
-namespace tenancy::detail {
+namespace pg_tenancy::engine::detail {
 namespace {
 
 static_assert(PQXX_VERSION_MAJOR == 6 && PQXX_VERSION_MINOR == 4,
@@ -129,4 +129,4 @@ pqxx::result ExecPipelinedStart(pqxx::connection_base &connection, const Pipelin
 	return (connection.*Get(MakeResultTag{}))(parts[2].Release(), start.statement);
 }
 
-} // namespace tenancy::detail
+} // namespace pg_tenancy::engine::detail

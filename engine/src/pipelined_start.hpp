@@ -14,7 +14,7 @@
 
 #include "pg_tenancy/engine/tenant_transaction.hpp"
 
-namespace tenancy::detail {
+namespace pg_tenancy::engine::detail {
 
 struct PipelinedStart {
 	std::string begin_sql;  // "BEGIN" or "BEGIN ISOLATION LEVEL ..."
@@ -29,4 +29,4 @@ struct PipelinedStart {
 // failed (pqxx::sql_error with its SQLSTATE, pqxx::broken_connection).
 pqxx::result ExecPipelinedStart(pqxx::connection_base &connection, const PipelinedStart &start);
 
-} // namespace tenancy::detail
+} // namespace pg_tenancy::engine::detail

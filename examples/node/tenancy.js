@@ -84,9 +84,11 @@ async function withTenant(pool, token, fn) {
 
 // What a failed transaction means for an HTTP answer (SQLSTATEs from docs/engine.md).
 function httpStatusOf(error) {
-  if (error.code === '42501' && /not a member/.test(error.message)) return 403; // also: no such organization
-  if (error.code === '42501') return 403;
-  if (error.code === '28000') return 500; // the server refused our token: a key mismatch, not the client's fault
+  // By SQLSTATE alone, never the message (the codes: token/include/pg_tenancy/token/sqlstates.hpp).
+  if (error.code === '42T01') return 403; // not a member, also: no such organization
+  if (['42501', '42T03', '42T06'].includes(error.code)) return 403; // not allowed
+  if (error.code === '42T04' || error.code === '22T01') return 400; // wrong kind of context, invalid invitation
+  if (error.code === '28T01') return 500; // the server refused our token: a key mismatch, not the client's fault
   if (error.code && (error.code.startsWith('08') || error.code.startsWith('57P'))) return 503;
   return 500;
 }

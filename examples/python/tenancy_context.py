@@ -77,8 +77,13 @@ def tenant_transaction(pool, token):
 def http_status_of(error):
     """What a failed transaction means for an HTTP answer (SQLSTATEs from docs/engine.md)."""
     state = getattr(error, "sqlstate", None) or ""
-    if state == "42501":
-        return 403  # not a member (also: no such organization), or not allowed
+    # By SQLSTATE alone, never the message (token/include/pg_tenancy/token/sqlstates.hpp).
+    if state == "42T01":
+        return 403  # not a member (also: no such organization)
+    if state in ("42501", "42T03", "42T06"):
+        return 403  # not allowed
+    if state in ("42T04", "22T01"):
+        return 400  # wrong kind of context, invalid invitation
     if state.startswith("08") or state.startswith("57P"):
         return 503
-    return 500  # includes 28000: the server refused our own token, a key mismatch
+    return 500  # includes 28T01: the server refused our own token, a key mismatch

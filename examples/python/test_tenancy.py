@@ -69,25 +69,27 @@ class TenancyFromPython(unittest.TestCase):
 
     def test_non_member_token_refused(self):
         for org in (self.globex, uuid.uuid4()):  # someone else's, and one that does not exist
-            with self.assertRaises(psycopg.errors.InsufficientPrivilege) as refused:
+            with self.assertRaises(psycopg.Error) as refused:
                 titles(self.pool, self.alice, org)
-            self.assertIn("not a member", str(refused.exception))
+            self.assertEqual(refused.exception.sqlstate, "42T01")
 
     def test_forged_token_refused(self):
         claims = {"sub": str(self.bob), "org": str(self.globex), "iat": 0, "exp": 2**31, "jti": "x"}
         forged = jwt.encode(claims, secrets.token_bytes(32), algorithm="HS256",
                             headers={"kid": "test-hs", "typ": CONTEXT_TYPE})
-        with self.assertRaises(psycopg.errors.InvalidAuthorizationSpecification):
+        with self.assertRaises(psycopg.Error) as refused:
             with tenant_transaction(self.pool, forged) as conn:
                 conn.execute("SELECT 1")
+        self.assertEqual(refused.exception.sqlstate, "28T01")
 
     def test_context_gone_on_next_pooled_transaction(self):
         with tenant_transaction(self.pool, mint_context_token(KEYRING, self.alice, self.acme)) as conn:
             pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
         with self.pool.connection() as conn:
             self.assertEqual(conn.execute("SELECT pg_backend_pid()").fetchone()[0], pid, "same pooled connection")
-            with self.assertRaises(psycopg.errors.InsufficientPrivilege):
+            with self.assertRaises(psycopg.Error) as refused:
                 conn.execute("SELECT count(*) FROM tickets_app.tickets")
+            self.assertEqual(refused.exception.sqlstate, "42T02")
 
     def test_middleware_over_http(self):
         identity = secrets.token_bytes(32)
@@ -117,7 +119,7 @@ class TenancyFromPython(unittest.TestCase):
             self.assertEqual((status, [t["title"] for t in body["tickets"]]), (200, ["acme 1", "acme 2"]))
             status, body = get({"Authorization": bearer, "X-Organization-Id": str(self.globex)})
             self.assertEqual(status, 403)
-            self.assertNotRegex(json.dumps(body), "tenancy|SELECT|42501")
+            self.assertNotRegex(json.dumps(body), "tenancy|SELECT|42501|42T0")
         finally:
             server.shutdown()
             server.server_close()

@@ -18,16 +18,23 @@ extern "C" {
 
 #include "pg_tenancy/pg_boundary.hpp"
 #include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/sqlstate.hpp"
 
 namespace {
 
 using pg_tenancy::ContextRecord;
 
 // No context (or no organization in it): error or "nobody", per tenancy.missing_context.
-bool MissingContext(const char *what) {
+// A user-only context asked for an organization is its own condition (42T04):
+// retrying cannot help, unlike a context that is gone (42T02).
+bool MissingContext(const ContextRecord *context, const char *what) {
 	if (pg_tenancy::missing_context_mode == pg_tenancy::kMissingContextEmpty)
 		return true;
-	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("no tenant context is active: %s", what),
+	if (context != nullptr)
+		ereport(ERROR,
+		        (errcode(PGT_ERRCODE(kWrongContextKind)), errmsg("this tenant context has no organization: %s", what),
+		         errhint("Enter a context token minted for an organization to touch its data.")));
+	ereport(ERROR, (errcode(PGT_ERRCODE(kNoTenantContext)), errmsg("no tenant context is active: %s", what),
 	                errhint("Call tenancy.enter($1) with a signed context token in this transaction before touching "
 	                        "tenant data.")));
 	return true;
@@ -62,7 +69,7 @@ void AppendTimestamp(StringInfo buf, std::int64_t unix_seconds) {
 PGT_FUNCTION(tenancy_current_org) {
 	const ContextRecord *context = pg_tenancy::CurrentContext();
 	if (context == nullptr || !context->has_org) {
-		MissingContext("tenancy.current_org() needs an organization context");
+		MissingContext(context, "tenancy.current_org() needs an organization context");
 		PG_RETURN_NULL();
 	}
 	return UuidResult(context->org);
@@ -71,7 +78,7 @@ PGT_FUNCTION(tenancy_current_org) {
 PGT_FUNCTION(tenancy_current_user_id) {
 	const ContextRecord *context = pg_tenancy::CurrentContext();
 	if (context == nullptr) {
-		MissingContext("tenancy.current_user_id() needs a context");
+		MissingContext(context, "tenancy.current_user_id() needs a context");
 		PG_RETURN_NULL();
 	}
 	return UuidResult(context->user);

@@ -23,6 +23,7 @@ extern "C" {
 #include "pg_tenancy/pg_boundary.hpp"
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/membership.hpp"
+#include "pg_tenancy/sqlstate.hpp"
 #include "pg_tenancy/token_check.hpp"
 #include "pg_tenancy/transaction_state.hpp"
 
@@ -31,7 +32,7 @@ namespace {
 // One message for "no such organization" and "not a member": the difference
 // would tell a caller which organization ids exist.
 void RefuseMembership() {
-	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	ereport(ERROR, (errcode(PGT_ERRCODE(kNotAMember)),
 	                errmsg("the token's user is not a member of the requested organization"),
 	                errhint("Mint a token for an organization the user belongs to.")));
 }
@@ -57,7 +58,7 @@ void CheckToken(text *token, pg_tenancy::TokenCheckResult *check) {
 		                errhint("A superuser must point tenancy.keyring_file at a mode 0600 keyring file; "
 		                        "the server log has the details.")));
 	if (check->status != pg_tenancy::TokenCheckStatus::Valid)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid tenancy context token"),
+		ereport(ERROR, (errcode(PGT_ERRCODE(kInvalidContextToken)), errmsg("invalid tenancy context token"),
 		                errdetail("%s.", check->reason), errhint("Mint a fresh token with the current keyring.")));
 }
 
@@ -72,9 +73,8 @@ void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::To
 		if (!membership.found)
 			RefuseMembership();
 	} else if (!pg_tenancy::UserExists(claims.user)) {
-		ereport(ERROR,
-		        (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("the token's user is not registered"),
-		         errhint("Register the user with tenancy.register_user() first.")));
+		ereport(ERROR, (errcode(PGT_ERRCODE(kUserNotRegistered)), errmsg("the token's user is not registered"),
+		                errhint("Register the user with tenancy.register_user() first.")));
 	}
 	pg_tenancy::ContextFields fields{claims.user,
 	                                 claims.has_org ? claims.org : nullptr,

@@ -22,6 +22,7 @@ extern "C" {
 #include <ctime>
 
 #include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/sqlstate.hpp"
 #include "pg_tenancy/token_check.hpp"
 #include "pg_tenancy/transaction_state.hpp"
 
@@ -49,7 +50,7 @@ const struct config_enum_entry kMissingContextOptions[] = {
 };
 
 bool RefuseContext(const char *detail) {
-	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errcode(PGT_ERRCODE(kContextForgery));
 	GUC_check_errmsg("tenancy.context can only be set by tenancy.enter()");
 	if (detail)
 		GUC_check_errdetail("%s.", detail);

@@ -33,6 +33,7 @@ extern "C" {
 
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/pg_boundary.hpp"
+#include "pg_tenancy/sqlstate.hpp"
 
 namespace {
 
@@ -207,7 +208,7 @@ PGT_FUNCTION(tenancy_assert_session_clean) {
 	Leftovers leftovers = CollectLeftovers(CurrentMemoryContext);
 	if (leftovers.count == 0)
 		PG_RETURN_VOID();
-	ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+	ereport(ERROR, (errcode(PGT_ERRCODE(kSessionCarriesState)),
 	                errmsg("this session carries state past the transaction"), errdetail("%s", leftovers.joined.data),
 	                errhint("A pooled connection must not keep session state; discard it.")));
 	PG_RETURN_VOID();
@@ -215,7 +216,7 @@ PGT_FUNCTION(tenancy_assert_session_clean) {
 
 PGT_FUNCTION(tenancy_require_context) {
 	if (pg_tenancy::CurrentContext() == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		ereport(ERROR, (errcode(PGT_ERRCODE(kNoTenantContext)),
 		                errmsg("no tenant context is active: the transaction ended or left its context early")));
 	PG_RETURN_VOID();
 }

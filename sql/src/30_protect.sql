@@ -8,7 +8,7 @@ CREATE FUNCTION tenancy.reject_org_change() RETURNS trigger
 AS $$
 BEGIN
     RAISE EXCEPTION 'a row cannot move to another organization'
-        USING ERRCODE = '42501',
+        USING ERRCODE = '42T06', -- kRowChangesOrganization (token/include/pg_tenancy/token/sqlstates.hpp)
               DETAIL = pg_catalog.format('Column %I of %s is fixed once a row is written.',
                                          TG_ARGV[0], TG_RELID::pg_catalog.regclass),
               HINT = 'Insert a copy in the other organization and delete the original instead.';

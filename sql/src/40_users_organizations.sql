@@ -47,7 +47,7 @@ DECLARE
 BEGIN
     IF ctx IS NULL OR ctx OPERATOR(pg_catalog.->>) 'org' IS NOT NULL THEN
         RAISE EXCEPTION 'tenancy.create_organization() needs a user-only context'
-            USING ERRCODE = '42501',
+            USING ERRCODE = '42T04', -- kWrongContextKind (token/include/pg_tenancy/token/sqlstates.hpp)
                   HINT = 'Enter a context token minted without an organization, then call it in that transaction.';
     END IF;
     IF name IS NULL OR pg_catalog.length(pg_catalog.btrim(name)) NOT BETWEEN 1 AND 200 THEN

@@ -76,7 +76,7 @@ CREATE FUNCTION tenancy.assert_session_clean() RETURNS void
     AS 'MODULE_PATHNAME', 'tenancy_assert_session_clean'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION tenancy.assert_session_clean() IS
-    'Raise SQLSTATE 55000 if tenancy.session_leftovers() is not empty';
+    'Raise SQLSTATE 55T01 if tenancy.session_leftovers() is not empty';
 
 -- For connection pools: fails unless the current transaction still has the
 -- context it entered (a COMMIT or ROLLBACK sent mid-way would have ended both).
@@ -84,4 +84,4 @@ CREATE FUNCTION tenancy.require_context() RETURNS void
     AS 'MODULE_PATHNAME', 'tenancy_require_context'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION tenancy.require_context() IS
-    'Raise SQLSTATE 42501 unless a tenant context is active (sent by the engine just before COMMIT)';
+    'Raise SQLSTATE 42T02 unless a tenant context is active (sent by the engine just before COMMIT)';

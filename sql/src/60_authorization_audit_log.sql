@@ -192,8 +192,9 @@ BEGIN
     me.organization_id := tenancy.current_org();
     me.user_id := tenancy.current_user_id();
     IF me.organization_id IS NULL OR me.user_id IS NULL THEN
+        -- kWrongContextKind (token/include/pg_tenancy/token/sqlstates.hpp)
         RAISE EXCEPTION 'this needs an organization context'
-            USING ERRCODE = '42501', HINT = 'Call tenancy.enter($1) with a token for the organization first.';
+            USING ERRCODE = '42T04', HINT = 'Call tenancy.enter($1) with a token for the organization first.';
     END IF;
     -- Changes lock the caller's membership (against a concurrent removal) before
     -- reading its role, so a concurrent role change is seen as the new role, not
@@ -214,7 +215,8 @@ BEGIN
            AND m.user_id OPERATOR(pg_catalog.=) me.user_id;
     END IF;
     IF me.role_id IS NULL THEN
-        RAISE EXCEPTION 'you are no longer a member of this organization' USING ERRCODE = '42501';
+        -- kNotAMember (token/include/pg_tenancy/token/sqlstates.hpp)
+        RAISE EXCEPTION 'you are no longer a member of this organization' USING ERRCODE = '42T01';
     END IF;
     IF for_change THEN
         SELECT r.is_system, tenancy.permission_array(r.permissions)
@@ -227,8 +229,9 @@ BEGIN
           FROM tenancy.roles AS r WHERE r.id OPERATOR(pg_catalog.=) me.role_id;
     END IF;
     IF permission IS NOT NULL AND tenancy.permissions_cover(me.permissions, ARRAY[permission]) IS NOT TRUE THEN
+        -- kMissingPermission (token/include/pg_tenancy/token/sqlstates.hpp)
         RAISE EXCEPTION 'permission denied: this needs %', tenancy.echo_safe(permission)
-            USING ERRCODE = '42501', HINT = 'Ask an owner for a role that grants it.';
+            USING ERRCODE = '42T03', HINT = 'Ask an owner for a role that grants it.';
     END IF;
     RETURN me;
 END

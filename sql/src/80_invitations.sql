@@ -58,8 +58,9 @@ DECLARE
     role_is_system boolean;
 BEGIN
     IF ctx IS NULL OR ctx OPERATOR(pg_catalog.->>) 'org' IS NOT NULL THEN
+        -- kWrongContextKind (token/include/pg_tenancy/token/sqlstates.hpp)
         RAISE EXCEPTION 'tenancy.accept_invitation() needs a user-only context'
-            USING ERRCODE = '42501', HINT = 'Enter a context token minted without an organization.';
+            USING ERRCODE = '42T04', HINT = 'Enter a context token minted without an organization.';
     END IF;
     me := (ctx OPERATOR(pg_catalog.->>) 'user')::uuid;
     SELECT u.email INTO my_email FROM tenancy.users AS u WHERE u.id = me;
@@ -72,8 +73,9 @@ BEGIN
     IF NOT FOUND OR invitation.accepted_at IS NOT NULL OR invitation.revoked_at IS NOT NULL
        OR invitation.expires_at <= pg_catalog.clock_timestamp()
        OR tenancy.normalize_email(invitation.email) IS DISTINCT FROM tenancy.normalize_email(my_email) THEN
+        -- kInvitationInvalid (token/include/pg_tenancy/token/sqlstates.hpp)
         RAISE EXCEPTION 'this invitation is not valid'
-            USING ERRCODE = '22023', HINT = 'Ask the organization for a new invitation.';
+            USING ERRCODE = '22T01', HINT = 'Ask the organization for a new invitation.';
     END IF;
     -- The role is checked again now: the inviter must still be a member holding
     -- everything it grants (and still an owner, for the owner role). The rows are
@@ -93,8 +95,9 @@ BEGIN
        OR tenancy.permissions_cover(inviter.permissions, role_permissions) IS NOT TRUE
        OR tenancy.permissions_cover(inviter.permissions, ARRAY['members.invite']) IS NOT TRUE
        OR (role_is_system AND inviter.is_owner IS NOT TRUE) THEN
+        -- kInvitationInvalid (token/include/pg_tenancy/token/sqlstates.hpp)
         RAISE EXCEPTION 'this invitation is not valid'
-            USING ERRCODE = '22023', HINT = 'Ask the organization for a new invitation.';
+            USING ERRCODE = '22T01', HINT = 'Ask the organization for a new invitation.';
     END IF;
     IF EXISTS (SELECT 1 FROM tenancy.memberships AS m
                 WHERE m.organization_id = invitation.organization_id AND m.user_id = me) THEN

@@ -121,7 +121,8 @@ CREATE FUNCTION tenancy.probe_as(app_role pg_catalog.regrole, statement text, ar
                                  OUT touched bigint, OUT failure text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
-    -- The refusal is recognized by its message, so messages must not be translated.
+    -- PostgreSQL's own privilege refusals are told apart by message (below), so
+    -- messages must not be translated.
     SET lc_messages = 'C'
 AS $$
 DECLARE
@@ -129,19 +130,25 @@ DECLARE
 BEGIN
     BEGIN
         n := tenancy.probe_run(app_role, statement, arg, false);
-        RAISE EXCEPTION USING ERRCODE = 'PT001', MESSAGE = 'pg_tenancy probe step rollback';
+        -- kProbeStepRollback (token/include/pg_tenancy/token/sqlstates.hpp)
+        RAISE EXCEPTION USING ERRCODE = 'TQ001', MESSAGE = 'pg_tenancy probe step rollback';
     EXCEPTION
-        WHEN SQLSTATE 'PT001' THEN
+        WHEN SQLSTATE 'TQ001' THEN
             touched := n;
+        -- pg_tenancy's own refusals, by SQLSTATE (token/include/pg_tenancy/token/sqlstates.hpp):
+        -- no tenant context, a context without an organization, a forged context,
+        -- a row moved to another organization.
+        WHEN SQLSTATE '42T02' OR SQLSTATE '42T04' OR SQLSTATE '42T05' OR SQLSTATE '42T06' THEN
+            NULL;
         WHEN insufficient_privilege THEN
+            -- PostgreSQL gives all its privilege refusals one SQLSTATE; only the
+            -- relation-level ones and row-level security mean isolation held,
+            -- so its own (untranslated) message is read.
             IF SQLERRM NOT LIKE 'new row violates row-level security policy%'
-               AND SQLERRM NOT LIKE 'no tenant context is active%'
                AND SQLERRM NOT LIKE 'permission denied for table %'
                AND SQLERRM NOT LIKE 'permission denied for view %'
                AND SQLERRM NOT LIKE 'permission denied for materialized view %'
-               AND SQLERRM NOT LIKE 'permission denied for foreign table %'
-               AND SQLERRM NOT LIKE 'a row cannot move to another organization%'
-               AND SQLERRM NOT LIKE 'tenancy.context can only be set by tenancy.enter()%' THEN
+               AND SQLERRM NOT LIKE 'permission denied for foreign table %' THEN
                 -- e.g. a sequence or column privilege: the application might still get through another way
                 failure := SQLSTATE || ': ' || SQLERRM;
             END IF;
@@ -335,9 +342,10 @@ BEGIN
             END LOOP;
         END LOOP;
 
-        RAISE EXCEPTION USING ERRCODE = 'PT000', MESSAGE = 'pg_tenancy probe rollback';
+        -- kProbeRollback (token/include/pg_tenancy/token/sqlstates.hpp)
+        RAISE EXCEPTION USING ERRCODE = 'TQ000', MESSAGE = 'pg_tenancy probe rollback';
     EXCEPTION
-        WHEN SQLSTATE 'PT000' THEN
+        WHEN SQLSTATE 'TQ000' THEN
             NULL; -- the synthetic organizations and rows are gone
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;

@@ -69,6 +69,9 @@ out=$("$cli" exec --user "$carol" --org "$acme" -c "SELECT count(*) FROM tickets
 
 out=$("$cli" exec --user "$alice" -c "SELECT name FROM tenancy.my_organizations()" 2>&1)
 echo "$out" | grep -q Acme; report exec_user_only_context $? "$out"
+# Tenant data in a user-only context: a refusal (3), not a lost context (5).
+out=$("$cli" exec --user "$alice" -c "SELECT count(*) FROM tickets" 2>&1); status=$?
+[ $status -eq 3 ]; report exec_user_only_context_on_tenant_data_exit_3 $? "$status $out"
 out=$("$cli" exec --user "$alice" --org "$acme" -c "INSERT INTO tickets (organization_id, title) VALUES ('$globex', 'x')" 2>&1); status=$?
 [ $status -eq 3 ]; report exec_cross_tenant_write_denied $? "$status $out"
 
@@ -86,7 +89,7 @@ out=$("$cli" exec --conninfo "host=127.0.0.1 port=1 dbname=x connect_timeout=2" 
 out=$("$cli" exec --help 2>&1); echo "$out" | grep -q -- "--org"; report help_lists_options $? "$out"
 
 out=$("$cli" exec --conninfo "dbname=$db" --user "$alice" --org "$acme" -c "SELECT 1" 2>&1); status=$?
-[ $status -eq 2 ] && echo "$out" | grep -q "superuser or has BYPASSRLS"; report superuser_app_role_refused $? "$status $out"
+[ $status -eq 2 ] && echo "$out" | grep -q "a superuser or BYPASSRLS role"; report superuser_app_role_refused $? "$status $out"
 
 # Organization management commands.
 out=$("$cli" roles create --user "$alice" --org "$acme" --code support --name Support -p tickets.read 2>&1)

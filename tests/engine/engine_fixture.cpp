@@ -72,7 +72,7 @@ tenancy::Identity NewUser(tenancy::Engine &engine, const std::string &name) {
 
 Member NewOwner(tenancy::Engine &engine, const std::string &name) {
 	tenancy::Identity who = NewUser(engine, name);
-	return Member{who, engine.CreateOrganization(who, name + " Inc")};
+	return Member{who, pg_tenancy::engine::Organizations(engine).CreateOrganization(who, name + " Inc")};
 }
 
 void AddMember(const tenancy::Uuid &user, const tenancy::Uuid &org) {

@@ -39,7 +39,7 @@ BOOST_AUTO_TEST_CASE(each_tenant_sees_only_its_rows) {
 		BOOST_TEST(row[1].as<std::string>() == Org(acme.org));
 	BOOST_TEST(
 	    tx.ExecParams("SELECT count(*) FROM tickets WHERE organization_id = $1", Org(globex.org))[0][0].as<int>() == 0);
-	BOOST_TEST(tx.organization() != nullptr);
+	BOOST_TEST(tx.organization().has_value());
 	tx.Commit();
 	BOOST_TEST(!tx.active());
 	BOOST_CHECK_THROW(tx.Exec("SELECT 1"), tenancy::ContextLost);
@@ -48,10 +48,10 @@ BOOST_AUTO_TEST_CASE(each_tenant_sees_only_its_rows) {
 BOOST_AUTO_TEST_CASE(organization_flows) {
 	tenancy::Engine engine(Config());
 	tenancy::Identity carol = NewUser(engine, "carol");
-	BOOST_TEST(engine.MyOrganizations(carol).empty());
-	tenancy::Uuid first = engine.CreateOrganization(carol, "Carol One");
-	tenancy::Uuid second = engine.CreateOrganization(carol, "Carol Two");
-	auto orgs = engine.MyOrganizations(carol);
+	BOOST_TEST(pg_tenancy::engine::Organizations(engine).MyOrganizations(carol).empty());
+	tenancy::Uuid first = pg_tenancy::engine::Organizations(engine).CreateOrganization(carol, "Carol One");
+	tenancy::Uuid second = pg_tenancy::engine::Organizations(engine).CreateOrganization(carol, "Carol Two");
+	auto orgs = pg_tenancy::engine::Organizations(engine).MyOrganizations(carol);
 	BOOST_REQUIRE_EQUAL(orgs.size(), 2u);
 	BOOST_TEST(orgs[0].id == first);
 	BOOST_TEST(orgs[0].name == "Carol One");
@@ -62,7 +62,8 @@ BOOST_AUTO_TEST_CASE(organization_flows) {
 	BOOST_TEST(tx.Exec("SELECT tenancy.has_permission('org.manage')")[0][0].as<bool>());
 	tx.Commit();
 	// Bad input: clear errors, nothing stored.
-	BOOST_CHECK_THROW(engine.CreateOrganization(carol, "   "), tenancy::DatabaseError);
+	BOOST_CHECK_THROW(pg_tenancy::engine::Organizations(engine).CreateOrganization(carol, "   "),
+	                  tenancy::DatabaseError);
 	BOOST_CHECK_THROW(engine.RegisterUser("bad code!", "x@test.example"), tenancy::DatabaseError);
 	std::string code = Unique("dup");
 	engine.RegisterUser(code, code + "@test.example");
@@ -72,7 +73,7 @@ BOOST_AUTO_TEST_CASE(organization_flows) {
 	} catch (const tenancy::DatabaseError &e) {
 		BOOST_TEST(e.sqlstate() == "23505");
 	}
-	BOOST_TEST(engine.MyOrganizations(carol).size() == 2u);
+	BOOST_TEST(pg_tenancy::engine::Organizations(engine).MyOrganizations(carol).size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(not_a_member_and_unknown_org_look_the_same) {

@@ -7,11 +7,11 @@
 #include "pg_tenancy/engine/identity_token.hpp"
 #include "signing_keys.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 inline std::ostream &operator<<(std::ostream &os, IdentityError e) {
 	return os << IdentityErrorReason(e);
 }
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity
 
 namespace identity_test {
 

@@ -195,7 +195,7 @@ BEGIN
     RETURN n;
 END $$;
 -- Calls tenancy.enter(token) in a subtransaction and fails the case unless it is
--- refused with SQLSTATE 28000 and a detail matching `reason` (so a crafted token
+-- refused with SQLSTATE 28T01 and a detail matching `reason` (so a crafted token
 -- is known to be refused for the intended reason, not a lucky other one).
 CREATE FUNCTION sectest.enter_refused(token text, reason text, what text) RETURNS text
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -206,8 +206,8 @@ BEGIN
         PERFORM tenancy.enter(token);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-        IF SQLSTATE <> '28000' OR detail NOT LIKE reason THEN
-            RAISE EXCEPTION 'CASE-FAIL: % refused with % (% / %), expected 28000 / %', what, SQLSTATE, SQLERRM,
+        IF SQLSTATE <> '28T01' OR detail NOT LIKE reason THEN
+            RAISE EXCEPTION 'CASE-FAIL: % refused with % (% / %), expected 28T01 / %', what, SQLSTATE, SQLERRM,
                             detail, reason;
         END IF;
         IF strpos(SQLERRM || coalesce(detail, ''), split_part(token, '.', 3)) > 0 AND split_part(token, '.', 3) <> '' THEN

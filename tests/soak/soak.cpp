@@ -380,7 +380,8 @@ int Soak::Run() {
 	for (int i = 0; i < options_.orgs; i++) {
 		std::string code = "soak-" + std::to_string(getpid()) + "-" + std::to_string(i);
 		tenancy::Identity owner{direct_->RegisterUser(code, code + "@soak.example")};
-		orgs_.emplace_back(owner, direct_->CreateOrganization(owner, "Soak org " + std::to_string(i)));
+		orgs_.emplace_back(owner, pg_tenancy::engine::Organizations(*direct_).CreateOrganization(
+		                              owner, "Soak org " + std::to_string(i)));
 	}
 
 	start_ = Clock::now();

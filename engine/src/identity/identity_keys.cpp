@@ -11,7 +11,7 @@
 #include "signature.hpp"
 #include "strict_json.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 namespace {
 
 namespace tok = pg_tenancy::token;
@@ -289,4 +289,4 @@ const Key *KeySet::Select(std::string_view kid, bool has_kid, Algorithm alg, Loo
 	return nullptr;
 }
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

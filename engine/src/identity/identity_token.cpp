@@ -13,7 +13,7 @@
 #include "signature.hpp"
 #include "strict_json.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 namespace {
 
 namespace tok = pg_tenancy::token;
@@ -237,4 +237,4 @@ std::string MintIdentityToken(const tok::Key &key, const tok::Uuid &user, const 
 	return jws::SignCompact(key, header.dump(), payload.dump());
 }
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

@@ -3,7 +3,7 @@
 
 #include <sys/stat.h>
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 
 bool KeySetFile::Stamp::operator==(const Stamp &o) const noexcept {
 	return exists == o.exists && dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
@@ -54,4 +54,4 @@ std::shared_ptr<const KeySet> KeySetFile::Current() {
 	return keys_;
 }
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

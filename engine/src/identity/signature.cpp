@@ -12,7 +12,7 @@
 
 #include "pg_tenancy/token/crypto.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 namespace {
 
 namespace tok = pg_tenancy::token;
@@ -184,4 +184,4 @@ int KeyBits(const Key &key) noexcept {
 	return key.pkey && key.pkey->pkey ? EVP_PKEY_get_bits(key.pkey->pkey) : 0;
 }
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

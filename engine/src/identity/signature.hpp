@@ -8,7 +8,7 @@
 
 #include "pg_tenancy/engine/identity_keys.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 
 struct PublicKeyHandle {
 	EVP_PKEY *pkey = nullptr;
@@ -31,4 +31,4 @@ std::shared_ptr<PublicKeyHandle> P256PublicKey(std::string_view x, std::string_v
 // signatures are the JWS form (r || s, 64 bytes); HS256 is compared in constant time.
 bool VerifySignature(const Key &key, std::string_view signing_input, std::string_view signature) noexcept;
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

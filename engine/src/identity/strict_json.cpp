@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 
 StrictJsonError ParseStrictObject(std::string_view text, nlohmann::json &out) {
 	using json = nlohmann::json;
@@ -36,4 +36,4 @@ StrictJsonError ParseStrictObject(std::string_view text, nlohmann::json &out) {
 	return out.is_object() ? StrictJsonError::None : StrictJsonError::NotAnObject;
 }
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 
 enum class StrictJsonError { None, Syntax, Duplicate, NotAnObject };
 
 StrictJsonError ParseStrictObject(std::string_view text, nlohmann::json &out);
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

@@ -63,9 +63,9 @@ test('both_key_types_from_jose_work', async () => {
 });
 
 test('non_member_token_refused', async () => {
-  await assert.rejects(titles(alice, globex), (e) => e.code === '42501' && /not a member/.test(e.message));
+  await assert.rejects(titles(alice, globex), (e) => e.code === '42T01');
   // An organization that does not exist gets the same refusal.
-  await assert.rejects(titles(alice, crypto.randomUUID()), (e) => e.code === '42501' && /not a member/.test(e.message));
+  await assert.rejects(titles(alice, crypto.randomUUID()), (e) => e.code === '42T01');
 });
 
 test('forged_token_refused', async () => {
@@ -74,7 +74,7 @@ test('forged_token_refused', async () => {
     .setProtectedHeader({ alg: 'HS256', kid: 'test-hs', typ: CONTEXT_TYPE })
     .setSubject(bob).setIssuedAt(now).setExpirationTime(now + 60).setJti('x')
     .sign(crypto.randomBytes(32));
-  await assert.rejects(withTenant(app, forged, (c) => c.query('SELECT 1')), (e) => e.code === '28000');
+  await assert.rejects(withTenant(app, forged, (c) => c.query('SELECT 1')), (e) => e.code === '28T01');
 });
 
 test('context_gone_on_next_pooled_transaction', async () => {
@@ -83,8 +83,8 @@ test('context_gone_on_next_pooled_transaction', async () => {
   const client = await app.connect();
   try {
     assert.equal((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid, 'same pooled connection');
-    await assert.rejects(client.query('SELECT tenancy.current_org()'), (e) => e.code === '42501' && /no tenant context/.test(e.message));
-    await assert.rejects(client.query('SELECT count(*) FROM tickets_app.tickets'), (e) => e.code === '42501');
+    await assert.rejects(client.query('SELECT tenancy.current_org()'), (e) => e.code === '42T02');
+    await assert.rejects(client.query('SELECT count(*) FROM tickets_app.tickets'), (e) => e.code === '42T02');
   } finally {
     client.release();
   }
@@ -111,7 +111,7 @@ test('middleware_over_http', async () => {
     assert.deepEqual(mine.body.tickets.map((t) => t.title), ['acme 1', 'acme 2']);
     const spoofed = await get({ authorization: alices, 'x-organization-id': globex });
     assert.equal(spoofed.status, 403);
-    assert.doesNotMatch(JSON.stringify(spoofed.body), /tenancy|SELECT|42501/);
+    assert.doesNotMatch(JSON.stringify(spoofed.body), /tenancy|SELECT|42501|42T0/);
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }

@@ -75,6 +75,10 @@ void SendException(const std::exception_ptr &error, httplib::Response &res) {
 		// The database refused a token the service minted: a key mismatch, not the client's fault.
 		std::cerr << "tenancy-tickets: the database refused a context token (are the keyrings paired?)\n";
 		SendError(res, 500, "internal", "internal error");
+	} catch (const tenancy::InvalidInput &e) {
+		SendError(res, 400, "invalid_request", e.what()); // the engine's input checks name the input only
+	} catch (const tenancy::WrongContext &e) {
+		SendError(res, 400, "invalid_request", e.what());
 	} catch (const std::invalid_argument &e) {
 		SendError(res, 400, "invalid_request", e.what()); // the engine's argument checks name the argument only
 	} catch (const nlohmann::json::exception &) {

@@ -26,7 +26,7 @@ tenancy::Uuid OrganizationHeader(const httplib::Request &req) {
 		Fail(400, "invalid_organization", "send exactly one X-Organization-Id header");
 	try {
 		return tenancy::ParseUuid(req.get_header_value("X-Organization-Id"), "X-Organization-Id");
-	} catch (const std::invalid_argument &) {
+	} catch (const tenancy::InvalidInput &) {
 		Fail(400, "invalid_organization", "X-Organization-Id must be an organization id (a uuid)");
 	}
 }
@@ -88,7 +88,7 @@ std::string RequiredString(const Json &body, const char *name, std::size_t max_l
 tenancy::Uuid PathUuid(const httplib::Request &req, int index, const char *what) {
 	try {
 		return tenancy::ParseUuid(req.matches[index].str(), what);
-	} catch (const std::invalid_argument &) {
+	} catch (const tenancy::InvalidInput &) {
 		Fail(400, "invalid_request", std::string(what) + " must be a uuid");
 	}
 }

@@ -34,13 +34,14 @@ void AddAccountRoutes(httplib::Server &server, tenancy::Engine &engine, const st
 
 	server.Post("/organizations", WithUser(engine, [&engine](auto &req, auto &res, auto &who) {
 		            Json body = BodyObject(req);
-		            tenancy::Uuid id = engine.CreateOrganization(who, RequiredString(body, "name", 200));
+		            tenancy::Uuid id =
+		                tenancy::Organizations(engine).CreateOrganization(who, RequiredString(body, "name", 200));
 		            SendJson(res, 201, {{"id", tenancy::ToString(id)}});
 	            }));
 
 	server.Get("/me/organizations", WithUser(engine, [&engine](auto &, auto &res, auto &who) {
 		           Json list = Json::array();
-		           for (const auto &org : engine.MyOrganizations(who))
+		           for (const auto &org : tenancy::Organizations(engine).MyOrganizations(who))
 			           list.push_back({{"id", tenancy::ToString(org.id)},
 			                           {"name", org.name},
 			                           {"role", org.role_code},

@@ -8,24 +8,25 @@
 namespace tickets {
 
 void AddInvitationRoutes(httplib::Server &server, tenancy::Engine &engine) {
-	server.Post("/invitations", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
-		            Json body = BodyObject(req);
-		            std::int64_t hours = 24 * 7;
-		            if (body.contains("ttl_hours")) {
-			            const Json &ttl = body["ttl_hours"];
-			            if (!ttl.is_number_integer() || ttl.get<std::int64_t>() < 1 ||
-			                ttl.get<std::int64_t>() > 24 * 30)
-				            Fail(400, "invalid_request", "ttl_hours must be a whole number from 1 to 720");
-			            hours = ttl.get<std::int64_t>();
-		            }
-		            std::string token = engine.Invite(who, org, RequiredString(body, "email", 320),
+	server.Post(
+	    "/invitations", WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
+		    Json body = BodyObject(req);
+		    std::int64_t hours = 24 * 7;
+		    if (body.contains("ttl_hours")) {
+			    const Json &ttl = body["ttl_hours"];
+			    if (!ttl.is_number_integer() || ttl.get<std::int64_t>() < 1 || ttl.get<std::int64_t>() > 24 * 30)
+				    Fail(400, "invalid_request", "ttl_hours must be a whole number from 1 to 720");
+			    hours = ttl.get<std::int64_t>();
+		    }
+		    std::string token =
+		        tenancy::Organizations(engine).Invite(who, org, RequiredString(body, "email", 320),
 		                                              RequiredString(body, "role", 63), std::chrono::hours(hours));
-		            SendJson(res, 201, {{"token", token}});
-	            }));
+		    SendJson(res, 201, {{"token", token}});
+	    }));
 
 	server.Get("/invitations", WithOrganization(engine, [&engine](auto &, auto &res, auto &who, auto &org) {
 		           Json list = Json::array();
-		           for (const auto &invitation : engine.ListInvitations(who, org))
+		           for (const auto &invitation : tenancy::Organizations(engine).ListInvitations(who, org))
 			           list.push_back({{"id", tenancy::ToString(invitation.id)},
 			                           {"email", invitation.email},
 			                           {"role", invitation.role_code},
@@ -37,13 +38,14 @@ void AddInvitationRoutes(httplib::Server &server, tenancy::Engine &engine) {
 	// Accepting needs no X-Organization-Id: the invitation names the organization.
 	server.Post("/invitations/accept", WithUser(engine, [&engine](auto &req, auto &res, auto &who) {
 		            Json body = BodyObject(req);
-		            tenancy::Uuid org = engine.AcceptInvitation(who, RequiredString(body, "token", 512));
+		            tenancy::Uuid org =
+		                tenancy::Organizations(engine).AcceptInvitation(who, RequiredString(body, "token", 512));
 		            SendJson(res, 200, {{"organization_id", tenancy::ToString(org)}});
 	            }));
 
 	server.Delete(R"(/invitations/([^/]+))",
 	              WithOrganization(engine, [&engine](auto &req, auto &res, auto &who, auto &org) {
-		              engine.RevokeInvitation(who, org, PathUuid(req, 1, "invitation id"));
+		              tenancy::Organizations(engine).RevokeInvitation(who, org, PathUuid(req, 1, "invitation id"));
 		              res.status = 204;
 	              }));
 }

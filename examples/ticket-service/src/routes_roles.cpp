@@ -25,7 +25,7 @@ std::vector<std::string> Permissions(const Json &value) {
 void AddRoleRoutes(httplib::Server &server, tenancy::Engine &engine) {
 	server.Get("/roles", WithOrganization(engine, [&engine](auto &, auto &res, auto &who, auto &org) {
 		           Json list = Json::array();
-		           for (const auto &role : engine.ListRoles(who, org))
+		           for (const auto &role : tenancy::Organizations(engine).ListRoles(who, org))
 			           list.push_back({{"code", role.code},
 			                           {"name", role.name},
 			                           {"permissions", role.permissions},
@@ -38,8 +38,9 @@ void AddRoleRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		            Json body = BodyObject(req);
 		            if (!body.contains("permissions"))
 			            Fail(400, "invalid_request", "permissions is required");
-		            engine.CreateRole(who, org, RequiredString(body, "code", 63), RequiredString(body, "name", 200),
-		                              Permissions(body["permissions"]));
+		            tenancy::Organizations(engine).CreateRole(who, org, RequiredString(body, "code", 63),
+		                                                      RequiredString(body, "name", 200),
+		                                                      Permissions(body["permissions"]));
 		            res.status = 201;
 	            }));
 
@@ -48,7 +49,8 @@ void AddRoleRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		             std::optional<std::vector<std::string>> permissions;
 		             if (body.contains("permissions"))
 			             permissions = Permissions(body["permissions"]);
-		             engine.UpdateRole(who, org, req.matches[1].str(), OptionalString(body, "name", 200), permissions);
+		             tenancy::Organizations(engine).UpdateRole(who, org, req.matches[1].str(),
+		                                                       OptionalString(body, "name", 200), permissions);
 		             res.status = 204;
 	             }));
 
@@ -56,7 +58,7 @@ void AddRoleRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		              std::optional<std::string> reassign_to;
 		              if (req.has_param("reassign_to"))
 			              reassign_to = req.get_param_value("reassign_to");
-		              engine.DeleteRole(who, org, req.matches[1].str(), reassign_to);
+		              tenancy::Organizations(engine).DeleteRole(who, org, req.matches[1].str(), reassign_to);
 		              res.status = 204;
 	              }));
 }

@@ -63,7 +63,7 @@ SELECT sectest.expect(sectest.reported('T303', 'fallback ON app.notes'), 'audit 
 ROLLBACK;
 
 -- @case A06b no context means no rows, never a NULL match
-SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'reading without a context');
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42T02', 'reading without a context');
 -- Either refused, or no row at all (the planner may prove the NOT NULL column never NULL).
 SELECT sectest.expect(sectest.sqlstate_of('SELECT 1 / (length(body) * 0) FROM app.notes WHERE organization_id IS NULL')
                       IN ('42501', '00000'), 'IS NULL probe: refused or empty');
@@ -78,7 +78,7 @@ ROLLBACK;
 -- @case A07b UPDATE moving a row to another organization is refused
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
-SELECT sectest.refused(format('UPDATE app.tickets SET organization_id = %L', :'org_b'), '42501', 'move rows to Globex');
+SELECT sectest.refused(format('UPDATE app.tickets SET organization_id = %L', :'org_b'), '42T06', 'move rows to Globex');
 ROLLBACK;
 
 -- @case A07c the organization column defaults to the context

@@ -6,7 +6,7 @@ SELECT tenancy.enter(:'tok_alice_a');
 SELECT sectest.expect(count(*) = 2 AND bool_and(organization_id = :'org_a'), 'only Acme through the view')
   FROM app.open_tickets;
 ROLLBACK;
-SELECT sectest.refused('SELECT count(*) FROM app.open_tickets', '42501', 'the view without a context');
+SELECT sectest.refused('SELECT count(*) FROM app.open_tickets', '42T02', 'the view without a context');
 
 -- @case B01b a definer view leaks and is reported
 -- @as admin
@@ -147,7 +147,7 @@ INSERT INTO pg_temp.memberships VALUES (:'org_b', :'alice', NULL);
 INSERT INTO pg_temp.organizations VALUES (:'org_b');
 SET search_path = pg_temp, public, tenancy;
 BEGIN;
-SELECT sectest.refused(format('SELECT tenancy.enter(%L)', :'tok_alice_b'), '42501', 'enter Globex as alice');
+SELECT sectest.refused(format('SELECT tenancy.enter(%L)', :'tok_alice_b'), '42T01', 'enter Globex as alice');
 ROLLBACK;
 
 -- @case B16b a temporary function cannot replace a reader the policies call

@@ -5,7 +5,7 @@ BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
 SELECT sectest.refused(format($$MERGE INTO app.tickets t USING (VALUES (1)) s(id) ON t.id = s.id
                                 WHEN MATCHED THEN UPDATE SET organization_id = %L$$, :'org_b'),
-                       '42501', 'MERGE moving Acme''s ticket to Globex');
+                       '42T06', 'MERGE moving Acme''s ticket to Globex');
 ROLLBACK;
 
 -- @case D01b MERGE does not match another organization's rows
@@ -44,7 +44,7 @@ SELECT tenancy.enter(:'tok_alice_a');
 DECLARE held CURSOR WITH HOLD FOR SELECT title FROM app.tickets;
 COMMIT;
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'assert_session_clean with an open cursor');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'assert_session_clean with an open cursor');
 
 -- @case D05a enter() cannot switch tenants in the middle of a transaction
 BEGIN;

@@ -2,27 +2,27 @@
 
 -- @case F01a SET tenancy.context is refused
 SET tenancy.context = 'forged';
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501', 'SET tenancy.context');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42T05', 'SET tenancy.context');
 
 -- @case F01b SET LOCAL tenancy.context inside a transaction is refused
 BEGIN;
-SELECT sectest.refused($$SET LOCAL tenancy.context = 'forged'$$, '42501', 'SET LOCAL tenancy.context');
+SELECT sectest.refused($$SET LOCAL tenancy.context = 'forged'$$, '42T05', 'SET LOCAL tenancy.context');
 ROLLBACK;
 
 -- @case F01c set_config() for the session is refused
-SELECT sectest.refused($$SELECT set_config('tenancy.context', 'forged', false)$$, '42501', 'set_config session');
+SELECT sectest.refused($$SELECT set_config('tenancy.context', 'forged', false)$$, '42T05', 'set_config session');
 
 -- @case F01d set_config() for the transaction, over an entered context, is refused
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
-SELECT sectest.refused(format($$SELECT set_config('tenancy.context', %L, true)$$, :'tok_bob_b'), '42501',
+SELECT sectest.refused(format($$SELECT set_config('tenancy.context', %L, true)$$, :'tok_bob_b'), '42T05',
                        'set_config with Globex''s valid token');
 SELECT sectest.expect(tenancy.current_org() = :'org_a', 'still Acme');
 ROLLBACK;
 
 -- @case F01e a valid token written directly into the setting is refused
 BEGIN;
-SELECT sectest.refused(format('SET LOCAL tenancy.context = %L', :'tok_alice_a'), '42501', 'SET with a real token');
+SELECT sectest.refused(format('SET LOCAL tenancy.context = %L', :'tok_alice_a'), '42T05', 'SET with a real token');
 ROLLBACK;
 
 -- @case F02 placeholders under the tenancy prefix cannot be planted
@@ -31,14 +31,14 @@ SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42602', 'SET tena
 
 -- @case F03a ALTER ROLE ... SET tenancy.context is refused
 ALTER ROLE CURRENT_USER SET tenancy.context = 'forged';
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501', 'ALTER ROLE CURRENT_USER SET');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42T05', 'ALTER ROLE CURRENT_USER SET');
 
 -- @case F03b ALTER ROLE and ALTER DATABASE SET are refused even for the superuser
 -- @as admin
 ALTER ROLE sec_app SET tenancy.context = 'forged';
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501', 'ALTER ROLE sec_app SET');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42T05', 'ALTER ROLE sec_app SET');
 ALTER DATABASE tenancy_security SET tenancy.context = 'forged';
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501', 'ALTER DATABASE SET');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42T05', 'ALTER DATABASE SET');
 SELECT sectest.expect(count(*) = 0, 'nothing stored') FROM pg_db_role_setting
  WHERE array_to_string(setconfig, ',') LIKE '%tenancy.%';
 
@@ -47,7 +47,7 @@ SELECT sectest.expect(count(*) = 0, 'nothing stored') FROM pg_db_role_setting
 BEGIN;
 GRANT SET ON PARAMETER tenancy.context TO sec_app;
 SET LOCAL ROLE sec_app;
-SELECT sectest.refused($$SET LOCAL tenancy.context = 'forged'$$, '42501', 'SET after GRANT SET ON PARAMETER');
+SELECT sectest.refused($$SET LOCAL tenancy.context = 'forged'$$, '42T05', 'SET after GRANT SET ON PARAMETER');
 RESET ROLE;
 SELECT sectest.expect(sectest.reported('T503', 'parameter tenancy.context'), 'audit reports T503');
 ROLLBACK;
@@ -55,20 +55,20 @@ ROLLBACK;
 -- @case F04 a function SET clause for the context is refused
 CREATE FUNCTION pg_temp.as_globex() RETURNS bigint LANGUAGE sql SET tenancy.context = 'forged'
     AS 'SELECT count(*) FROM app.tickets';
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501', 'CREATE FUNCTION ... SET tenancy.context');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '42T05', 'CREATE FUNCTION ... SET tenancy.context');
 
 -- @case F05a RESET ALL inside a transaction clears the context (fail closed)
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
 RESET ALL;
-SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'reading after RESET ALL');
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42T02', 'reading after RESET ALL');
 ROLLBACK;
 
 -- @case F05b RESET tenancy.context clears it and cannot restore another
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
 RESET tenancy.context;
-SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'reading after RESET');
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42T02', 'reading after RESET');
 SELECT sectest.refused(format('SELECT tenancy.enter(%L)', :'tok_bob_b'), '25001', 're-entering in the same transaction');
 ROLLBACK;
 
@@ -76,7 +76,7 @@ ROLLBACK;
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
 COMMIT;
-SELECT sectest.refused('SELECT tenancy.current_org()', '42501', 'current_org() without a context');
+SELECT sectest.refused('SELECT tenancy.current_org()', '42T02', 'current_org() without a context');
 SELECT sectest.expect(tenancy.context() IS NULL, 'context() is NULL');
 
 -- @case F07a a failed enter() does not fall back to the previous tenant
@@ -88,15 +88,15 @@ SELECT tenancy.enter(:'tok_expired');
 \set e :ERROR
 \set s :LAST_ERROR_SQLSTATE
 ROLLBACK;
-SELECT sectest.expect_error(:'e', :'s', '28000', 'enter() with an expired token');
-SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'reading after a failed enter');
+SELECT sectest.expect_error(:'e', :'s', '28T01', 'enter() with an expired token');
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42T02', 'reading after a failed enter');
 
 -- @case F07b rolling back to a savepoint before enter() clears the context
 BEGIN;
 SAVEPOINT before_enter;
 SELECT tenancy.enter(:'tok_alice_a');
 ROLLBACK TO SAVEPOINT before_enter;
-SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'reading after ROLLBACK TO');
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42T02', 'reading after ROLLBACK TO');
 ROLLBACK;
 
 -- @case F08a a removed member is refused at once, token still valid
@@ -104,7 +104,7 @@ ROLLBACK;
 BEGIN;
 DELETE FROM tenancy.memberships WHERE user_id = :'carol';
 SET LOCAL ROLE sec_app;
-SELECT sectest.refused(format('SELECT tenancy.enter(%L)', :'tok_carol_a'), '42501', 'enter as removed carol');
+SELECT sectest.refused(format('SELECT tenancy.enter(%L)', :'tok_carol_a'), '42T01', 'enter as removed carol');
 ROLLBACK;
 
 -- @case F08b a member whose role lost a permission loses it at the next enter

@@ -6,33 +6,33 @@
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
 COMMIT;
-SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42501', 'next transaction on the same connection');
+SELECT sectest.refused('SELECT count(*) FROM app.tickets', '42T02', 'next transaction on the same connection');
 SELECT sectest.expect(tenancy.session_leftovers() = '{}', 'nothing left on the connection');
 
 -- @case G02a a session-level SET is caught
 SET work_mem = '8MB';
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'session SET left over');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'session SET left over');
 
 -- @case G02b a temporary table is caught
 CREATE TEMP TABLE report_cache AS SELECT 1 AS x;
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'temporary table left over');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'temporary table left over');
 
 -- @case G03 a prepared statement is caught
 PREPARE stmt1 AS SELECT 1;
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'prepared statement left over');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'prepared statement left over');
 
 -- @case G04a a session advisory lock is caught
 SELECT pg_advisory_lock(42);
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'advisory lock left over');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'advisory lock left over');
 
 -- @case G04b a LISTEN is caught
 LISTEN ticket_changes;
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'LISTEN left over');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'LISTEN left over');
 
 -- @case G05 the context is never reported to clients or shown
 SHOW tenancy.context;

@@ -126,7 +126,7 @@ ROLLBACK;
 -- @case H06c a context token is not an invitation
 BEGIN;
 SELECT tenancy.enter(:'tok_alice');
-SELECT sectest.refused(format('SELECT tenancy.accept_invitation(%L)', :'tok_alice_a'), '22023',
+SELECT sectest.refused(format('SELECT tenancy.accept_invitation(%L)', :'tok_alice_a'), '22T01',
                        'a context token passed to accept_invitation');
 ROLLBACK;
 
@@ -222,4 +222,4 @@ ROLLBACK;
 BEGIN; SELECT pg_temp.answer(:'tok_dave_a') AS never_member \gset
 ROLLBACK;
 SELECT sectest.expect(:'not_member' = :'no_org' AND :'no_org' = :'no_user' AND :'no_user' = :'never_member'
-                      AND :'no_org' LIKE '42501%', 'one answer for all four');
+                      AND :'no_org' LIKE '42T01%', 'one answer for all four');

@@ -12,7 +12,7 @@ ROLLBACK;
 
 -- @case I02 asking for an organization one does not belong to is refused
 BEGIN;
-SELECT sectest.refused(format('SELECT tenancy.enter(%L)', :'tok_alice_b'), '42501', 'alice asking for Globex');
+SELECT sectest.refused(format('SELECT tenancy.enter(%L)', :'tok_alice_b'), '42T01', 'alice asking for Globex');
 ROLLBACK;
 
 -- @case I04 an invitation works once; reusing it is refused
@@ -27,7 +27,7 @@ SELECT sectest.expect(tenancy.accept_invitation(:'invitation') = :'org_a', 'firs
 COMMIT;
 BEGIN;
 SELECT tenancy.enter(:'tok_dave');
-SELECT sectest.refused(format('SELECT tenancy.accept_invitation(%L)', :'invitation'), '22023', 'second use');
+SELECT sectest.refused(format('SELECT tenancy.accept_invitation(%L)', :'invitation'), '22T01', 'second use');
 ROLLBACK;
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
@@ -46,7 +46,7 @@ SELECT tenancy.invite('dave@nowhere.example', 'viewer', '1 hour') AS invitation 
 COMMIT;
 BEGIN;
 SELECT tenancy.enter(:'tok_bob');
-SELECT sectest.refused(format('SELECT tenancy.accept_invitation(%L)', :'invitation'), '22023', 'bob accepting dave''s');
+SELECT sectest.refused(format('SELECT tenancy.accept_invitation(%L)', :'invitation'), '22T01', 'bob accepting dave''s');
 ROLLBACK;
 BEGIN;
 SELECT tenancy.enter(:'tok_alice_a');
@@ -57,13 +57,13 @@ COMMIT;
 -- @case I08a a member without members.invite cannot invite
 BEGIN;
 SELECT tenancy.enter(:'tok_carol_a');
-SELECT sectest.refused($$SELECT tenancy.invite('mallory@evil.example', 'agent')$$, '42501', 'carol inviting');
+SELECT sectest.refused($$SELECT tenancy.invite('mallory@evil.example', 'agent')$$, '42T03', 'carol inviting');
 ROLLBACK;
 
 -- @case I08b a member cannot create a role richer than their own
 BEGIN;
 SELECT tenancy.enter(:'tok_carol_a');
-SELECT sectest.refused($$SELECT tenancy.create_role('boss', 'Boss', '["*"]')$$, '42501', 'carol creating a * role');
+SELECT sectest.refused($$SELECT tenancy.create_role('boss', 'Boss', '["*"]')$$, '42T03', 'carol creating a * role');
 ROLLBACK;
 
 -- @case I11 the last owner cannot leave or be demoted

@@ -7,7 +7,9 @@
 #include <string_view>
 #include <vector>
 
-namespace tenancy {
+#include "pg_tenancy/engine/namespace.hpp"
+
+namespace pg_tenancy::engine {
 
 // Ordered: a finding "at or above High" is severity >= Severity::High.
 enum class Severity { Info, Medium, High, Critical };
@@ -38,4 +40,4 @@ std::vector<Finding> RunAudit(const std::string &conninfo, const AuditOptions &o
 // Do any findings reach `threshold`?
 bool AnyAtOrAbove(const std::vector<Finding> &findings, Severity threshold) noexcept;
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

@@ -8,8 +8,9 @@
 #include <thread>
 
 #include "pg_tenancy/engine/membership_cache.hpp"
+#include "pg_tenancy/engine/namespace.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 
 class ChangeListener {
   public:
@@ -33,4 +34,4 @@ class ChangeListener {
 	std::thread thread_;
 };
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

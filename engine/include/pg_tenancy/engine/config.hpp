@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <string>
 
-namespace tenancy {
+#include "pg_tenancy/engine/namespace.hpp"
+
+namespace pg_tenancy::engine {
 
 struct EngineConfig {
 	// Connection string of the application role (no BYPASSRLS, owns nothing).
@@ -62,4 +64,4 @@ struct EngineConfig {
 	void Validate() const;
 };
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

@@ -16,7 +16,9 @@
 
 #include <pqxx/connection>
 
-namespace tenancy {
+#include "pg_tenancy/engine/namespace.hpp"
+
+namespace pg_tenancy::engine {
 
 struct PoolStats {
 	std::size_t opened = 0;    // connections opened since the pool was created
@@ -91,4 +93,4 @@ class ConnectionPool {
 	std::size_t discarded_ = 0;
 };
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

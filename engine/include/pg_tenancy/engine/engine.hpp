@@ -16,51 +16,21 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "pg_tenancy/engine/config.hpp"
 #include "pg_tenancy/engine/connection_pool.hpp"
 #include "pg_tenancy/engine/errors.hpp"
 #include "pg_tenancy/engine/ids.hpp"
+#include "pg_tenancy/engine/namespace.hpp"
+#include "pg_tenancy/engine/organizations.hpp" // for code written against 0.2.0
 #include "pg_tenancy/engine/tenant_transaction.hpp"
 
-namespace tenancy {
-
-struct OrganizationSummary {
-	Uuid id;
-	std::string name;
-	std::string role_code;
-	std::string role_name;
-};
-
-struct RoleInfo {
-	std::string code;
-	std::string name;
-	std::vector<std::string> permissions;
-	bool is_system = false;
-	std::int64_t members = 0;
-};
-
-struct MemberInfo {
-	Uuid user_id;
-	std::string code;
-	std::string email;
-	std::string role_code;
-	bool is_owner = false;
-};
-
-struct InvitationInfo {
-	Uuid id;
-	std::string email;
-	std::string role_code;
-	std::string status; // pending, accepted, revoked, expired
-	std::string expires_at;
-};
+namespace pg_tenancy::engine {
 
 // Thread-safe: share one Engine across threads. Every TenantTransaction must be
 // finished or destroyed before the Engine that made it.
@@ -71,7 +41,8 @@ class Engine {
 	Engine(const Engine &) = delete;
 	Engine &operator=(const Engine &) = delete;
 
-	// Verifies an inbound bearer token ("Bearer <jwt>" or the bare JWT) against
+	// Verifies an inbound bearer token ("Bearer <jwt>", the scheme in any case, or the
+	// bare JWT) against
 	// the identity key set (a JWKS or keyring file, reloaded when it changes),
 	// issuer and audience, and maps its user claim to a user (identity_subject_mapping).
 	// Throws Unauthenticated; ConfigurationError while the key file is unusable.
@@ -82,52 +53,28 @@ class Engine {
 	// DatabaseUnavailable. Nothing is sent yet: BEGIN and tenancy.enter() go with
 	// the first statement, so the server's own refusals (NotAMember for a
 	// membership removed since it was cached, InvalidToken) come from the first
-	// Exec()/ExecParams().
-	TenantTransaction Transaction(const Identity &who, const Uuid &org);
+	// Exec()/ExecParams(). `level` is set by that BEGIN, before tenancy.enter()
+	// runs (see IsolationLevel).
+	TenantTransaction Transaction(const Identity &who, const Uuid &org,
+	                              IsolationLevel level = IsolationLevel::ReadCommitted);
 	// A transaction in a user-only context (no organization): for creating an
-	// organization or listing one's organizations.
-	TenantTransaction UserTransaction(const Identity &who);
+	// organization or listing one's organizations. Organization data touched in
+	// it throws WrongContext.
+	TenantTransaction UserTransaction(const Identity &who, IsolationLevel level = IsolationLevel::ReadCommitted);
 
 	// The membership check alone (cached). Throws NotAMember.
 	void RequireMembership(const Identity &who, const Uuid &org);
 	// A context token for `who` in `org` (or user-only), after the membership check.
 	// For an organization, the token minted last for the pair is returned again
 	// while a quarter of its lifetime is left and the membership is cached.
-	std::string MintContextToken(const Identity &who, const Uuid *org);
+	std::string MintContextToken(const Identity &who, const std::optional<Uuid> &org);
 
-	// Organization flows.
+	// Registers a user (on the privileged connection). Organization flows are in
+	// Organizations (organizations.hpp).
 	Uuid RegisterUser(const std::string &code, const std::string &email);
 	// Links an identity provider's (issuer, subject) to `user`, for
 	// identity_subject_mapping = linked (tenancy.link_identity()).
 	void LinkIdentity(const Uuid &user, const std::string &issuer, const std::string &subject);
-	Uuid CreateOrganization(const Identity &who, const std::string &name);
-	std::vector<OrganizationSummary> MyOrganizations(const Identity &who);
-
-	// Roles of `org` (each call is one tenant transaction; see docs/engine.md).
-	std::vector<RoleInfo> ListRoles(const Identity &who, const Uuid &org);
-	void CreateRole(const Identity &who, const Uuid &org, const std::string &code, const std::string &name,
-	                const std::vector<std::string> &permissions);
-	void UpdateRole(const Identity &who, const Uuid &org, const std::string &code,
-	                const std::optional<std::string> &name, const std::optional<std::vector<std::string>> &permissions);
-	void DeleteRole(const Identity &who, const Uuid &org, const std::string &code,
-	                const std::optional<std::string> &reassign_to = std::nullopt);
-
-	// Members of `org`.
-	std::vector<MemberInfo> ListMembers(const Identity &who, const Uuid &org);
-	void SetMemberRole(const Identity &who, const Uuid &org, const Uuid &member, const std::string &role_code);
-	void RemoveMember(const Identity &who, const Uuid &org, const Uuid &member);
-	void LeaveOrganization(const Identity &who, const Uuid &org);
-	void TransferOwnership(const Identity &who, const Uuid &org, const Uuid &new_owner, const std::string &my_new_role);
-
-	// Invitations. Invite() returns the token once; AcceptInvitation() runs in
-	// the accepting user's user-only context and returns the organization.
-	// Throws InvitationInvalid for unknown, expired, revoked, used or someone
-	// else's invitations alike.
-	std::string Invite(const Identity &who, const Uuid &org, const std::string &email, const std::string &role_code,
-	                   std::chrono::seconds ttl = std::chrono::hours(24 * 7));
-	Uuid AcceptInvitation(const Identity &who, const std::string &token);
-	void RevokeInvitation(const Identity &who, const Uuid &org, const Uuid &invitation);
-	std::vector<InvitationInfo> ListInvitations(const Identity &who, const Uuid &org);
 
 	PoolStats Stats() const;
 	std::size_t CachedMemberships() const;
@@ -138,9 +85,10 @@ class Engine {
 	bool WaitForChangeListener(std::chrono::milliseconds timeout) const;
 
   private:
-	TenantTransaction Begin(const Identity &who, const Uuid *org, const std::string &token);
+	TenantTransaction Begin(const Identity &who, const std::optional<Uuid> &org, const std::string &token,
+	                        IsolationLevel level);
 	struct State;
 	std::unique_ptr<State> state_;
 };
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

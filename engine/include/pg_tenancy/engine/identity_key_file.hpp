@@ -12,6 +12,8 @@
 // because it leaked) working for as long as the new file stays broken.
 #pragma once
 
+#include "pg_tenancy/engine/namespace.hpp"
+
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -21,7 +23,7 @@
 
 #include "pg_tenancy/engine/identity_keys.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 
 class KeySetFile {
   public:
@@ -52,4 +54,4 @@ class KeySetFile {
 	std::chrono::steady_clock::time_point checked_at_;
 };
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

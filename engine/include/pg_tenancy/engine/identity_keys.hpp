@@ -20,6 +20,8 @@
 // key member such as "d") makes the whole document invalid: KeySetError.
 #pragma once
 
+#include "pg_tenancy/engine/namespace.hpp"
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,7 +29,7 @@
 
 #include "pg_tenancy/engine/errors.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 
 enum class Algorithm { HS256, EdDSA, RS256, PS256, ES256 };
 
@@ -86,4 +88,4 @@ class KeySet {
 // For tests and diagnostics: the number of bits of an RSA key, or 0.
 int KeyBits(const Key &key) noexcept;
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

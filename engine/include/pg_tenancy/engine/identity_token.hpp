@@ -13,6 +13,8 @@
 // anywhere is not.
 #pragma once
 
+#include "pg_tenancy/engine/namespace.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,7 +23,7 @@
 #include "pg_tenancy/token/keyring.hpp"
 #include "pg_tenancy/token/uuid.hpp"
 
-namespace tenancy::identity {
+namespace pg_tenancy::engine::identity {
 
 constexpr std::size_t kMaxIdentityTokenBytes = 16384;
 constexpr std::size_t kMaxSubjectBytes = 255;
@@ -79,4 +81,4 @@ std::string MintIdentityToken(const pg_tenancy::token::Key &key, const pg_tenanc
                               const std::string &issuer, const std::string &audience, std::int64_t issued_at,
                               std::int64_t expires_at);
 
-} // namespace tenancy::identity
+} // namespace pg_tenancy::engine::identity

@@ -6,12 +6,13 @@
 #include <string_view>
 
 #include "pg_tenancy/token/uuid.hpp"
+#include "pg_tenancy/engine/namespace.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 
 using Uuid = pg_tenancy::token::Uuid;
 
-// Parses a canonical uuid; throws std::invalid_argument naming `what` otherwise.
+// Parses a canonical uuid; throws InvalidInput naming `what` otherwise.
 Uuid ParseUuid(std::string_view text, const char *what = "id");
 inline std::string ToString(const Uuid &uuid) {
 	return pg_tenancy::token::UuidToString(uuid);
@@ -31,4 +32,4 @@ struct UuidHash {
 	}
 };
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

@@ -12,8 +12,9 @@
 #include <unordered_map>
 
 #include "pg_tenancy/engine/ids.hpp"
+#include "pg_tenancy/engine/namespace.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 
 class MembershipCache {
   public:
@@ -57,4 +58,4 @@ class MembershipCache {
 	std::unordered_map<Key, Entry, KeyHash> entries_;
 };
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine

@@ -13,9 +13,16 @@
 // thrown by the first Exec()/ExecParams(); a transaction that runs no statement
 // costs no round trip at all. The connection goes back to the pool only if the
 // final check passed and nothing went wrong; otherwise it is closed.
+//
+// A statement the server refuses (a constraint, a permission, a syntax error)
+// aborts the transaction but keeps the connection: Rollback() (or the
+// destructor) rolls back and returns it to the pool if the hygiene check
+// passes. A lost connection, a lost context or a prepared-statement problem
+// always closes it.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <pqxx/nontransaction>
@@ -24,20 +31,33 @@
 #include "pg_tenancy/engine/connection_pool.hpp"
 #include "pg_tenancy/engine/errors.hpp"
 #include "pg_tenancy/engine/ids.hpp"
+#include "pg_tenancy/engine/namespace.hpp"
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 
 namespace detail {
 struct StatementParams;
 template <typename... Args> StatementParams MakeParams(Args &&...args);
 } // namespace detail
 
+// The SQL isolation level of one transaction (PostgreSQL's default is READ
+// COMMITTED). Under REPEATABLE READ and SERIALIZABLE, retry on
+// TransactionConflict.
+enum class IsolationLevel { ReadCommitted, RepeatableRead, Serializable };
+
 class TenantTransaction {
   public:
 	TenantTransaction(TenantTransaction &&) noexcept;
-	TenantTransaction &operator=(TenantTransaction &&) = delete;
+	// Rolls back the transaction this one held, if still open, then takes `other`'s.
+	TenantTransaction &operator=(TenantTransaction &&other) noexcept;
 	TenantTransaction(const TenantTransaction &) = delete;
+	TenantTransaction &operator=(const TenantTransaction &) = delete;
 	~TenantTransaction(); // rolls back if neither Commit() nor Rollback() ran
+
+	// Before the first statement only (BEGIN is sent with it, ahead of
+	// tenancy.enter()); throws std::logic_error afterwards.
+	void SetIsolationLevel(IsolationLevel level);
+	IsolationLevel isolation_level() const noexcept { return isolation_; }
 
 	// Run SQL inside the context. Parameters are always bound, never inlined.
 	// The first statement of a transaction is sent with the extended protocol,
@@ -45,17 +65,22 @@ class TenantTransaction {
 	pqxx::result Exec(const std::string &sql);
 	template <typename... Args> pqxx::result ExecParams(const std::string &sql, Args &&...args);
 
+	// Throws TransactionAborted (after rolling back) if a statement failed.
 	void Commit();
+	// Also after a failed statement: the connection then goes back to the pool
+	// if the session is clean.
 	void Rollback();
 
 	const Identity &identity() const noexcept { return identity_; }
-	// The organization of this context; unset for a user-only context.
-	const Uuid *organization() const noexcept { return has_org_ ? &org_ : nullptr; }
+	// The organization of this context; empty for a user-only context.
+	const std::optional<Uuid> &organization() const noexcept { return org_; }
+	// Statements can still run (false after a failed statement, Commit() or Rollback()).
 	bool active() const noexcept { return state_ == State::Pending || state_ == State::Active; }
 
   private:
 	friend class Engine;
-	enum class State { Pending, Active, Committed, RolledBack, Failed };
+	// Aborted: a statement failed; the connection is kept until Rollback().
+	enum class State { Pending, Active, Aborted, Committed, RolledBack, Failed };
 
 	struct Start {
 		ConnectionPool *pool; // to replace a connection found dead before anything ran
@@ -63,20 +88,27 @@ class TenantTransaction {
 		std::string token;
 		bool enter_prepared;
 	};
-	TenantTransaction(PooledConnection connection, const Identity &identity, const Uuid *org, Start start);
+	TenantTransaction(PooledConnection connection, const Identity &identity, std::optional<Uuid> org, Start start);
 	// Sends BEGIN, enter and `sql` in one pipeline. Throws typed errors.
 	pqxx::result ExecFirst(const std::string &sql, detail::StatementParams params);
 	template <typename Fn> pqxx::result Guarded(Fn &&fn);
+	// Throws `error` translated; keeps the connection for Rollback() if the
+	// server only refused a statement, closes it otherwise.
 	[[noreturn]] void Fail(const std::exception_ptr &error);
 	// After Commit()/Rollback() of a transaction that never started.
 	void ReleaseUnused();
+	// Rolls back an active or aborted transaction; the connection goes back to
+	// the pool only if the hygiene check passes.
+	void RollbackAndRelease();
+	// Throws `error` translated and closes the connection.
+	[[noreturn]] void Discard(const std::exception_ptr &error);
 
 	PooledConnection connection_;
 	std::unique_ptr<pqxx::nontransaction> work_;
 	Identity identity_;
-	Uuid org_{};
-	bool has_org_ = false;
+	std::optional<Uuid> org_;
 	State state_ = State::Pending;
+	IsolationLevel isolation_ = IsolationLevel::ReadCommitted;
 	Start start_;
 };
 
@@ -85,6 +117,8 @@ class TenantTransaction {
 [[noreturn]] void ThrowTranslated(const std::exception_ptr &error, bool in_transaction);
 
 template <typename Fn> pqxx::result TenantTransaction::Guarded(Fn &&fn) {
+	if (state_ == State::Aborted)
+		throw TransactionAborted("an earlier statement of this transaction failed; roll it back and start a new one");
 	if (state_ != State::Active)
 		throw ContextLost("the transaction is no longer active");
 	try {
@@ -94,6 +128,6 @@ template <typename Fn> pqxx::result TenantTransaction::Guarded(Fn &&fn) {
 	}
 }
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine
 
 #include "pg_tenancy/engine/tenant_transaction.inl"

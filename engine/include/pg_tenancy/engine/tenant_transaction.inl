@@ -3,7 +3,7 @@
 
 #include <pqxx/internal/statement_parameters.hxx>
 
-namespace tenancy {
+namespace pg_tenancy::engine {
 
 namespace detail {
 
@@ -42,4 +42,4 @@ template <typename... Args> pqxx::result TenantTransaction::ExecParams(const std
 	return Guarded([&] { return work_->exec_params(sql, std::forward<Args>(args)...); });
 }
 
-} // namespace tenancy
+} // namespace pg_tenancy::engine
