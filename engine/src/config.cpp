@@ -62,7 +62,7 @@ void EngineConfig::Set(const std::string &key, const std::string &value) {
 	} else if (key == "identity_subject_mapping") {
 		if (value != "uuid" && value != "linked")
 			throw ConfigurationError("identity_subject_mapping must be uuid or linked");
-		identity_subject_mapping = value == "uuid" ? SubjectMapping::Uuid : SubjectMapping::Linked;
+		identity_subject_mapping = value == "uuid" ? SubjectMapping::UserId : SubjectMapping::Linked;
 	} else if (key == "token_ttl")
 		token_ttl = std::chrono::seconds(ParseNumber(key, value, 1, 3600));
 	else if (key == "membership_cache_ttl")

@@ -27,11 +27,11 @@ struct EngineConfig {
 	std::string identity_issuer;
 	std::string identity_audience;
 	// The claim that names the user (a string), and how it maps to a pg_tenancy
-	// user: Uuid, it is the user's id; Linked, the (issuer, subject) pair is
+	// user: UserId ("uuid" in files), it is the user's id; Linked, the (issuer, subject) pair is
 	// looked up with tenancy.resolve_identity() (see tenancy.link_identity()).
 	std::string identity_user_claim = "sub";
-	enum class SubjectMapping { Uuid, Linked };
-	SubjectMapping identity_subject_mapping = SubjectMapping::Uuid;
+	enum class SubjectMapping { UserId, Linked };
+	SubjectMapping identity_subject_mapping = SubjectMapping::UserId;
 
 	std::chrono::seconds token_ttl{60};
 	std::chrono::seconds membership_cache_ttl{30};
