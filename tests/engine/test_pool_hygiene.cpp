@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
+#include <atomic>
 #include <thread>
 
 #include <pqxx/transaction>
@@ -172,22 +173,34 @@ BOOST_AUTO_TEST_CASE(connection_lost_while_committing_is_outcome_unknown) {
 	Member acme = NewOwner(engine, "acme");
 	auto tx = engine.Transaction(acme.identity, acme.org);
 	tx.Exec("INSERT INTO tickets (title) VALUES ('committed before the crash')");
+	// A temporary object makes the check that runs right after COMMIT read
+	// pg_depend; a superuser's lock on it, queued behind this transaction, is
+	// granted at our COMMIT and holds the check up until the backend is killed.
+	tx.Exec("CREATE TEMP TABLE held_up (x int)");
 	int pid = BackendPid(tx);
-	// Hold up the hygiene check that runs right after COMMIT, then kill the backend.
+	std::atomic<bool> killed{false};
 	pqxx::connection blocker(SuperConninfo());
-	pqxx::work lock(blocker);
-	lock.exec("LOCK TABLE pg_catalog.pg_cursors IN ACCESS EXCLUSIVE MODE");
-	std::thread killer([pid] {
-		Eventually([pid] {
-			return Super("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid) +
-			             " AND wait_event_type = 'Lock'")[0][0]
-			           .as<int>() == 1;
-		});
+	int blocker_pid = pqxx::nontransaction(blocker).exec1("SELECT pg_backend_pid()")[0].as<int>();
+	std::thread locker([&] {
+		pqxx::work lock(blocker);
+		lock.exec("LOCK TABLE pg_catalog.pg_depend IN ACCESS EXCLUSIVE MODE");
+		Eventually([&] { return killed.load(); }, 30);
+		lock.abort();
+	});
+	auto waiting_on_lock = [](int backend) {
+		return Super("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(backend) +
+		             " AND wait_event_type = 'Lock'")[0][0]
+		           .as<int>() == 1;
+	};
+	BOOST_REQUIRE(Eventually([&] { return waiting_on_lock(blocker_pid); }));
+	std::thread killer([&] {
+		Eventually([&] { return waiting_on_lock(pid); });
 		Super("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+		killed = true;
 	});
 	BOOST_CHECK_THROW(tx.Commit(), tenancy::CommitOutcomeUnknown);
 	killer.join();
-	lock.abort();
+	locker.join();
 	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'committed before the crash'")[0][0].as<int>() == 1);
 }
 
