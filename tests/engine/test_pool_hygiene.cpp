@@ -2,8 +2,8 @@
 // lease works after errors, terminated backends and a server restart.
 #include <boost/test/unit_test.hpp>
 
-#include <cstdlib>
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include <pqxx/transaction>
