@@ -122,8 +122,8 @@ struct Database {
 		Super("CREATE EXTENSION pg_tenancy");
 		Super("SELECT tenancy.register_permission('tickets.read', 'Read tickets')");
 		Super("SELECT tenancy.register_permission('tickets.write', 'Write tickets')");
-		Super("GRANT EXECUTE ON FUNCTION tenancy.lookup_membership(uuid, uuid), tenancy.register_user(text, text) "
-		      "TO engine_admin");
+		Super("GRANT EXECUTE ON FUNCTION tenancy.lookup_membership(uuid, uuid), tenancy.register_user(text, text), "
+		      "tenancy.link_identity(uuid, text, text), tenancy.resolve_identity(text, text) TO engine_admin");
 		Super("CREATE TABLE tickets (id bigserial PRIMARY KEY, organization_id uuid NOT NULL, title text NOT NULL, "
 		      "written_for uuid)");
 		Super("SELECT tenancy.protect('tickets')");

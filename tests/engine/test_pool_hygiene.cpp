@@ -172,33 +172,37 @@ BOOST_AUTO_TEST_CASE(connection_lost_while_committing_is_outcome_unknown) {
 	tenancy::Engine engine(Config());
 	Member acme = NewOwner(engine, "acme");
 	auto tx = engine.Transaction(acme.identity, acme.org);
-	tx.Exec("INSERT INTO tickets (title) VALUES ('committed before the crash')");
+	tx.ExecParams("INSERT INTO tickets (title, written_for) VALUES ('committed before the crash', $1)",
+	              tenancy::ToString(acme.org));
 	// A temporary object makes the check that runs right after COMMIT read
-	// pg_depend; a superuser's lock on it, queued behind this transaction, is
-	// granted at our COMMIT and holds the check up until the backend is killed.
+	// pg_depend (catalog writes do not keep their lock to the end of the
+	// transaction); a superuser's lock on it holds that check up, after COMMIT,
+	// until the backend is killed.
 	tx.Exec("CREATE TEMP TABLE held_up (x int)");
 	int pid = BackendPid(tx);
-	std::atomic<bool> killed{false};
-	pqxx::connection blocker(SuperConninfo());
-	int blocker_pid = pqxx::nontransaction(blocker).exec1("SELECT pg_backend_pid()")[0].as<int>();
+	std::atomic<bool> locked{false}, done{false};
 	std::thread locker([&] {
+		pqxx::connection blocker(SuperConninfo());
 		pqxx::work lock(blocker);
 		lock.exec("LOCK TABLE pg_catalog.pg_depend IN ACCESS EXCLUSIVE MODE");
-		Eventually([&] { return killed.load(); }, 30);
+		locked = true;
+		Eventually([&] { return done.load(); }, 30);
 		lock.abort();
 	});
-	auto waiting_on_lock = [](int backend) {
-		return Super("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(backend) +
-		             " AND wait_event_type = 'Lock'")[0][0]
-		           .as<int>() == 1;
-	};
-	BOOST_REQUIRE(Eventually([&] { return waiting_on_lock(blocker_pid); }));
 	std::thread killer([&] {
-		Eventually([&] { return waiting_on_lock(pid); });
+		Eventually(
+		    [&] {
+			    return Super("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid) +
+			                 " AND wait_event_type = 'Lock'")[0][0]
+			               .as<int>() == 1;
+		    },
+		    30);
 		Super("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
-		killed = true;
 	});
+	bool lock_taken = Eventually([&] { return locked.load(); }, 30);
+	BOOST_CHECK(lock_taken);
 	BOOST_CHECK_THROW(tx.Commit(), tenancy::CommitOutcomeUnknown);
+	done = true;
 	killer.join();
 	locker.join();
 	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'committed before the crash'")[0][0].as<int>() == 1);

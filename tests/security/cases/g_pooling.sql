@@ -59,8 +59,8 @@ ROLLBACK;
 -- @case G02c a standalone temporary composite type or domain is caught (issue 11)
 CREATE TYPE pg_temp.text AS (x int);
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'temporary composite type left over');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'temporary composite type left over');
 DISCARD TEMP;
 CREATE DOMAIN pg_temp.jsonb AS int4[];
 SELECT tenancy.assert_session_clean();
-SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55000', 'temporary domain left over');
+SELECT sectest.expect_error(:'ERROR', :'LAST_ERROR_SQLSTATE', '55T01', 'temporary domain left over');
