@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 #include <sys/stat.h>
 
 #include "pg_tenancy/token/base64url.hpp"
@@ -120,7 +121,8 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 		std::string_view token_bytes(token_text, len);
 		token::VerifyOptions verify{options.now, options.leeway, options.max_lifetime};
 		VerifiedTokenCache &verified_tokens = Cache().verified;
-		if (const token::ContextClaims *claims = verified_tokens.Find(token_bytes)) {
+		std::string digest;
+		if (const token::ContextClaims *claims = verified_tokens.Find(token_bytes, digest)) {
 			token::TokenError error = token::CheckContextTimes(*claims, verify);
 			result->reason = token::TokenErrorReason(error);
 			if (error != token::TokenError::None)
@@ -135,7 +137,7 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 			return;
 		CopyClaims(verified.claims, result);
 		result->status = TokenCheckStatus::Valid;
-		verified_tokens.Remember(token_bytes, verified.claims);
+		verified_tokens.Remember(std::move(digest), verified.claims);
 	} catch (...) {
 		result->status = TokenCheckStatus::Invalid;
 	}

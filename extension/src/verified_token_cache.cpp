@@ -6,9 +6,11 @@
 
 namespace pg_tenancy {
 
-const token::ContextClaims *VerifiedTokenCache::Find(std::string_view token) noexcept {
+const token::ContextClaims *VerifiedTokenCache::Find(std::string_view token, std::string &digest) noexcept {
 	try {
-		auto it = index_.find(token::Sha256(token));
+		digest.clear();
+		digest = token::Sha256(token);
+		auto it = index_.find(digest);
 		if (it == index_.end())
 			return nullptr;
 		entries_.splice(entries_.begin(), entries_, it->second);
@@ -18,9 +20,8 @@ const token::ContextClaims *VerifiedTokenCache::Find(std::string_view token) noe
 	}
 }
 
-void VerifiedTokenCache::Remember(std::string_view token, const token::ContextClaims &claims) {
-	std::string digest = token::Sha256(token);
-	if (index_.count(digest))
+void VerifiedTokenCache::Remember(std::string digest, const token::ContextClaims &claims) {
+	if (digest.empty() || index_.count(digest))
 		return;
 	if (index_.size() >= kCapacity) {
 		index_.erase(entries_.back().digest);

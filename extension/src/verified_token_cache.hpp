@@ -25,10 +25,12 @@ class VerifiedTokenCache {
 	// about 500 kB at most.
 	static constexpr std::size_t kCapacity = 1024;
 
-	// The claims `token` verified with, or nullptr.
-	const token::ContextClaims *Find(std::string_view token) noexcept;
-	// Remembers a token whose signature verified, evicting the least recently used.
-	void Remember(std::string_view token, const token::ContextClaims &claims);
+	// The claims `token` verified with, or nullptr. Leaves the token's digest
+	// in `digest` (empty if it could not be computed) for Remember().
+	const token::ContextClaims *Find(std::string_view token, std::string &digest) noexcept;
+	// Remembers a token, by the digest Find() gave, whose signature verified;
+	// evicts the least recently used.
+	void Remember(std::string digest, const token::ContextClaims &claims);
 	void Clear() noexcept;
 	std::size_t Size() const noexcept { return index_.size(); }
 
