@@ -15,6 +15,10 @@
 -- External identities (sql/src/45_identities.sql): tenancy.user_identities and
 -- tenancy.link_identity(), unlink_identity(), resolve_identity(); the audit's rule
 -- T207 (sql/src/92_audit_roles.sql) also watches tenancy.user_identities.
+-- Citus (issue 15, sql/src/31_citus.sql): protect() works before and after
+-- create_distributed_table and leaves out the row trigger where Citus is
+-- installed (protection_of() then reads the registry); the audit's rules T6xx
+-- (sql/src/95_audit_cluster.sql) inspect a Citus cluster from its coordinator.
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3.0'" to load this file. \quit
 
 -- enter(): no SECURITY DEFINER and no SET clause (see sql/src/20_context.sql).
@@ -277,6 +281,100 @@ AS $$
 $$;
 
 -- ---------------------------------------------------------------------------
+-- Citus (issue 15): what protect() and the audit need to know about a Citus
+-- cluster. pg_tenancy installs and behaves the same without Citus: every call
+-- into Citus is dynamic (EXECUTE), behind tenancy.citus_installed().
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.citus_installed() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname OPERATOR(pg_catalog.=) 'citus');
+COMMENT ON FUNCTION tenancy.citus_installed() IS 'Is the citus extension installed in this database?';
+
+-- The column Citus distributes tbl (or the distributed table tbl is a
+-- partition of) by, or NULL: not distributed by a column, or no Citus.
+CREATE FUNCTION tenancy.citus_distribution_column(tbl pg_catalog.regclass) RETURNS name
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+BEGIN
+    IF NOT tenancy.citus_installed() THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey)::name '
+            'FROM pg_catalog.pg_dist_partition AS p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1 '
+            'AND p.partkey IS NOT NULL' INTO col USING tbl;
+    RETURN col;
+END
+$$;
+COMMENT ON FUNCTION tenancy.citus_distribution_column(pg_catalog.regclass) IS
+    'The column Citus distributes a table by, or NULL (not a distributed table, or no Citus)';
+
+-- The organization column's default and NOT NULL, each only if missing, so
+-- protect() can run again on a distributed table. Citus refuses SET DEFAULT on a
+-- distribution column; there the default is set on this node's table only
+-- (DDL propagation off for that one statement). That is where Citus plans an
+-- INSERT and evaluates the default to route the row; a node without it gets
+-- NULL, which NOT NULL and Citus both refuse (fails closed).
+CREATE FUNCTION tenancy.set_org_column_default(tbl pg_catalog.regclass, org_column name) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col record;
+    propagation text := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
+BEGIN
+    SELECT a.attnotnull,
+           pg_catalog.pg_get_expr(d.adbin, d.adrelid) IS NOT DISTINCT FROM 'tenancy.current_org()' AS has_default
+      INTO col
+      FROM pg_catalog.pg_attribute AS a
+      LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = tbl AND a.attname = org_column AND NOT a.attisdropped;
+    IF NOT col.has_default THEN
+        IF tenancy.citus_distribution_column(tbl) IS NOT DISTINCT FROM org_column THEN
+            PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+        END IF;
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org()',
+                                  tbl, org_column);
+        IF propagation IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', propagation, true);
+        END IF;
+    END IF;
+    IF NOT col.attnotnull THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', tbl, org_column);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.set_org_column_default(pg_catalog.regclass, name) IS
+    'Part of tenancy.protect(): the organization column defaults to tenancy.current_org() and is NOT NULL';
+
+-- The row trigger that pins rows to their organization, (re)created; left out
+-- where Citus is installed, because Citus refuses to distribute a table with
+-- triggers. A row still cannot move: the UPDATE policies require the current
+-- organization of the old and the new row, and Citus forbids updating a
+-- distribution column. The registry (28_protection_registry.sql) then records
+-- the protection the trigger's arguments would hold.
+CREATE FUNCTION tenancy.pin_rows_to_org(tbl pg_catalog.regclass, how tenancy.protection) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0) THEN
+        EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', tbl);
+    END IF;
+    IF NOT tenancy.citus_installed() THEN
+        PERFORM tenancy.create_org_trigger(tbl, how);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.pin_rows_to_org(pg_catalog.regclass, tenancy.protection) IS
+    'Part of tenancy.protect(): the tenancy_org_immutable trigger, except where Citus is installed';
+
+-- ---------------------------------------------------------------------------
 -- Audit (issue 14): column grants, the whole role graph, policies judged by their
 -- parsed expressions, a registry of protected tables, stored settings, large
 -- objects, no false positives, tenancy_auditor, no JIT. Same words as
@@ -380,8 +478,7 @@ BEGIN
         PERFORM tenancy.require_known_permissions(pg_catalog.jsonb_build_array(permission));
     END LOOP;
 
-    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org(), '
-                              'ALTER COLUMN %I SET NOT NULL', tbl, org_column, org_column);
+    PERFORM tenancy.set_org_column_default(tbl, org_column);
 
     -- Tenant predicates must be able to use an index led by the organization column.
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
@@ -390,11 +487,7 @@ BEGIN
     END IF;
 
     -- Row triggers on a partitioned table are cloned onto its partitions.
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
-                WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable') THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', tbl);
-    END IF;
-    PERFORM tenancy.create_org_trigger(tbl, how);
+    PERFORM tenancy.pin_rows_to_org(tbl, how);
 
     -- Children first: the policies on the parent are what the event trigger
     -- looks for, so they come last.
@@ -670,13 +763,23 @@ AS $$
             OR pg_catalog.pg_get_expr((t.guard).polwithcheck, t.rel) IS DISTINCT FROM t.tenant_expr)
     UNION ALL
     -- T107: the trigger that pins rows to their organization (and records the protection) is gone.
+    -- With Citus, protect() leaves it out (31_citus.sql): a table distributed by its
+    -- organization column needs none, since Citus forbids updating that column.
     SELECT 'T107', 'medium'::tenancy.severity, t.rel::text,
-           'trigger tenancy_org_immutable is missing: only the policies now keep a row from moving to another '
-           'organization, and pg_tenancy no longer knows how the table was protected',
-           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
+           CASE WHEN tenancy.citus_installed()
+                THEN pg_catalog.format('the table is not distributed by %I and has no trigger '
+                                       'tenancy_org_immutable (protect() leaves it out where Citus is installed): '
+                                       'only the policies keep a row from moving to another organization',
+                                       t.org_column)
+                ELSE 'trigger tenancy_org_immutable is missing: only the policies now keep a row from moving to '
+                     'another organization, and pg_tenancy no longer knows how the table was protected' END,
+           CASE WHEN tenancy.citus_installed()
+                THEN pg_catalog.format('SELECT create_distributed_table(%L, %L);', t.root::text, t.org_column)
+                ELSE pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column) END
       FROM t
      WHERE t.protected AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g
                                         WHERE g.tgrelid = t.rel AND g.tgname = 'tenancy_org_immutable')
+       AND tenancy.citus_distribution_column(t.rel) IS DISTINCT FROM t.org_column
     UNION ALL
     -- T106: tenant predicates need an index led by the organization column.
     SELECT 'T106', 'medium'::tenancy.severity, t.rel::text,
@@ -2364,3 +2467,247 @@ COMMENT ON FUNCTION tenancy.assert_session_clean() IS
     'Raise SQLSTATE 55T01 if tenancy.session_leftovers() is not empty';
 COMMENT ON FUNCTION tenancy.require_context() IS
     'Raise SQLSTATE 42T02 unless a tenant context is active (sent by the engine just before COMMIT)';
+
+-- ---------------------------------------------------------------------------
+-- Citus (issue 15): protect() without the row trigger where Citus is installed,
+-- and the audit on a coordinator (rules T6xx).
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION tenancy.protection_of(tbl pg_catalog.regclass) RETURNS tenancy.protection
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rest bytea;
+    args text[] := '{}';
+    cut integer;
+BEGIN
+    SELECT t.tgargs INTO rest FROM pg_catalog.pg_trigger AS t
+     WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable' LIMIT 1;
+    IF rest IS NULL THEN -- no trigger (Citus, 31_citus.sql): what protect() recorded
+        RETURN (SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                  FROM tenancy.protection_registry AS r WHERE r.table_name OPERATOR(pg_catalog.=) tbl);
+    END IF;
+    -- tgargs holds the arguments, each followed by a zero byte.
+    LOOP
+        cut := pg_catalog.position(rest, '\000'::bytea);
+        EXIT WHEN cut = 0;
+        args := args || pg_catalog.convert_from(pg_catalog.substr(rest, 1, cut - 1), 'UTF8');
+        rest := pg_catalog.substr(rest, cut + 1);
+    END LOOP;
+    RETURN ROW(args[1]::name, NULLIF(args[2], ''), NULLIF(args[3], ''))::tenancy.protection;
+END
+$$;
+CREATE OR REPLACE FUNCTION tenancy.protect_descendant(child pg_catalog.regclass, how tenancy.protection) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_partition boolean;
+    attnum smallint;
+BEGIN
+    -- Row-level security cannot be put on a foreign table, so one inside a
+    -- protected hierarchy could be read around the tenant policies.
+    IF (SELECT c.relkind FROM pg_catalog.pg_class AS c WHERE c.oid = child) = 'f' THEN
+        RAISE EXCEPTION 'foreign table % cannot join a table protected by pg_tenancy', child
+            USING ERRCODE = '42809',
+                  HINT = 'Row-level security does not apply to foreign tables; keep tenant data in local tables.';
+    END IF;
+    -- Policies first: every ALTER TABLE below fires the event trigger, which
+    -- leaves a table alone once its policies are complete.
+    PERFORM tenancy.apply_policies(child, how);
+    PERFORM tenancy.set_org_column_default(child, how.org_column);
+    SELECT c.relispartition INTO is_partition FROM pg_catalog.pg_class AS c WHERE c.oid = child;
+    IF is_partition THEN
+        RETURN; -- partitions get the index and the trigger from their parent
+    END IF;
+    SELECT a.attnum INTO attnum FROM pg_catalog.pg_attribute AS a
+     WHERE a.attrelid = child AND a.attname = how.org_column AND NOT a.attisdropped;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                    WHERE i.indrelid = child AND i.indkey[0] = attnum AND i.indpred IS NULL) THEN
+        EXECUTE pg_catalog.format('CREATE INDEX ON %s (%I)', child, how.org_column);
+    END IF;
+    PERFORM tenancy.pin_rows_to_org(child, how);
+END
+$$;
+CREATE OR REPLACE FUNCTION tenancy.audit(app_role pg_catalog.regrole DEFAULT NULL) RETURNS SETOF tenancy.finding
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    -- Catalog queries over thousands of relations cross the JIT cost threshold,
+    -- and compiling them costs seconds while running them takes milliseconds.
+    SET jit = off
+AS $$
+DECLARE
+    apps pg_catalog.oid[];
+BEGIN
+    SELECT pg_catalog.array_agg(r) INTO apps FROM tenancy.audited_roles(app_role) AS r;
+    apps := coalesce(apps, '{}');
+    RETURN QUERY
+    SELECT f.* FROM (
+        SELECT * FROM tenancy.audit_tables(apps)
+        UNION ALL SELECT * FROM tenancy.audit_roles(apps)
+        UNION ALL SELECT * FROM tenancy.audit_policies(apps)
+        UNION ALL SELECT * FROM tenancy.audit_objects(apps)
+        UNION ALL SELECT * FROM tenancy.audit_settings(apps)
+        UNION ALL SELECT * FROM tenancy.audit_statement_texts()
+        UNION ALL SELECT * FROM tenancy.audit_cluster()
+        UNION ALL
+        SELECT 'T200', 'info'::tenancy.severity, 'application role',
+               CASE WHEN pg_catalog.cardinality(apps) = 0
+                    THEN 'no application role was given and none holds privileges on a tenant table, so the role '
+                         'checks (T2xx) did not run'
+                    ELSE 'no application role was given; the role checks ran for '
+                         || (SELECT pg_catalog.string_agg(a::pg_catalog.regrole::text, ', ' ORDER BY 1)
+                               FROM pg_catalog.unnest(apps) AS a)
+                         || ' (roles holding privileges on tenant tables, and logins reaching them through a group)'
+               END,
+               'Name the role the application connects as: SELECT * FROM tenancy.audit(''<role>'');'
+         WHERE app_role IS NULL
+    ) AS f
+    ORDER BY f.severity DESC, f.rule, f.object;
+END
+$$;
+-- ---------------------------------------------------------------------------
+-- Rules T6xx: a Citus cluster, seen from its coordinator (issue 15). Shards and
+-- the workers' copies of protected tables carry their own policies (Citus
+-- re-creates the restrictive guard as PERMISSIVE on them), and every node has
+-- its own settings and keyring. Nothing here runs without Citus: every call into
+-- it is dynamic, and on a worker or a plain server this returns no rows.
+-- ---------------------------------------------------------------------------
+
+-- What one shard or copy of a table looks like, as one line: the guard
+-- (restrictive, permissive or missing), RLS enabled, RLS forced, and a digest
+-- of pg_tenancy's policies (names, commands, expressions; not the guard's kind).
+-- %1$L is the relation, filled in by format() (run_command_on_shards does that).
+CREATE FUNCTION tenancy.cluster_policy_state_query() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN 'SELECT pg_catalog.concat_ws(''|'', '
+           'coalesce((SELECT CASE WHEN p.polpermissive THEN ''permissive'' ELSE ''restrictive'' END '
+           'FROM pg_catalog.pg_policy AS p WHERE p.polrelid = %1$L::pg_catalog.regclass '
+           'AND p.polname = ''tenancy_guard''), ''missing''), c.relrowsecurity, c.relforcerowsecurity, '
+           'pg_catalog.md5(coalesce((SELECT pg_catalog.string_agg(pg_catalog.concat_ws('':'', p.polname, p.polcmd, '
+           'pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)), '
+           ''';'' ORDER BY p.polname) FROM pg_catalog.pg_policy AS p WHERE p.polrelid = c.oid '
+           'AND p.polname IN (''tenancy_isolation'', ''tenancy_guard'', ''tenancy_read'', ''tenancy_insert'', '
+           '''tenancy_update'', ''tenancy_delete'')), ''''))) '
+           'FROM pg_catalog.pg_class AS c WHERE c.oid = %1$L::pg_catalog.regclass';
+REVOKE ALL ON FUNCTION tenancy.cluster_policy_state_query() FROM PUBLIC;
+
+CREATE FUNCTION tenancy.audit_cluster() RETURNS SETOF tenancy.finding
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_coordinator boolean := false;
+    tbl pg_catalog.regclass;
+    expected text;
+    forwarding text := pg_catalog.current_setting('tenancy.forward_context_to_workers', true);
+    propagation text := tenancy.server_setting('citus.propagate_set_commands');
+    fingerprint_fn pg_catalog.regprocedure := pg_catalog.to_regprocedure('tenancy.keyring_fingerprint()');
+BEGIN
+    IF NOT tenancy.citus_installed() THEN
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO is_coordinator;
+    EXCEPTION WHEN OTHERS THEN
+        is_coordinator := false; -- an older Citus, or its metadata unreadable: not audited from here
+    END;
+    IF NOT coalesce(is_coordinator, false) THEN
+        RETURN;
+    END IF;
+
+    -- T601-T603: the shards and the workers' copies of every protected Citus table.
+    FOR tbl IN EXECUTE 'SELECT t.rel FROM tenancy.tenant_relations() AS t '
+                       'JOIN pg_catalog.pg_dist_partition AS d ON d.logicalrelid = t.rel '
+                       'WHERE t.relkind IN (''r'', ''p'') AND ((t.protection).org_column IS NOT NULL OR EXISTS ('
+                       'SELECT 1 FROM pg_catalog.pg_policy AS p WHERE p.polrelid IN (t.rel, t.root) '
+                       'AND p.polname = ANY (tenancy.policy_names()))) ORDER BY 1' LOOP
+        EXECUTE pg_catalog.format(tenancy.cluster_policy_state_query(), tbl) INTO expected;
+        -- A worker without a copy of the table (no metadata synced) answers with an error: skipped.
+        RETURN QUERY EXECUTE
+            'WITH s AS MATERIALIZED ('
+            '    SELECT ''shard '' || s.shardid AS place, s.success, s.result AS state '
+            '      FROM pg_catalog.run_command_on_shards($1, $2) AS s '
+            '    UNION ALL '
+            '    SELECT pg_catalog.format(''%s:%s'', w.nodename, w.nodeport), w.success, w.result '
+            '      FROM pg_catalog.run_command_on_workers($3) AS w), '
+            'n AS (SELECT pg_catalog.count(*) AS total FROM s) '
+            'SELECT f.rule, f.severity::tenancy.severity, $1::text, '
+            '       pg_catalog.format(''%s on %s of %s shards and worker copies: %s%s'', f.what, pg_catalog.count(*), '
+            '                         pg_catalog.max(n.total), pg_catalog.array_to_string((pg_catalog.array_agg('
+            '                         s.place ORDER BY s.place))[1:4], '', ''), '
+            '                         CASE WHEN pg_catalog.count(*) > 4 THEN '', ...'' ELSE '''' END), f.remedy '
+            '  FROM s CROSS JOIN n CROSS JOIN LATERAL (VALUES '
+            '       (''T601'', ''critical'', s.success AND pg_catalog.split_part(s.state, ''|'', 1) <> ''restrictive'', '
+            '        ''pg_tenancy''''s guard tenancy_guard is '' || pg_catalog.split_part(s.state, ''|'', 1) '
+            '        || '' (Citus re-creates policies as PERMISSIVE)'', '
+            '        ''Do not rely on the guard on shards: every permissive policy must carry the tenant condition '
+            '(docs/security.md, Scaling out).''), '
+            '       (''T601'', ''critical'', s.success AND pg_catalog.split_part(s.state, ''|'', 2) <> ''true'', '
+            '        ''row-level security is disabled'', '
+            '        pg_catalog.format(''ALTER TABLE %s ENABLE ROW LEVEL SECURITY;'', $1)), '
+            '       (''T602'', ''high'', s.success AND pg_catalog.split_part(s.state, ''|'', 3) <> ''true'', '
+            '        ''row-level security is not forced'', '
+            '        pg_catalog.format(''ALTER TABLE %s FORCE ROW LEVEL SECURITY;'', $1)), '
+            '       (''T603'', ''medium'', s.success AND pg_catalog.split_part(s.state, ''|'', 4) '
+            '        <> pg_catalog.split_part($4, ''|'', 4), '
+            '        ''pg_tenancy''''s policies differ from the coordinator''''s (missing or changed)'', '
+            '        pg_catalog.format(''SELECT tenancy.protect(%L);'', $1)), '
+            '       (''T603'', ''medium'', NOT s.success AND s.place LIKE ''shard %'', '
+            '        ''the policies could not be inspected'', ''Check that every worker is reachable.'') '
+            '       ) AS f(rule, severity, bad, what, remedy) '
+            ' WHERE f.bad GROUP BY f.rule, f.severity, f.what, f.remedy'
+            USING tbl, tenancy.cluster_policy_state_query(),
+                  pg_catalog.format(tenancy.cluster_policy_state_query(), tbl), expected;
+    END LOOP;
+
+    -- T604-T606: how a context reaches the workers (settings of every node).
+    IF forwarding IS DISTINCT FROM 'on' THEN
+        RETURN QUERY SELECT 'T604', 'high'::tenancy.severity, 'tenancy.forward_context_to_workers'::text,
+            CASE WHEN propagation = 'local'
+                 THEN 'the coordinator does not forward contexts, and citus.propagate_set_commands = local: a '
+                      'context reaches the workers only as the application''s raw token in SET LOCAL text, '
+                      'visible in the workers'' pg_stat_activity, unchecked for membership, and replayable'
+                 ELSE pg_catalog.format('the coordinator does not forward contexts (tenancy.forward_context_to_'
+                                        'workers is %s) and citus.propagate_set_commands = %s: a context entered '
+                                        'here never reaches the workers, so queries on distributed tables fail '
+                                        'there (or return nothing)', coalesce(forwarding, 'unknown to this build'),
+                                        coalesce(propagation, 'unset')) END,
+            'ALTER SYSTEM SET tenancy.forward_context_to_workers = on; SELECT pg_reload_conf();';
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT ''T605'', ''high''::tenancy.severity, pg_catalog.format(''%s:%s'', w.nodename, w.nodeport), '
+        '       ''worker does not accept forwarded contexts (tenancy.accept_forwarded_context = '' '
+        '       || coalesce(NULLIF(w.result, ''''), ''unknown'') || ''): queries on distributed tables fail there'', '
+        '       ''On that worker: ALTER SYSTEM SET tenancy.accept_forwarded_context = on; SELECT pg_reload_conf();'' '
+        '  FROM pg_catalog.run_command_on_workers(''SELECT pg_catalog.current_setting('
+        '''''tenancy.accept_forwarded_context'''', true)'') AS w '
+        ' WHERE NOT w.success OR w.result IS DISTINCT FROM ''on''';
+
+    -- T606: keyrings that differ between nodes (tenancy.keyring_fingerprint()).
+    IF fingerprint_fn IS NULL THEN
+        RETURN QUERY SELECT 'T606', 'medium'::tenancy.severity, 'keyrings'::text,
+            'this build of pg_tenancy has no tenancy.keyring_fingerprint(), so the nodes'' keyrings were not compared',
+            'Install the same pg_tenancy release on every node.';
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'WITH prints AS (SELECT pg_catalog.format(''%s:%s'', n.nodename, n.nodeport) AS node, a.success, a.result '
+        '                  FROM pg_catalog.run_command_on_all_nodes(''SELECT tenancy.keyring_fingerprint()'') AS a '
+        '                  JOIN pg_catalog.pg_dist_node AS n ON n.nodeid = a.nodeid), '
+        '     mine AS (SELECT tenancy.keyring_fingerprint() AS print) '
+        'SELECT ''T606'', ''high''::tenancy.severity, p.node, '
+        '       CASE WHEN NOT p.success THEN ''the node''''s keyring could not be read: '' || p.result '
+        '            WHEN NULLIF(p.result, '''') IS NULL THEN ''the node''''s keyring is unusable'' '
+        '            ELSE ''the node''''s keyring differs from the coordinator''''s: contexts signed on one node '
+        '                  fail, or a key removed on one node is still accepted on another'' END, '
+        '       ''Install the same keyring file on every node (tenancy.keyring_file), mode 0600.'' '
+        '  FROM prints AS p, mine '
+        ' WHERE NOT p.success OR NULLIF(p.result, '''') IS NULL OR p.result IS DISTINCT FROM mine.print';
+END
+$$;
+COMMENT ON FUNCTION tenancy.audit_cluster() IS
+    'Internal to tenancy.audit(): on a Citus coordinator, the shards'' and workers'' policies, the forwarding '
+    'settings of every node and their keyrings (rules T6xx)';
+REVOKE ALL ON FUNCTION tenancy.audit_cluster() FROM PUBLIC;

@@ -28,7 +28,7 @@ cd "$root"
 # server for all), then local_suites_last.
 local_suites_first=(format token identity)
 server_suites=(engine regress isolation cluster security cli bearer walkthrough tickets node python package)
-local_suites_last=(versions not_preloaded fuzz sanitize soak bench)
+local_suites_last=(versions not_preloaded citus fuzz sanitize soak bench)
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 list_suites() {
@@ -52,6 +52,8 @@ python                pg_tenancy from Python (examples/python)
 package               the installed CMake package and pkg-config file
 versions              version numbers, released scripts, SQL source sizes (no server)
 not_preloaded         CREATE EXTENSION on a server without the library (own server)
+citus                 a Citus coordinator and two workers (tests/citus/run.sh; own servers);
+                      skipped when Citus is not installed
 fuzz[:SECONDS]        every libFuzzer target for SECONDS (default 15) each (tests/fuzz)
 sanitize              token and engine tests built with ASan+UBSan (own server)
 soak[:SECONDS]        the engine's fault soak with a commit ledger, default 60 s (own server)
@@ -102,6 +104,8 @@ summary() {
   echo
   echo "== summary"
   grep '^not ok ' "$results" || true
+  # A skip counts as passed, and is shown: "ok NAME # SKIP why".
+  grep '^ok .*# SKIP' "$results" | sed 's/^ok /skipped: /' || true
   echo "ran: ${units[*]:-a shell} on $how, in $(($(date +%s) - started)) s"
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
@@ -199,6 +203,16 @@ suite_not_preloaded() {
   echo "== server without the library preloaded"
   pg_virtualenv -t bash tests/cluster/not_preloaded.sh >>"$results" 2>&1 || true
   grep 'cluster:.*preload' "$results" || true
+}
+
+# A Citus coordinator and two workers of its own (tests/citus/run.sh), or one
+# "ok citus:skipped # SKIP ..." line when Citus is not installed.
+suite_citus() {
+  echo "== Citus cluster (tests/citus/run.sh)"
+  bash tests/citus/run.sh >"$work/citus.log" 2>&1 || true
+  cat "$work/citus.log"
+  grep -E '^(not )?ok citus:' "$work/citus.log" >>"$results" || true
+  grep -qE '^(not )?ok citus:' "$work/citus.log" || echo "not ok citus:run (no result; see above)" >>"$results"
 }
 
 # Fuzzing, sanitizers and the soak (CONTRIBUTING.md): the short forms; each

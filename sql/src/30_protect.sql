@@ -132,8 +132,9 @@ DECLARE
 BEGIN
     SELECT t.tgargs INTO rest FROM pg_catalog.pg_trigger AS t
      WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable' LIMIT 1;
-    IF rest IS NULL THEN
-        RETURN NULL;
+    IF rest IS NULL THEN -- no trigger (Citus, 31_citus.sql): what protect() recorded
+        RETURN (SELECT ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection
+                  FROM tenancy.protection_registry AS r WHERE r.table_name OPERATOR(pg_catalog.=) tbl);
     END IF;
     -- tgargs holds the arguments, each followed by a zero byte.
     LOOP
@@ -169,8 +170,7 @@ BEGIN
     -- Policies first: every ALTER TABLE below fires the event trigger, which
     -- leaves a table alone once its policies are complete.
     PERFORM tenancy.apply_policies(child, how);
-    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org(), '
-                              'ALTER COLUMN %I SET NOT NULL', child, how.org_column, how.org_column);
+    PERFORM tenancy.set_org_column_default(child, how.org_column);
     SELECT c.relispartition INTO is_partition FROM pg_catalog.pg_class AS c WHERE c.oid = child;
     IF is_partition THEN
         RETURN; -- partitions get the index and the trigger from their parent
@@ -181,11 +181,7 @@ BEGIN
                     WHERE i.indrelid = child AND i.indkey[0] = attnum AND i.indpred IS NULL) THEN
         EXECUTE pg_catalog.format('CREATE INDEX ON %s (%I)', child, how.org_column);
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
-                WHERE t.tgrelid = child AND t.tgname = 'tenancy_org_immutable') THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', child);
-    END IF;
-    PERFORM tenancy.create_org_trigger(child, how);
+    PERFORM tenancy.pin_rows_to_org(child, how);
 END
 $$;
 COMMENT ON FUNCTION tenancy.protect_descendant(pg_catalog.regclass, tenancy.protection) IS
@@ -244,8 +240,7 @@ BEGIN
         PERFORM tenancy.require_known_permissions(pg_catalog.jsonb_build_array(permission));
     END LOOP;
 
-    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_org(), '
-                              'ALTER COLUMN %I SET NOT NULL', tbl, org_column, org_column);
+    PERFORM tenancy.set_org_column_default(tbl, org_column);
 
     -- Tenant predicates must be able to use an index led by the organization column.
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
@@ -254,11 +249,7 @@ BEGIN
     END IF;
 
     -- Row triggers on a partitioned table are cloned onto its partitions.
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
-                WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable') THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', tbl);
-    END IF;
-    PERFORM tenancy.create_org_trigger(tbl, how);
+    PERFORM tenancy.pin_rows_to_org(tbl, how);
 
     -- Children first: the policies on the parent are what the event trigger
     -- looks for, so they come last.

@@ -70,13 +70,23 @@ AS $$
             OR pg_catalog.pg_get_expr((t.guard).polwithcheck, t.rel) IS DISTINCT FROM t.tenant_expr)
     UNION ALL
     -- T107: the trigger that pins rows to their organization (and records the protection) is gone.
+    -- With Citus, protect() leaves it out (31_citus.sql): a table distributed by its
+    -- organization column needs none, since Citus forbids updating that column.
     SELECT 'T107', 'medium'::tenancy.severity, t.rel::text,
-           'trigger tenancy_org_immutable is missing: only the policies now keep a row from moving to another '
-           'organization, and pg_tenancy no longer knows how the table was protected',
-           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
+           CASE WHEN tenancy.citus_installed()
+                THEN pg_catalog.format('the table is not distributed by %I and has no trigger '
+                                       'tenancy_org_immutable (protect() leaves it out where Citus is installed): '
+                                       'only the policies keep a row from moving to another organization',
+                                       t.org_column)
+                ELSE 'trigger tenancy_org_immutable is missing: only the policies now keep a row from moving to '
+                     'another organization, and pg_tenancy no longer knows how the table was protected' END,
+           CASE WHEN tenancy.citus_installed()
+                THEN pg_catalog.format('SELECT create_distributed_table(%L, %L);', t.root::text, t.org_column)
+                ELSE pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column) END
       FROM t
      WHERE t.protected AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g
                                         WHERE g.tgrelid = t.rel AND g.tgname = 'tenancy_org_immutable')
+       AND tenancy.citus_distribution_column(t.rel) IS DISTINCT FROM t.org_column
     UNION ALL
     -- T106: tenant predicates need an index led by the organization column.
     SELECT 'T106', 'medium'::tenancy.severity, t.rel::text,
