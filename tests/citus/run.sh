@@ -233,9 +233,10 @@ out=$(node 0 citus_app -c "SELECT count(*) FROM tickets" 2>&1)
 # ---- the coordinator's audit sees the cluster.
 audit() { su_q "SELECT rule || ' ' || object || ' ' || detail FROM tenancy.audit() WHERE rule LIKE 'T6%'" 2>&1; }
 out=$(audit)
-echo "$out" | grep -q "^T601 tickets .*tenancy_guard is permissive"; report audit_reports_downgraded_guard $? "$out"
+echo "$out" | sed 's/^/# audit: /'
+echo "$out" | grep -q "^T601 public.tickets .*tenancy_guard is permissive"; report audit_reports_downgraded_guard $? "$out"
 echo "$out" | grep -q "^T605"; [ $? -ne 0 ]; report audit_workers_accept_forwarded_contexts $? "$out"
-echo "$out" | grep -q "^T606"; [ $? -ne 0 ]; report audit_keyrings_match $? "$out"
+echo "$out" | grep -q "^T606"; [ $? -ne 0 ]; report audit_keyrings_match $? "$(echo "$out" | grep "^T606")"
 su_q "ALTER SYSTEM SET tenancy.forward_context_to_workers = off" >/dev/null 2>&1
 su_q "SELECT pg_reload_conf()" >/dev/null; sleep 0.5
 out=$(audit)
@@ -247,5 +248,5 @@ cat "$work/extra.server" >>"$work/worker2.keyring"
 su_q "SELECT pg_reload_conf()" >/dev/null; sleep 0.5
 out=$(audit)
 echo "$out" | grep -q "^T605 127.0.0.1:${ports[2]}"; report audit_reports_worker_not_accepting $? "$out"
-echo "$out" | grep -q "^T606 127.0.0.1:${ports[2]} .*differs"; report audit_reports_differing_keyring $? "$out"
+echo "$out" | grep -q "^T606 127.0.0.1:${ports[2]} .*differs"; report audit_reports_differing_keyring $? "$(echo "$out" | grep "^T606")"
 exit 0
