@@ -478,6 +478,10 @@ BEGIN
         PERFORM tenancy.require_known_permissions(pg_catalog.jsonb_build_array(permission));
     END LOOP;
 
+    -- Only the owner may (the ALTERs below may all be skipped once protected).
+    IF NOT pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel.relname USING ERRCODE = '42501';
+    END IF;
     PERFORM tenancy.set_org_column_default(tbl, org_column);
 
     -- Tenant predicates must be able to use an index led by the organization column.
