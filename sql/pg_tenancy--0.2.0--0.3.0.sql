@@ -2715,3 +2715,4 @@ COMMENT ON FUNCTION tenancy.audit_cluster() IS
     'Internal to tenancy.audit(): on a Citus coordinator, the shards'' and workers'' policies, the forwarding '
     'settings of every node and their keyrings (rules T6xx)';
 REVOKE ALL ON FUNCTION tenancy.audit_cluster() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.cluster_policy_state_query(), tenancy.audit_cluster() TO tenancy_auditor;

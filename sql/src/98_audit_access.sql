@@ -39,7 +39,9 @@ GRANT EXECUTE ON FUNCTION
     tenancy.server_setting(text),
     tenancy.setting_ms(text),
     tenancy.audit_settings(pg_catalog.oid[]),
-    tenancy.audit_statement_texts()
+    tenancy.audit_statement_texts(),
+    tenancy.cluster_policy_state_query(),
+    tenancy.audit_cluster()
     TO tenancy_auditor;
 
 -- The probe does not pay JIT either (see tenancy.audit()).
