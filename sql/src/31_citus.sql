@@ -70,11 +70,11 @@ COMMENT ON FUNCTION tenancy.set_org_column_default(pg_catalog.regclass, name) IS
     'Part of tenancy.protect(): the organization column defaults to tenancy.current_org() and is NOT NULL';
 
 -- The row trigger that pins rows to their organization, (re)created; left out
--- where Citus is installed, because Citus refuses to distribute a table with
--- triggers. A row still cannot move: the UPDATE policies require the current
--- organization of the old and the new row, and Citus forbids updating a
--- distribution column. The registry (28_protection_registry.sql) then records
--- the protection the trigger's arguments would hold.
+-- where Citus is installed (but for pg_tenancy's own tables), because Citus
+-- refuses to distribute a table with triggers. A row still cannot move: the
+-- UPDATE policies require the current organization of the old and the new row,
+-- and Citus forbids updating a distribution column. The registry
+-- (28_protection_registry.sql) then records what the trigger's arguments would.
 CREATE FUNCTION tenancy.pin_rows_to_org(tbl pg_catalog.regclass, how tenancy.protection) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -84,7 +84,9 @@ BEGIN
                 WHERE t.tgrelid = tbl AND t.tgname = 'tenancy_org_immutable' AND t.tgparentid = 0) THEN
         EXECUTE pg_catalog.format('DROP TRIGGER tenancy_org_immutable ON %s', tbl);
     END IF;
-    IF NOT tenancy.citus_installed() THEN
+    -- pg_tenancy's own tables (audit_log) stay local to each node: they keep it.
+    IF NOT tenancy.citus_installed()
+       OR (SELECT c.relnamespace FROM pg_catalog.pg_class AS c WHERE c.oid = tbl) = 'tenancy'::pg_catalog.regnamespace THEN
         PERFORM tenancy.create_org_trigger(tbl, how);
     END IF;
 END

@@ -236,6 +236,8 @@ out=$(audit)
 echo "$out" | sed 's/^/# audit: /'
 echo "$out" | grep -q "^T601 public.tickets .*tenancy_guard is permissive"; report audit_reports_downgraded_guard $? "$out"
 echo "$out" | grep -q "^T605"; [ $? -ne 0 ]; report audit_workers_accept_forwarded_contexts $? "$out"
+out107=$(su_q "SELECT count(*) FROM tenancy.audit() WHERE rule = 'T107'" 2>&1)
+[ "$out107" = 0 ]; report audit_no_missing_trigger_finding_for_distributed_tables $? "$out107"
 echo "$out" | grep -q "^T606"; [ $? -ne 0 ]; report audit_keyrings_match $? "$(echo "$out" | grep "^T606")"
 su_q "ALTER SYSTEM SET tenancy.forward_context_to_workers = off" >/dev/null 2>&1
 su_q "SELECT pg_reload_conf()" >/dev/null; sleep 0.5
