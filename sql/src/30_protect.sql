@@ -31,7 +31,17 @@ CREATE FUNCTION tenancy.policy_names() RETURNS name[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN ARRAY['tenancy_isolation', 'tenancy_guard', 'tenancy_read', 'tenancy_insert', 'tenancy_update',
-                 'tenancy_delete']::name[];
+                 'tenancy_delete', 'tenancy_guard_read', 'tenancy_guard_insert', 'tenancy_guard_update',
+                 'tenancy_guard_delete']::name[];
+
+-- Its RESTRICTIVE guards: tenancy_guard on a table protected without
+-- permissions, the four per-command ones on a table protected with them. A
+-- table carrying any of them is protected.
+CREATE FUNCTION tenancy.guard_names() RETURNS name[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY['tenancy_guard', 'tenancy_guard_read', 'tenancy_guard_insert', 'tenancy_guard_update',
+                 'tenancy_guard_delete']::name[];
 
 CREATE FUNCTION tenancy.drop_policies(tbl pg_catalog.regclass) RETURNS void
     LANGUAGE plpgsql
@@ -56,14 +66,27 @@ DECLARE
     tenant text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', how.org_column);
     can_read text := tenant;
     can_write text := tenant;
+    kind text;
+    prefix text;
 BEGIN
     PERFORM tenancy.drop_policies(tbl);
     -- The tenant condition is inside every permissive policy itself, so
-    -- isolation never depends on a RESTRICTIVE policy alone (Citus forwards those
-    -- to shards as permissive); the restrictive twin stops any other permissive
-    -- policy a user adds from widening access across organizations.
+    -- isolation never depends on a RESTRICTIVE policy alone. The restrictive
+    -- guards stop any other permissive policy a user adds from widening access
+    -- across organizations or past the permissions. Citus re-creates every
+    -- policy on its shards AS PERMISSIVE, so each guard is exactly as strict as
+    -- the access it stands for, never wider: permissive, it grants nothing its
+    -- permissive twin does not. Hence one guard per command when permissions
+    -- are set (a FOR ALL tenant-only guard, made permissive, would let members
+    -- without them read and write). UPDATE and DELETE that read rows (WHERE,
+    -- RETURNING), INSERT ... RETURNING and ON CONFLICT DO UPDATE are also held to
+    -- the SELECT policies by PostgreSQL, so they need the read permission as
+    -- before; with no permissions the one FOR ALL tenant guard is as strict as
+    -- tenancy_isolation.
     IF how.read_permission IS NULL AND how.write_permission IS NULL THEN
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                                  'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_guard ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
                                   'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
     ELSE
         IF how.read_permission IS NOT NULL THEN
@@ -72,17 +95,18 @@ BEGIN
         IF how.write_permission IS NOT NULL THEN
             can_write := pg_catalog.format('%s AND tenancy.has_permission(%L)', tenant, how.write_permission);
         END IF;
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (%s)',
-                                  tbl, can_read);
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_insert ON %s AS PERMISSIVE FOR INSERT TO PUBLIC '
-                                  'WITH CHECK (%s)', tbl, can_write);
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_update ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC '
-                                  'USING (%s) WITH CHECK (%s)', tbl, can_write, can_write);
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_delete ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING (%s)',
-                                  tbl, can_write);
+        FOREACH kind IN ARRAY ARRAY['PERMISSIVE', 'RESTRICTIVE'] LOOP
+            prefix := CASE kind WHEN 'PERMISSIVE' THEN 'tenancy_' ELSE 'tenancy_guard_' END;
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR SELECT TO PUBLIC USING (%s)',
+                                      prefix || 'read', tbl, kind, can_read);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR INSERT TO PUBLIC WITH CHECK (%s)',
+                                      prefix || 'insert', tbl, kind, can_write);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR UPDATE TO PUBLIC USING (%s) WITH CHECK (%s)',
+                                      prefix || 'update', tbl, kind, can_write, can_write);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR DELETE TO PUBLIC USING (%s)',
+                                      prefix || 'delete', tbl, kind, can_write);
+        END LOOP;
     END IF;
-    EXECUTE pg_catalog.format('CREATE POLICY tenancy_guard ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
-                              'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
     -- Last, so that the event trigger below finds the table complete.
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
 END
@@ -289,7 +313,8 @@ BEGIN
      WHERE p.polrelid = tbl AND p.polname <> ALL (tenancy.policy_names());
     IF other_policies IS NOT NULL THEN
         RAISE NOTICE 'table % also has the policies %', tbl, other_policies
-            USING DETAIL = 'pg_tenancy''s restrictive policy still confines them to the current organization.';
+            USING DETAIL = 'pg_tenancy''s restrictive policies still confine them to the current organization and '
+                           'to the table''s read and write permissions.';
     END IF;
 END
 $$;
@@ -324,7 +349,7 @@ BEGIN
         SELECT up.relid::pg_catalog.regclass INTO root FROM up
          WHERE (tenancy.protection_of(up.relid::pg_catalog.regclass)).org_column IS NOT NULL
            AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                        WHERE p.polrelid = up.relid AND p.polname = 'tenancy_guard')
+                        WHERE p.polrelid = up.relid AND p.polname = ANY (tenancy.guard_names()))
          ORDER BY up.depth LIMIT 1;
         CONTINUE WHEN root IS NULL;
         how := tenancy.protection_of(root);
@@ -332,7 +357,7 @@ BEGIN
             CONTINUE WHEN (SELECT c.relrowsecurity AND c.relforcerowsecurity FROM pg_catalog.pg_class AS c
                             WHERE c.oid = child)
                       AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                                   WHERE p.polrelid = child AND p.polname = 'tenancy_guard');
+                                   WHERE p.polrelid = child AND p.polname = ANY (tenancy.guard_names()));
             RAISE NOTICE 'pg_tenancy: protecting %, which now inherits from protected table %', child, root;
             PERFORM tenancy.protect_descendant(child, how);
         END LOOP;
@@ -357,7 +382,7 @@ BEGIN
         RAISE EXCEPTION 'tenancy.unprotect() needs a table' USING ERRCODE = '22004';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                    WHERE p.polrelid = tbl AND p.polname = 'tenancy_guard') THEN
+                    WHERE p.polrelid = tbl AND p.polname = ANY (tenancy.guard_names())) THEN
         RAISE EXCEPTION 'table % is not protected by pg_tenancy', tbl USING ERRCODE = '55000';
     END IF;
     SELECT a.attname INTO org_column
@@ -386,15 +411,16 @@ COMMENT ON FUNCTION tenancy.unprotect(pg_catalog.regclass) IS
     'Undo tenancy.protect(): drop its policies, trigger and column default (the index and NOT NULL stay)';
 
 CREATE VIEW tenancy.protected_tables WITH (security_invoker = true) AS
-SELECT p.polrelid::pg_catalog.regclass AS table_name,
+SELECT c.oid::pg_catalog.regclass AS table_name,
        c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
        c.relispartition AS is_partition,
        c.relrowsecurity AS rls_enabled,
        c.relforcerowsecurity AS rls_forced,
-       (tenancy.protection_of(p.polrelid::pg_catalog.regclass)).read_permission,
-       (tenancy.protection_of(p.polrelid::pg_catalog.regclass)).write_permission
-  FROM pg_catalog.pg_policy AS p
-  JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) p.polrelid
- WHERE p.polname OPERATOR(pg_catalog.=) 'tenancy_guard';
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).read_permission,
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).write_permission
+  FROM pg_catalog.pg_class AS c
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid
+                  AND p.polname OPERATOR(pg_catalog.=) ANY (tenancy.guard_names()));
 COMMENT ON VIEW tenancy.protected_tables IS 'Tables (and partitions) carrying pg_tenancy''s tenant policy';
 GRANT SELECT ON tenancy.protected_tables TO PUBLIC;
