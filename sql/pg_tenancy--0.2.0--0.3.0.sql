@@ -332,7 +332,7 @@ ON CONFLICT (table_name) DO NOTHING;
 -- tenant-only tenancy_guard then let members without the read or write
 -- permission read and write. On tables protected with permissions the guards
 -- are now one per command, each as strict as its permissive twin (see
--- apply_policies() in sql/src/30_protect.sql); the end of this script
+-- apply_policies() in sql/src/29_tenant_policies.sql); the end of this script
 -- re-applies the policies of every table protected with permissions.
 CREATE OR REPLACE FUNCTION tenancy.policy_names() RETURNS name[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -399,7 +399,7 @@ BEGIN
                                       prefix || 'delete', tbl, kind, can_write);
         END LOOP;
     END IF;
-    -- Last, so that the event trigger below finds the table complete.
+    -- Last, so that the event trigger (30_protect.sql) finds the table complete.
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
 END
 $$;
@@ -737,7 +737,7 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass) FROM PUBLIC;
 
--- The guards protect() creates on a table (30_protect.sql, apply_policies()),
+-- The guards protect() creates on a table (29_tenant_policies.sql, apply_policies()),
 -- with their expressions as pg_get_expr() prints them, given the tenant
 -- condition as printed, "(org = tenancy.current_org())".
 CREATE FUNCTION tenancy.expected_guards(tenant_expr text, read_permission text, write_permission text)
@@ -824,7 +824,7 @@ AS $$
       FROM t
      WHERE t.protected AND t.relrowsecurity AND NOT t.relforcerowsecurity
     UNION ALL
-    -- T104: pg_tenancy's restrictive guards (30_protect.sql, apply_policies()),
+    -- T104: pg_tenancy's restrictive guards (29_tenant_policies.sql, apply_policies()),
     -- each in its exact form: missing, turned permissive (as Citus does on its
     -- shards) or changed. A guard-named policy protect() would not create is
     -- harmless while restrictive and reported once permissive.

@@ -2,7 +2,7 @@
 -- Rules T1xx: tenant tables and their protection.
 -- ---------------------------------------------------------------------------
 
--- The guards protect() creates on a table (30_protect.sql, apply_policies()),
+-- The guards protect() creates on a table (29_tenant_policies.sql, apply_policies()),
 -- with their expressions as pg_get_expr() prints them, given the tenant
 -- condition as printed, "(org = tenancy.current_org())".
 CREATE FUNCTION tenancy.expected_guards(tenant_expr text, read_permission text, write_permission text)
@@ -89,7 +89,7 @@ AS $$
       FROM t
      WHERE t.protected AND t.relrowsecurity AND NOT t.relforcerowsecurity
     UNION ALL
-    -- T104: pg_tenancy's restrictive guards (30_protect.sql, apply_policies()),
+    -- T104: pg_tenancy's restrictive guards (29_tenant_policies.sql, apply_policies()),
     -- each in its exact form: missing, turned permissive (as Citus does on its
     -- shards) or changed. A guard-named policy protect() would not create is
     -- harmless while restrictive and reported once permissive.
