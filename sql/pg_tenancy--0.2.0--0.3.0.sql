@@ -2364,3 +2364,17 @@ COMMENT ON FUNCTION tenancy.assert_session_clean() IS
     'Raise SQLSTATE 55T01 if tenancy.session_leftovers() is not empty';
 COMMENT ON FUNCTION tenancy.require_context() IS
     'Raise SQLSTATE 42T02 unless a tenant context is active (sent by the engine just before COMMIT)';
+
+-- ---------------------------------------------------------------------------
+-- Citus (issue 15): the forwarding context needs no SQL object; the audit
+-- compares keyrings across nodes with tenancy.keyring_fingerprint()
+-- (sql/src/20_context.sql).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION tenancy.keyring_fingerprint() RETURNS text
+    AS 'MODULE_PATHNAME', 'tenancy_keyring_fingerprint'
+    LANGUAGE C VOLATILE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.keyring_fingerprint() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.keyring_fingerprint() IS
+    'SHA-256 (hex) of this node''s keyring key set, to compare keyrings across nodes; NULL if it is unusable';
+GRANT EXECUTE ON FUNCTION tenancy.keyring_fingerprint() TO tenancy_auditor;
