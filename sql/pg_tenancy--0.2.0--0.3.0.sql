@@ -2573,3 +2573,17 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Citus (issue 15): the forwarding context needs no SQL object; the audit
+-- compares keyrings across nodes with tenancy.keyring_fingerprint()
+-- (sql/src/20_context.sql).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION tenancy.keyring_fingerprint() RETURNS text
+    AS 'MODULE_PATHNAME', 'tenancy_keyring_fingerprint'
+    LANGUAGE C VOLATILE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.keyring_fingerprint() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.keyring_fingerprint() IS
+    'SHA-256 (hex) of this node''s keyring key set, to compare keyrings across nodes; NULL if it is unusable';
+GRANT EXECUTE ON FUNCTION tenancy.keyring_fingerprint() TO tenancy_auditor;

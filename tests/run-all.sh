@@ -281,6 +281,8 @@ else
     --server-keyring "$work/server.keyring" >/dev/null
   build/tenancy keygen --alg EdDSA --kid test-ed --keyring "$work/app.keyring" \
     --server-keyring "$work/server.keyring" >/dev/null
+  # The Citus server-to-server key (the worker-side checks in tests/cluster/checks.sh).
+  build/tenancy keygen --forward --kid test-fwd --keyring "$work/server.keyring" >/dev/null
   chown postgres: "$work/server.keyring"
   export TENANCY_KEYRING="$work/app.keyring"
   export TENANCY_SERVER_KEYRING="$work/server.keyring"

@@ -40,7 +40,8 @@ GRANT EXECUTE ON FUNCTION
     tenancy.server_setting(text),
     tenancy.setting_ms(text),
     tenancy.audit_settings(pg_catalog.oid[]),
-    tenancy.audit_statement_texts()
+    tenancy.audit_statement_texts(),
+    tenancy.keyring_fingerprint()
     TO tenancy_auditor;
 
 -- The probe does not pay JIT either (see tenancy.audit()).
