@@ -27,6 +27,7 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "nodes/pg_list.h"
 #include "parser/parse_func.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 }
@@ -145,6 +146,38 @@ bool ForwardedContextApplies(const ContextRecord *context) {
 		known_for = MyProc->lxid;
 	}
 	return std::strcmp(known, context->distributed_transaction) == 0;
+}
+
+void HideForwardedContextFromActivity() {
+	// Citus sends "BEGIN ...;SET LOCAL tenancy.context = '<token>';SELECT
+	// assign_distributed_transaction_id(...)" as one query, which other sessions
+	// of the same role see in pg_stat_activity (and citus_stat_activity on the
+	// coordinator). Blank out each assignment up to its ';' (a token truncated
+	// by track_activity_query_size is blanked too).
+	if (MyBEEntry == nullptr || MyBEEntry->st_activity_raw == nullptr)
+		return;
+	const char *raw = MyBEEntry->st_activity_raw;
+	StringInfoData redacted;
+	initStringInfo(&redacted);
+	bool changed = false;
+	while (*raw) {
+		const char *hit = nullptr;
+		for (const char *p = raw; *p && hit == nullptr; p++)
+			if (pg_strncasecmp(p, "tenancy.context", 15) == 0)
+				hit = p;
+		if (hit == nullptr) {
+			appendStringInfoString(&redacted, raw);
+			break;
+		}
+		appendBinaryStringInfo(&redacted, raw, static_cast<int>(hit - raw));
+		appendStringInfoString(&redacted, "tenancy.context = '(hidden)'");
+		const char *end = std::strchr(hit, ';');
+		raw = end ? end : hit + std::strlen(hit);
+		changed = true;
+	}
+	if (changed)
+		pgstat_report_activity(STATE_RUNNING, redacted.data);
+	pfree(redacted.data);
 }
 
 void ForwardEnteredContext(const ContextRecord *entered) {

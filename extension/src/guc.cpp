@@ -21,6 +21,7 @@ extern "C" {
 #include <cstring>
 #include <ctime>
 
+#include "pg_tenancy/forwarding.hpp"
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/sqlstate.hpp"
 #include "pg_tenancy/token_check.hpp"
@@ -100,14 +101,20 @@ bool CheckContextImpl(char **newval, void **extra, GucSource source) {
 
 bool CheckContext(char **newval, void **extra, GucSource source) {
 	bool failed = false;
+	bool accepted = false;
 	try {
-		return CheckContextImpl(newval, extra, source);
+		accepted = CheckContextImpl(newval, extra, source);
 	} catch (...) {
 		failed = true;
 	}
 	// Outside the handler, and with a message: without one PostgreSQL would
 	// report the rejected value, which may be a token.
-	return failed ? RefuseContext("The value could not be checked") : false;
+	if (failed)
+		return RefuseContext("The value could not be checked");
+	if (accepted && *extra != nullptr && static_cast<ContextRecord *>(*extra)->source == ContextSource::Forwarded &&
+	    !InitializingParallelWorker)
+		HideForwardedContextFromActivity();
+	return accepted;
 }
 
 // SHOW, current_setting(), pg_settings and SET ... FROM CURRENT never see the

@@ -13,6 +13,11 @@ namespace pg_tenancy {
 // user-only context. Raises an error when forwarding is on but impossible.
 void ForwardEnteredContext(const ContextRecord *entered);
 
+// On a worker that just accepted a forwarding context: replaces every
+// "tenancy.context ..." assignment in this backend's pg_stat_activity query
+// text with "tenancy.context = '(hidden)'".
+void HideForwardedContextFromActivity();
+
 // tenancy.leave(): clears the context here and, when forwarding, on the workers.
 void LeaveContext();
 
