@@ -427,6 +427,140 @@ SELECT DISTINCT ON (p.polrelid) p.polrelid::pg_catalog.regclass, a.attname
    AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = 'tenancy.current_org()'
 ON CONFLICT (table_name) DO NOTHING;
 
+-- ---- Guards as strict as the access they stand for (issue 15, item 3) -------
+-- Citus re-creates every policy on its shards AS PERMISSIVE; the single
+-- tenant-only tenancy_guard then let members without the read or write
+-- permission read and write. On tables protected with permissions the guards
+-- are now one per command, each as strict as its permissive twin (see
+-- apply_policies() in sql/src/29_tenant_policies.sql); the end of this script
+-- re-applies the policies of every table protected with permissions.
+CREATE OR REPLACE FUNCTION tenancy.policy_names() RETURNS name[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY['tenancy_isolation', 'tenancy_guard', 'tenancy_read', 'tenancy_insert', 'tenancy_update',
+                 'tenancy_delete', 'tenancy_guard_read', 'tenancy_guard_insert', 'tenancy_guard_update',
+                 'tenancy_guard_delete']::name[];
+
+-- Its RESTRICTIVE guards: tenancy_guard on a table protected without
+-- permissions, the four per-command ones on a table protected with them. A
+-- table carrying any of them is protected.
+CREATE FUNCTION tenancy.guard_names() RETURNS name[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY['tenancy_guard', 'tenancy_guard_read', 'tenancy_guard_insert', 'tenancy_guard_update',
+                 'tenancy_guard_delete']::name[];
+
+CREATE OR REPLACE FUNCTION tenancy.apply_policies(tbl pg_catalog.regclass, how tenancy.protection) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', how.org_column);
+    can_read text := tenant;
+    can_write text := tenant;
+    kind text;
+    prefix text;
+BEGIN
+    PERFORM tenancy.drop_policies(tbl);
+    -- The tenant condition is inside every permissive policy itself, so
+    -- isolation never depends on a RESTRICTIVE policy alone. The restrictive
+    -- guards stop any other permissive policy a user adds from widening access
+    -- across organizations or past the permissions. Citus re-creates every
+    -- policy on its shards AS PERMISSIVE, so each guard is exactly as strict as
+    -- the access it stands for, never wider: permissive, it grants nothing its
+    -- permissive twin does not. Hence one guard per command when permissions
+    -- are set (a FOR ALL tenant-only guard, made permissive, would let members
+    -- without them read and write). UPDATE and DELETE that read rows (WHERE,
+    -- RETURNING), INSERT ... RETURNING and ON CONFLICT DO UPDATE are also held to
+    -- the SELECT policies by PostgreSQL, so they need the read permission as
+    -- before; with no permissions the one FOR ALL tenant guard is as strict as
+    -- tenancy_isolation.
+    IF how.read_permission IS NULL AND how.write_permission IS NULL THEN
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                                  'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_guard ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
+                                  'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
+    ELSE
+        IF how.read_permission IS NOT NULL THEN
+            can_read := pg_catalog.format('%s AND tenancy.has_permission(%L)', tenant, how.read_permission);
+        END IF;
+        IF how.write_permission IS NOT NULL THEN
+            can_write := pg_catalog.format('%s AND tenancy.has_permission(%L)', tenant, how.write_permission);
+        END IF;
+        FOREACH kind IN ARRAY ARRAY['PERMISSIVE', 'RESTRICTIVE'] LOOP
+            prefix := CASE kind WHEN 'PERMISSIVE' THEN 'tenancy_' ELSE 'tenancy_guard_' END;
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR SELECT TO PUBLIC USING (%s)',
+                                      prefix || 'read', tbl, kind, can_read);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR INSERT TO PUBLIC WITH CHECK (%s)',
+                                      prefix || 'insert', tbl, kind, can_write);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR UPDATE TO PUBLIC USING (%s) WITH CHECK (%s)',
+                                      prefix || 'update', tbl, kind, can_write, can_write);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR DELETE TO PUBLIC USING (%s)',
+                                      prefix || 'delete', tbl, kind, can_write);
+        END LOOP;
+    END IF;
+    -- Last, so that the event trigger (30_protect.sql) finds the table complete.
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
+END
+$$;
+COMMENT ON FUNCTION tenancy.apply_policies(pg_catalog.regclass, tenancy.protection) IS
+    'Part of tenancy.protect(): RLS on and forced, and the tenant policies, on one relation';
+
+CREATE OR REPLACE FUNCTION tenancy.protect_new_children() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    changed pg_catalog.regclass;
+    root pg_catalog.regclass;
+    child pg_catalog.regclass;
+    how tenancy.protection;
+BEGIN
+    FOR changed IN SELECT DISTINCT c.objid::pg_catalog.regclass
+                     FROM pg_catalog.pg_event_trigger_ddl_commands() AS c
+                    WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                      AND c.object_type IN ('table', 'foreign table') LOOP
+        -- The nearest protected ancestor of the changed table, or the table itself.
+        WITH RECURSIVE up(relid, depth) AS (
+            SELECT changed::pg_catalog.oid, 0
+            UNION ALL
+            SELECT i.inhparent, up.depth + 1 FROM pg_catalog.pg_inherits AS i JOIN up ON i.inhrelid = up.relid
+        )
+        SELECT up.relid::pg_catalog.regclass INTO root FROM up
+         WHERE (tenancy.protection_of(up.relid::pg_catalog.regclass)).org_column IS NOT NULL
+           AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                        WHERE p.polrelid = up.relid AND p.polname = ANY (tenancy.guard_names()))
+         ORDER BY up.depth LIMIT 1;
+        CONTINUE WHEN root IS NULL;
+        how := tenancy.protection_of(root);
+        FOR child IN SELECT d FROM tenancy.descendants(root) AS d LOOP
+            CONTINUE WHEN (SELECT c.relrowsecurity AND c.relforcerowsecurity FROM pg_catalog.pg_class AS c
+                            WHERE c.oid = child)
+                      AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                                   WHERE p.polrelid = child AND p.polname = ANY (tenancy.guard_names()));
+            RAISE NOTICE 'pg_tenancy: protecting %, which now inherits from protected table %', child, root;
+            PERFORM tenancy.protect_descendant(child, how);
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect_new_children() IS
+    'Event trigger: protect partitions and inheritance children added to a protected table';
+
+CREATE OR REPLACE VIEW tenancy.protected_tables WITH (security_invoker = true) AS
+SELECT c.oid::pg_catalog.regclass AS table_name,
+       c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
+       c.relispartition AS is_partition,
+       c.relrowsecurity AS rls_enabled,
+       c.relforcerowsecurity AS rls_forced,
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).read_permission,
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).write_permission
+  FROM pg_catalog.pg_class AS c
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid
+                  AND p.polname OPERATOR(pg_catalog.=) ANY (tenancy.guard_names()));
+-- ---- end of the guards -------------------------------------------------------
+
 CREATE OR REPLACE FUNCTION tenancy.protect(tbl pg_catalog.regclass, org_column name DEFAULT 'organization_id',
                                 read_permission text DEFAULT NULL, write_permission text DEFAULT NULL)
     RETURNS void
@@ -524,7 +658,8 @@ BEGIN
      WHERE p.polrelid = tbl AND p.polname <> ALL (tenancy.policy_names());
     IF other_policies IS NOT NULL THEN
         RAISE NOTICE 'table % also has the policies %', tbl, other_policies
-            USING DETAIL = 'pg_tenancy''s restrictive policy still confines them to the current organization.';
+            USING DETAIL = 'pg_tenancy''s restrictive policies still confine them to the current organization and '
+                           'to the table''s read and write permissions.';
     END IF;
 END
 $$;
@@ -545,7 +680,7 @@ BEGIN
         RAISE EXCEPTION 'tenancy.unprotect() needs a table' USING ERRCODE = '22004';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                    WHERE p.polrelid = tbl AND p.polname = 'tenancy_guard') THEN
+                    WHERE p.polrelid = tbl AND p.polname = ANY (tenancy.guard_names())) THEN
         RAISE EXCEPTION 'table % is not protected by pg_tenancy', tbl USING ERRCODE = '55000';
     END IF;
     SELECT a.attname INTO org_column
@@ -701,6 +836,35 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass) FROM PUBLIC;
 
+-- The guards protect() creates on a table (29_tenant_policies.sql, apply_policies()),
+-- with their expressions as pg_get_expr() prints them, given the tenant
+-- condition as printed, "(org = tenancy.current_org())".
+CREATE FUNCTION tenancy.expected_guards(tenant_expr text, read_permission text, write_permission text)
+    RETURNS TABLE (name name, cmd "char", commands text, qual text, checks text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH can AS (
+        SELECT CASE WHEN read_permission IS NULL THEN tenant_expr
+                    ELSE pg_catalog.format('(%s AND tenancy.has_permission(%L::text))', tenant_expr, read_permission)
+                    END AS read,
+               CASE WHEN write_permission IS NULL THEN tenant_expr
+                    ELSE pg_catalog.format('(%s AND tenancy.has_permission(%L::text))', tenant_expr, write_permission)
+                    END AS write
+    )
+    SELECT g.* FROM can CROSS JOIN LATERAL (VALUES
+        ('tenancy_guard'::name, '*'::"char", 'all commands and roles', tenant_expr, tenant_expr)) AS g
+     WHERE read_permission IS NULL AND write_permission IS NULL
+    UNION ALL
+    SELECT g.* FROM can CROSS JOIN LATERAL (VALUES
+        ('tenancy_guard_read'::name, 'r'::"char", 'SELECT and all roles', can.read, NULL::text),
+        ('tenancy_guard_insert', 'a', 'INSERT and all roles', NULL, can.write),
+        ('tenancy_guard_update', 'w', 'UPDATE and all roles', can.write, can.write),
+        ('tenancy_guard_delete', 'd', 'DELETE and all roles', can.write, NULL)) AS g
+     WHERE read_permission IS NOT NULL OR write_permission IS NOT NULL
+$$;
+REVOKE ALL ON FUNCTION tenancy.expected_guards(text, text, text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION tenancy.audit_tables(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -711,15 +875,18 @@ AS $$
                -- by an audited role, or by every role through a grant to PUBLIC
                EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel))
                OR tenancy.can_touch(0, r.rel) AS reachable,
-               (SELECT p FROM pg_catalog.pg_policy AS p
-                 WHERE p.polrelid = r.rel AND p.polname = 'tenancy_guard') AS guard,
                pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr,
                -- Protected: protect() recorded it (registry or trigger), or left any of its
                -- policies here or on the root.
                (r.protection).org_column IS NOT NULL
                OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
                            WHERE p.polrelid IN (r.rel, r.root) AND p.polname = ANY (tenancy.policy_names()))
-                   AS protected
+                   AS protected,
+               CASE WHEN (r.protection).read_permission IS NULL AND (r.protection).write_permission IS NULL
+                    THEN pg_catalog.format('SELECT tenancy.protect(%L, %L);', r.root::text, r.org_column)
+                    ELSE pg_catalog.format('SELECT tenancy.protect(%L, %L, %L, %L);', r.root::text, r.org_column,
+                                           (r.protection).read_permission, (r.protection).write_permission)
+                    END AS remedy
           FROM tenancy.tenant_relations() AS r
           JOIN pg_catalog.pg_class AS c ON c.oid = r.rel
          WHERE r.relkind IN ('r', 'p')
@@ -756,17 +923,37 @@ AS $$
       FROM t
      WHERE t.protected AND t.relrowsecurity AND NOT t.relforcerowsecurity
     UNION ALL
+    -- T104: pg_tenancy's restrictive guards (29_tenant_policies.sql, apply_policies()),
+    -- each in its exact form: missing, turned permissive (as Citus does on its
+    -- shards) or changed. A guard-named policy protect() would not create is
+    -- harmless while restrictive and reported once permissive.
     SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
-           CASE WHEN t.guard IS NULL THEN 'pg_tenancy''s restrictive policy tenancy_guard is missing'
-                WHEN (t.guard).polpermissive THEN 'policy tenancy_guard was replaced by a permissive one'
-                ELSE pg_catalog.format('policy tenancy_guard was changed: expected USING and WITH CHECK %s for '
-                                       'all commands and roles', t.tenant_expr) END,
-           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
-      FROM t
+           CASE WHEN g.pol IS NULL
+                THEN pg_catalog.format('pg_tenancy''s restrictive policy %I is missing', g.name)
+                WHEN (g.pol).polpermissive
+                THEN pg_catalog.format('policy %I was replaced by a permissive one', g.name)
+                ELSE pg_catalog.format('policy %I was changed: expected %s %s for %s', g.name,
+                                       CASE WHEN g.qual IS NULL THEN 'WITH CHECK'
+                                            WHEN g.checks IS NULL THEN 'USING' ELSE 'USING and WITH CHECK' END,
+                                       coalesce(g.qual, g.checks), g.commands) END,
+           t.remedy
+      FROM t CROSS JOIN LATERAL (
+               SELECT e.name, e.qual, e.checks, e.commands, e.cmd,
+                      (SELECT p FROM pg_catalog.pg_policy AS p WHERE p.polrelid = t.rel AND p.polname = e.name) AS pol
+                 FROM tenancy.expected_guards(t.tenant_expr, (t.protection).read_permission,
+                                              (t.protection).write_permission) AS e
+           ) AS g
      WHERE t.protected
-       AND (t.guard IS NULL OR (t.guard).polpermissive OR (t.guard).polcmd <> '*' OR (t.guard).polroles <> '{0}'
-            OR pg_catalog.pg_get_expr((t.guard).polqual, t.rel) IS DISTINCT FROM t.tenant_expr
-            OR pg_catalog.pg_get_expr((t.guard).polwithcheck, t.rel) IS DISTINCT FROM t.tenant_expr)
+       AND (g.pol IS NULL OR (g.pol).polpermissive OR (g.pol).polcmd <> g.cmd OR (g.pol).polroles <> '{0}'
+            OR pg_catalog.pg_get_expr((g.pol).polqual, t.rel) IS DISTINCT FROM g.qual
+            OR pg_catalog.pg_get_expr((g.pol).polwithcheck, t.rel) IS DISTINCT FROM g.checks)
+    UNION ALL
+    SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
+           pg_catalog.format('policy %I was replaced by a permissive one', p.polname), t.remedy
+      FROM t JOIN pg_catalog.pg_policy AS p ON p.polrelid = t.rel
+     WHERE t.protected AND p.polpermissive AND p.polname = ANY (tenancy.guard_names())
+       AND p.polname NOT IN (SELECT e.name FROM tenancy.expected_guards(t.tenant_expr, (t.protection).read_permission,
+                                                                        (t.protection).write_permission) AS e)
     UNION ALL
     -- T107: the trigger that pins rows to their organization (and records the protection) is gone.
     -- With Citus, protect() leaves it out (31_citus.sql): a table distributed by its
@@ -1073,9 +1260,9 @@ AS $$
                pol.commands OPERATOR(pg_catalog.<@) coalesce(g.commands, '{}') AS guarded
           FROM pol LEFT JOIN guards AS g ON g.rel = pol.rel
          -- pg_tenancy's own permissive policies too: one edited to USING (true)
-         -- opens the rows its read and write permissions should hide. The guard
-         -- is checked against its exact form by T104.
-         WHERE pol.polname <> 'tenancy_guard' AND pol.applies
+         -- opens the rows its read and write permissions should hide. The guards
+         -- are checked against their exact form by T104.
+         WHERE pol.polname <> ALL (tenancy.guard_names()) AND pol.applies
     )
     SELECT 'T301', CASE WHEN p.guarded THEN 'high' ELSE 'critical' END::tenancy.severity, p.object,
            'permissive policy that is always true: it opens every row'
@@ -1537,6 +1724,7 @@ GRANT EXECUTE ON FUNCTION
     tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass),
     tenancy.bypasses_rls(pg_catalog.oid),
     tenancy.audit_tables(pg_catalog.oid[]),
+    tenancy.expected_guards(text, text, text),
     tenancy.audit_roles(pg_catalog.oid[]),
     tenancy.expr_requires_tenant(pg_catalog.pg_node_tree, smallint, pg_catalog.oid),
     tenancy.expr_always_true(pg_catalog.pg_node_tree),
@@ -2474,6 +2662,41 @@ COMMENT ON FUNCTION tenancy.assert_session_clean() IS
 COMMENT ON FUNCTION tenancy.require_context() IS
     'Raise SQLSTATE 42T02 unless a tenant context is active (sent by the engine just before COMMIT)';
 
+-- Issue 15, item 3: tables protected with permissions get the per-command
+-- guards, so an upgraded database ends as a fresh one would: every protected
+-- relation (partitions and inheritance children too) that still carries a guard.
+DO $$
+DECLARE
+    reg record;
+    rel pg_catalog.regclass;
+BEGIN
+    FOR reg IN SELECT r.table_name, ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection AS how
+                 FROM tenancy.protection_registry AS r
+                WHERE r.read_permission IS NOT NULL OR r.write_permission IS NOT NULL LOOP
+        FOR rel IN SELECT reg.table_name UNION ALL SELECT d FROM tenancy.descendants(reg.table_name) AS d LOOP
+            CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                                       WHERE p.polrelid OPERATOR(pg_catalog.=) rel
+                                         AND p.polname OPERATOR(pg_catalog.=) ANY (tenancy.guard_names()));
+            PERFORM tenancy.apply_policies(rel, reg.how);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Citus (issue 15): the forwarding context needs no SQL object; the audit
+-- compares keyrings across nodes with tenancy.keyring_fingerprint()
+-- (sql/src/20_context.sql).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION tenancy.keyring_fingerprint() RETURNS text
+    AS 'MODULE_PATHNAME', 'tenancy_keyring_fingerprint'
+    LANGUAGE C VOLATILE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.keyring_fingerprint() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.keyring_fingerprint() IS
+    'SHA-256 (hex) of this node''s keyring key set, to compare keyrings across nodes; NULL if it is unusable';
+GRANT EXECUTE ON FUNCTION tenancy.keyring_fingerprint() TO tenancy_auditor;
+
 -- ---------------------------------------------------------------------------
 -- Citus (issue 15): protect() without the row trigger where Citus is installed,
 -- and the audit on a coordinator (rules T6xx).
@@ -2555,7 +2778,7 @@ BEGIN
         UNION ALL SELECT * FROM tenancy.audit_objects(apps)
         UNION ALL SELECT * FROM tenancy.audit_settings(apps)
         UNION ALL SELECT * FROM tenancy.audit_statement_texts()
-        UNION ALL SELECT * FROM tenancy.audit_cluster()
+        UNION ALL SELECT * FROM tenancy.audit_cluster(apps)
         UNION ALL
         SELECT 'T200', 'info'::tenancy.severity, 'application role',
                CASE WHEN pg_catalog.cardinality(apps) = 0
@@ -2575,31 +2798,33 @@ $$;
 -- ---------------------------------------------------------------------------
 -- Rules T6xx: a Citus cluster, seen from its coordinator (issue 15). Shards and
 -- the workers' copies of protected tables carry their own policies (Citus
--- re-creates the restrictive guard as PERMISSIVE on them), and every node has
+-- re-creates the restrictive guards as PERMISSIVE on them), and every node has
 -- its own settings and keyring. Nothing here runs without Citus: every call into
 -- it is dynamic, and on a worker or a plain server this returns no rows.
 -- ---------------------------------------------------------------------------
 
--- What one shard or copy of a table looks like, as one line: the guard
--- (restrictive, permissive or missing), RLS enabled, RLS forced, and a digest
--- of pg_tenancy's policies (names, commands, expressions; not the guard's kind).
--- %1$L is the relation, filled in by format() (run_command_on_shards does that).
+-- What one shard or copy of a table looks like, as one line: how many of
+-- pg_tenancy's guards it has, how many of them are permissive, RLS enabled, RLS
+-- forced, and a digest of pg_tenancy's policies (names, commands, expressions;
+-- not their kind). %1$L is the relation, filled in by format() (as
+-- run_command_on_shards does); it runs on the workers' pg_tenancy.
 CREATE FUNCTION tenancy.cluster_policy_state_query() RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN 'SELECT pg_catalog.concat_ws(''|'', '
-           'coalesce((SELECT CASE WHEN p.polpermissive THEN ''permissive'' ELSE ''restrictive'' END '
-           'FROM pg_catalog.pg_policy AS p WHERE p.polrelid = %1$L::pg_catalog.regclass '
-           'AND p.polname = ''tenancy_guard''), ''missing''), c.relrowsecurity, c.relforcerowsecurity, '
+           '(SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy AS p WHERE p.polrelid = c.oid '
+           'AND p.polname = ANY (tenancy.guard_names())), '
+           '(SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy AS p WHERE p.polrelid = c.oid '
+           'AND p.polname = ANY (tenancy.guard_names()) AND p.polpermissive), '
+           'c.relrowsecurity, c.relforcerowsecurity, '
            'pg_catalog.md5(coalesce((SELECT pg_catalog.string_agg(pg_catalog.concat_ws('':'', p.polname, p.polcmd, '
            'pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)), '
            ''';'' ORDER BY p.polname) FROM pg_catalog.pg_policy AS p WHERE p.polrelid = c.oid '
-           'AND p.polname IN (''tenancy_isolation'', ''tenancy_guard'', ''tenancy_read'', ''tenancy_insert'', '
-           '''tenancy_update'', ''tenancy_delete'')), ''''))) '
+           'AND p.polname = ANY (tenancy.policy_names())), ''''))) '
            'FROM pg_catalog.pg_class AS c WHERE c.oid = %1$L::pg_catalog.regclass';
 REVOKE ALL ON FUNCTION tenancy.cluster_policy_state_query() FROM PUBLIC;
 
-CREATE FUNCTION tenancy.audit_cluster() RETURNS SETOF tenancy.finding
+CREATE FUNCTION tenancy.audit_cluster(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -2607,6 +2832,7 @@ DECLARE
     is_coordinator boolean := false;
     tbl pg_catalog.regclass;
     expected text;
+    others boolean;
     forwarding text := pg_catalog.current_setting('tenancy.forward_context_to_workers', true);
     propagation text := tenancy.server_setting('citus.propagate_set_commands');
     fingerprint_fn pg_catalog.regprocedure := pg_catalog.to_regprocedure('tenancy.keyring_fingerprint()');
@@ -2630,6 +2856,10 @@ BEGIN
                        'SELECT 1 FROM pg_catalog.pg_policy AS p WHERE p.polrelid IN (t.rel, t.root) '
                        'AND p.polname = ANY (tenancy.policy_names()))) ORDER BY 1' LOOP
         EXECUTE pg_catalog.format(tenancy.cluster_policy_state_query(), tbl) INTO expected;
+        -- Guards that restrict nothing matter most where another permissive policy
+        -- (the owner's) would otherwise be confined by them.
+        others := EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p WHERE p.polrelid = tbl AND p.polpermissive
+                             AND p.polname <> ALL (tenancy.policy_names()));
         -- A worker without a copy of the table (no metadata synced) answers with an error: skipped.
         RETURN QUERY EXECUTE
             'WITH s AS MATERIALIZED ('
@@ -2638,34 +2868,37 @@ BEGIN
             '    UNION ALL '
             '    SELECT pg_catalog.format(''%s:%s'', w.nodename, w.nodeport), w.success, w.result '
             '      FROM pg_catalog.run_command_on_workers($3) AS w), '
-            'n AS (SELECT pg_catalog.count(*) AS total FROM s) '
+            'n AS (SELECT pg_catalog.count(*) AS total FROM s), '
+            'v AS (SELECT s.place, s.success, '
+            '             CASE WHEN s.success THEN pg_catalog.string_to_array(s.state, ''|'') END AS f, '
+            '             pg_catalog.string_to_array($4, ''|'') AS e FROM s) '
             'SELECT f.rule, f.severity::tenancy.severity, $1::text, '
             '       pg_catalog.format(''%s on %s of %s shards and worker copies: %s%s'', f.what, pg_catalog.count(*), '
             '                         pg_catalog.max(n.total), pg_catalog.array_to_string((pg_catalog.array_agg('
-            '                         s.place ORDER BY s.place))[1:4], '', ''), '
+            '                         v.place ORDER BY v.place))[1:4], '', ''), '
             '                         CASE WHEN pg_catalog.count(*) > 4 THEN '', ...'' ELSE '''' END), f.remedy '
-            '  FROM s CROSS JOIN n CROSS JOIN LATERAL (VALUES '
-            '       (''T601'', ''critical'', s.success AND pg_catalog.split_part(s.state, ''|'', 1) <> ''restrictive'', '
-            '        ''pg_tenancy''''s guard tenancy_guard is '' || pg_catalog.split_part(s.state, ''|'', 1) '
-            '        || '' (Citus re-creates policies as PERMISSIVE)'', '
-            '        ''Do not rely on the guard on shards: every permissive policy must carry the tenant condition '
-            '(docs/security.md, Scaling out).''), '
-            '       (''T601'', ''critical'', s.success AND pg_catalog.split_part(s.state, ''|'', 2) <> ''t'', '
-            '        ''row-level security is disabled'', '
+            '  FROM v CROSS JOIN n CROSS JOIN LATERAL (VALUES '
+            '       (''T601'', CASE WHEN $5 THEN ''critical'' ELSE ''high'' END, '
+            '        v.f[2]::integer > 0 OR v.f[1]::integer < v.e[1]::integer, '
+            '        pg_catalog.format(''only %s of pg_tenancy''''s %s guard(s) are restrictive (Citus re-creates '
+            'policies as PERMISSIVE): they confine no other permissive policy there%s'', '
+            '                          v.f[1]::integer - v.f[2]::integer, v.e[1], '
+            '                          CASE WHEN $5 THEN '', and this table has one'' ELSE '''' END), '
+            '        ''Keep every permissive policy of your own confined by itself (AND organization_id = '
+            'tenancy.current_org()); see docs/scaling-out.md.''), '
+            '       (''T601'', ''critical'', v.f[3] <> ''t'', ''row-level security is disabled'', '
             '        pg_catalog.format(''ALTER TABLE %s ENABLE ROW LEVEL SECURITY;'', $1)), '
-            '       (''T602'', ''high'', s.success AND pg_catalog.split_part(s.state, ''|'', 3) <> ''t'', '
-            '        ''row-level security is not forced'', '
+            '       (''T602'', ''high'', v.f[4] <> ''t'', ''row-level security is not forced'', '
             '        pg_catalog.format(''ALTER TABLE %s FORCE ROW LEVEL SECURITY;'', $1)), '
-            '       (''T603'', ''medium'', s.success AND pg_catalog.split_part(s.state, ''|'', 4) '
-            '        <> pg_catalog.split_part($4, ''|'', 4), '
+            '       (''T603'', ''medium'', v.f[5] <> v.e[5], '
             '        ''pg_tenancy''''s policies differ from the coordinator''''s (missing or changed)'', '
             '        pg_catalog.format(''SELECT tenancy.protect(%L);'', $1)), '
-            '       (''T603'', ''medium'', NOT s.success AND s.place LIKE ''shard %'', '
+            '       (''T603'', ''medium'', NOT v.success AND v.place LIKE ''shard %'', '
             '        ''the policies could not be inspected'', ''Check that every worker is reachable.'') '
             '       ) AS f(rule, severity, bad, what, remedy) '
             ' WHERE f.bad GROUP BY f.rule, f.severity, f.what, f.remedy'
             USING tbl, tenancy.cluster_policy_state_query(),
-                  pg_catalog.format(tenancy.cluster_policy_state_query(), tbl), expected;
+                  pg_catalog.format(tenancy.cluster_policy_state_query(), tbl), expected, others;
     END LOOP;
 
     -- T604-T606: how a context reaches the workers (settings of every node).
@@ -2691,6 +2924,22 @@ BEGIN
         '''''tenancy.accept_forwarded_context'''', true)'') AS w '
         ' WHERE NOT w.success OR w.result IS DISTINCT FROM ''on''';
 
+    -- T607: Citus's command runners let a role run any SQL on the workers, where
+    -- a forwarding context it saw could be replayed (docs/scaling-out.md, step 5).
+    RETURN QUERY
+    SELECT 'T607', 'high'::tenancy.severity, p.oid::pg_catalog.regprocedure::text,
+           pg_catalog.format('%s may execute this Citus command runner: it runs any SQL on the workers directly, '
+                             'where a forwarding context it saw could be replayed', app::pg_catalog.regrole),
+           pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, %s;', p.oid::pg_catalog.regprocedure,
+                             app::pg_catalog.regrole)
+      FROM pg_catalog.pg_proc AS p, pg_catalog.unnest(apps) AS app
+     WHERE p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace
+       AND p.proname IN ('run_command_on_workers', 'run_command_on_shards', 'run_command_on_placements',
+                         'run_command_on_colocated_placements', 'run_command_on_all_nodes',
+                         'run_command_on_coordinator', 'master_run_on_worker', 'citus_run_local_command')
+       AND pg_catalog.has_function_privilege(app, p.oid, 'EXECUTE')
+     ORDER BY 3, 4;
+
     -- T606: keyrings that differ between nodes (tenancy.keyring_fingerprint()).
     IF fingerprint_fn IS NULL THEN
         RETURN QUERY SELECT 'T606', 'medium'::tenancy.severity, 'keyrings'::text,
@@ -2713,8 +2962,8 @@ BEGIN
         ' WHERE NOT p.success OR NULLIF(p.result, '''') IS NULL OR p.result IS DISTINCT FROM mine.print';
 END
 $$;
-COMMENT ON FUNCTION tenancy.audit_cluster() IS
+COMMENT ON FUNCTION tenancy.audit_cluster(pg_catalog.oid[]) IS
     'Internal to tenancy.audit(): on a Citus coordinator, the shards'' and workers'' policies, the forwarding '
-    'settings of every node and their keyrings (rules T6xx)';
-REVOKE ALL ON FUNCTION tenancy.audit_cluster() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy.cluster_policy_state_query(), tenancy.audit_cluster() TO tenancy_auditor;
+    'settings of every node, their keyrings, and Citus''s command runners the application may call (rules T6xx)';
+REVOKE ALL ON FUNCTION tenancy.audit_cluster(pg_catalog.oid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.cluster_policy_state_query(), tenancy.audit_cluster(pg_catalog.oid[]) TO tenancy_auditor;

@@ -22,7 +22,7 @@ BEGIN
         UNION ALL SELECT * FROM tenancy.audit_objects(apps)
         UNION ALL SELECT * FROM tenancy.audit_settings(apps)
         UNION ALL SELECT * FROM tenancy.audit_statement_texts()
-        UNION ALL SELECT * FROM tenancy.audit_cluster()
+        UNION ALL SELECT * FROM tenancy.audit_cluster(apps)
         UNION ALL
         SELECT 'T200', 'info'::tenancy.severity, 'application role',
                CASE WHEN pg_catalog.cardinality(apps) = 0

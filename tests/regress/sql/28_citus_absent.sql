@@ -1,4 +1,4 @@
--- 27_citus_absent: without Citus (issue 15), protect() does what it always did:
+-- 28_citus_absent: without Citus (issue 15), protect() does what it always did:
 -- the row trigger, the column default and NOT NULL, each once however often it
 -- runs (a different default is replaced); the Citus helpers answer "not
 -- distributed", and the audit's cluster rules (T6xx) stay silent.
@@ -21,7 +21,7 @@ SELECT * FROM tenancy.protection_of('app.citus_absent');
 SELECT tenancy.protect('app.citus_absent', 'organization_id', 'tickets.read', NULL);
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'app.citus_absent'::regclass AND NOT tgisinternal;
 RESET ROLE;
-SELECT count(*) AS cluster_findings FROM tenancy.audit_cluster();
+SELECT count(*) AS cluster_findings FROM tenancy.audit_cluster('{}');
 SELECT count(*) AS t6xx_findings FROM tenancy.audit() WHERE rule LIKE 'T6%';
 SELECT tenancy.unprotect('app.citus_absent');
 DROP TABLE app.citus_absent;
