@@ -218,6 +218,7 @@ else
   for i in 1 2; do [ "${ports[$i]}" = "${shard#* }" ] && on=$i; done
   out=$(node "$on" citus_app -c "BEGIN" -c "SET LOCAL $copied" -c "SELECT count(*) FROM ${shard% *}" -c "COMMIT" 2>&1)
   ! echo "$out" | grep -qx '[1-9][0-9]*'; report copied_forwarding_context_is_useless $? "(from the $source) $out"
+  echo "# the forwarding context was copied from a worker's $source"
 fi
 
 # ---- leave(): nothing visible afterwards, on any node.
