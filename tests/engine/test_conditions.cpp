@@ -201,15 +201,24 @@ BOOST_AUTO_TEST_CASE(bearer_scheme_in_any_case) {
 	engine::Uuid user = engine::ParseUuid("5f0c1e9e-8a55-4c0e-9a51-7d1f0a7e9b2c");
 	std::string jwt = engine::identity::MintIdentityToken(IdentityKeyring().SigningKey("idp-hs"), user, kIssuer,
 	                                                      kAudience, Now(), Now() + 300);
-	for (const char *scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR "})
+	for (const char *scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR ", "Bearer   "})
 		BOOST_TEST(db.Authenticate(scheme + jwt).user_id == user);
-	BOOST_CHECK_THROW(db.Authenticate("Basic " + jwt), engine::Unauthenticated);
+	for (const std::string &refused : {"Basic " + jwt, "Bearer\t" + jwt, "Bearer" + jwt, "Bearerx " + jwt,
+	                                   std::string("Bearer "), std::string("Bearer    ")})
+		BOOST_CHECK_THROW(db.Authenticate(refused), engine::Unauthenticated);
 }
 
 BOOST_AUTO_TEST_CASE(transactions_are_move_assignable_with_optional_organizations) {
 	static_assert(std::is_nothrow_move_assignable_v<engine::TenantTransaction>);
+	static_assert(std::is_nothrow_move_constructible_v<engine::TenantTransaction>);
+	static_assert(!std::is_copy_constructible_v<engine::TenantTransaction>);
+	static_assert(!std::is_copy_assignable_v<engine::TenantTransaction>);
 	static_assert(std::is_same_v<decltype(std::declval<engine::TenantTransaction>().organization()),
 	                             const std::optional<engine::Uuid> &>);
+	// A user-only token is std::nullopt, not a null pointer.
+	static_assert(
+	    std::is_same_v<decltype(&engine::Engine::MintContextToken),
+	                   std::string (engine::Engine::*)(const engine::Identity &, const std::optional<engine::Uuid> &)>);
 	engine::Engine db(Config());
 	Member acme = NewOwner(db, "moves");
 	engine::TenantTransaction tx = db.UserTransaction(acme.identity);
