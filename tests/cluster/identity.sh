@@ -101,7 +101,8 @@ pyjwt_flags=(--identity-keyring "$fixtures/pyjwt.jwks.json" --identity-issuer "$
 jose_es256=$(token jose "jose:ES256") pyjwt_rs256=$(token pyjwt "pyjwt:RS256")
 out=$(flag_exec --bearer "$jose_es256" "${jose_flags[@]}"); status=$?
 [ $status -eq 0 ] && echo "$out" | grep -q "$alice"; report flags_identity_settings_without_environment $? "$status $out"
-out=$(TENANCY_IDENTITY_ISSUER=https://wrong.example/ "$cli" exec --bearer "$jose_es256" --identity-issuer "$issuer" \
+out=$(TENANCY_IDENTITY_KEYRING="$fixtures/jose.jwks.json" TENANCY_IDENTITY_ISSUER=https://wrong.example/ \
+      "$cli" exec --bearer "$jose_es256" --identity-issuer "$issuer" \
       -c "$whoami_sql" 2>&1); status=$?
 [ $status -eq 0 ] && echo "$out" | grep -q "$alice"; report flags_override_environment $? "$status $out"
 cat >"$TENANCY_WORK/identity-flags.conf" <<CONF
