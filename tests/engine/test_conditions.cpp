@@ -146,6 +146,26 @@ BOOST_AUTO_TEST_CASE(isolation_level_per_transaction) {
 	tx.Commit();
 }
 
+// 11.14: the level is not only reported but holds: under REPEATABLE READ the
+// snapshot taken by the pipeline's first statement (tenancy.enter()) still
+// hides a row another transaction commits afterwards; READ COMMITTED sees it.
+BOOST_AUTO_TEST_CASE(repeatable_read_keeps_the_snapshot_of_enter) {
+	engine::Engine db(Config());
+	Member acme = NewOwner(db, "snapshot");
+	auto count = [](engine::TenantTransaction &tx) { return tx.Exec("SELECT count(*) FROM tickets")[0][0].as<int>(); };
+	for (auto [level, sees_new_row] : {std::pair{engine::IsolationLevel::ReadCommitted, true},
+	                                   std::pair{engine::IsolationLevel::RepeatableRead, false}}) {
+		engine::TenantTransaction reader = db.Transaction(acme.identity, acme.org, level);
+		int before = count(reader);
+		engine::TenantTransaction writer = db.Transaction(acme.identity, acme.org);
+		writer.ExecParams("INSERT INTO tickets (title, written_for) VALUES ($1, $2)", "snapshot",
+		                  engine::ToString(acme.org));
+		writer.Commit();
+		BOOST_TEST(count(reader) == before + (sees_new_row ? 1 : 0));
+		reader.Commit();
+	}
+}
+
 // 11.14: a refused statement aborts the transaction but keeps the connection.
 BOOST_AUTO_TEST_CASE(statement_errors_keep_the_connection) {
 	engine::Engine db(OneConnection());
