@@ -1,6 +1,7 @@
 // main.cpp: the `tenancy` command-line tool.
 //
 //   tenancy keygen --alg HS256|EdDSA --kid KID --keyring FILE [--server-keyring FILE]
+//   tenancy keygen --forward --kid KID --keyring FILE   (Citus: server-to-server key)
 //   tenancy token mint --keyring FILE --user UUID [--org UUID] [--kid KID] [--ttl SECONDS]
 //   tenancy user add --code CODE --email EMAIL
 //   tenancy user link --user UUID --issuer ISS --subject SUB
@@ -45,10 +46,15 @@ struct KeygenOptions {
 	std::string kid;
 	std::string keyring = EnvOr("TENANCY_KEYRING", "");
 	std::string server_keyring;
+	bool forward = false;
 };
 
 void RunKeygen(const KeygenOptions &o) {
-	token::Key key = o.alg == "HS256" ? token::GenerateHs256Key(o.kid) : token::GenerateEd25519Key(o.kid);
+	if (o.forward && o.alg != "HS256")
+		throw CLI::ValidationError("--forward", "a forwarding key is an HS256 secret; drop --alg EdDSA");
+	token::Key key = o.forward          ? token::GenerateForwardingKey(o.kid)
+	                 : o.alg == "HS256" ? token::GenerateHs256Key(o.kid)
+	                                    : token::GenerateEd25519Key(o.kid);
 	token::Keyring ring = cli::LoadForUpdate(o.keyring);
 	ring.Add(key);
 	if (!o.server_keyring.empty()) {
@@ -57,7 +63,8 @@ void RunKeygen(const KeygenOptions &o) {
 		cli::WriteKeyring(o.server_keyring, server);
 	}
 	cli::WriteKeyring(o.keyring, ring);
-	std::cout << "added " << token::AlgorithmName(key.alg) << " key \"" << key.kid << "\" to " << o.keyring;
+	std::cout << "added " << token::AlgorithmName(key.alg) << (o.forward ? " use:forward" : "") << " key \"" << key.kid
+	          << "\" to " << o.keyring;
 	if (!o.server_keyring.empty())
 		std::cout << " (verification half in " << o.server_keyring << ")";
 	std::cout << "\n";
@@ -107,6 +114,9 @@ int main(int argc, char **argv) {
 	    ->required(keygen.keyring.empty());
 	keygen_cmd->add_option("--server-keyring", keygen.server_keyring,
 	                       "Also add what the database needs to verify (the public half for EdDSA)");
+	keygen_cmd->add_flag("--forward", keygen.forward,
+	                     "A Citus server-to-server key (HS256, use:forward): copy the same line into the keyring "
+	                     "of every node");
 
 	MintOptions mint;
 	CLI::App *token_cmd = app.add_subcommand("token", "Context tokens");
