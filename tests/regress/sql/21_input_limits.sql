@@ -103,3 +103,27 @@ SELECT tenancy.permissions_cover((SELECT array_agg('p' || i || '.read') FROM gen
 SELECT tenancy.permissions_cover((SELECT array_agg('p' || i || '.read') FROM generate_series(1, 14000) AS i),
                                  ARRAY['a.b']);
 SELECT tenancy.permissions_cover(ARRAY['a.b'], ARRAY[repeat('a', 300)]);
+
+-- unknown_permissions() and require_known_permissions() are executable by
+-- PUBLIC: more than 1000 items are refused by count (54000), before any
+-- matching; up to 1000 are matched (exact codes, "resource.*", "*").
+CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE state text; msg text; hint text;
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+    RETURN state || ': ' || msg || ' (hint: ' || hint || ')';
+END
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.outcome(text) TO tenancy_app;
+SET ROLE tenancy_app;
+BEGIN;
+SELECT pg_temp.outcome($$SELECT tenancy.unknown_permissions((SELECT jsonb_agg('zz' || i || '.read') FROM generate_series(1, 20000) AS i))$$);
+SELECT pg_temp.outcome($$SELECT tenancy.require_known_permissions((SELECT jsonb_agg('zz' || i || '.read') FROM generate_series(1, 1001) AS i))$$);
+SELECT cardinality(tenancy.unknown_permissions((SELECT jsonb_agg('zz' || i || '.read') FROM generate_series(1, 1000) AS i))) AS unknown_of_1000;
+SELECT tenancy.unknown_permissions('["tickets.read", "tickets.*", "*", "zz.*", "tickets.nope", "ticketsx.*", "tickets.read"]');
+SELECT tenancy.unknown_permissions('[]') AS none_given;
+ROLLBACK;
+RESET ROLE;
