@@ -508,7 +508,7 @@ BEGIN
     FOREACH permission IN ARRAY ARRAY[read_permission, write_permission] LOOP
         CONTINUE WHEN permission IS NULL;
         IF NOT tenancy.is_valid_permission(permission) THEN
-            RAISE EXCEPTION 'invalid permission "%"', permission
+            RAISE EXCEPTION 'invalid permission "%"', tenancy.echo_safe(permission)
                 USING ERRCODE = '22023', HINT = 'Use resource.action, e.g. tickets.read.';
         END IF;
         PERFORM tenancy.require_known_permissions(pg_catalog.jsonb_build_array(permission));
