@@ -2616,3 +2616,6 @@ BEGIN
                                                                  FROM tenancy.permissions AS k)));
 END
 $$;
+
+-- protect_new_children(): event triggers fire without EXECUTE (sql/src/30_protect.sql).
+REVOKE ALL ON FUNCTION tenancy.protect_new_children() FROM PUBLIC;

@@ -269,6 +269,9 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.protect_new_children() IS
     'Event trigger: protect partitions and inheritance children added to a protected table';
+-- Event triggers fire without EXECUTE (reject_org_change() keeps it: CREATE
+-- TRIGGER, run by protect() as the table owner, needs it).
+REVOKE ALL ON FUNCTION tenancy.protect_new_children() FROM PUBLIC;
 CREATE EVENT TRIGGER tenancy_protect_new_children ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tenancy.protect_new_children();
