@@ -7,7 +7,9 @@
 //   tenancy user link --user UUID --issuer ISS --subject SUB
 //   tenancy org create --user UUID --name NAME
 //   tenancy org list --user UUID
-//   tenancy exec (--user UUID | --bearer JWT) [--org UUID] -c SQL [-c SQL ...]
+//   tenancy exec (--user UUID | --bearer JWT [--identity-keyring FILE] [--identity-issuer ISS]
+//                [--identity-audience AUD] [--identity-user-claim NAME] [--identity-subject-mapping uuid|linked]
+//                [--clock-skew SECONDS]) [--org UUID] -c SQL [-c SQL ...]
 //   tenancy demo
 //   tenancy invite|accept|invitations|members|roles|transfer ... (organization management)
 //   tenancy audit [--app-role ROLE] [--probe] [--json] [--fail-on SEVERITY] [--color WHEN]
@@ -24,6 +26,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "identity_options.hpp"
 #include "keyring_files.hpp"
 #include "pg_tenancy/engine/errors.hpp"
 #include "pg_tenancy/token/context_token.hpp"
@@ -168,11 +171,14 @@ int main(int argc, char **argv) {
 
 	cli::ExecOptions exec;
 	CLI::App *exec_cmd = app.add_subcommand("exec", "Run SQL as a tenant, in one transaction, printing rows");
-	exec_cmd->add_option("--user", exec.user, "User id (trusted caller)");
+	CLI::Option *exec_user = exec_cmd->add_option("--user", exec.user, "User id (trusted caller)");
 	// Tokens are secrets: prefer the environment, which other OS users cannot
 	// read, to the command line, which ps shows them.
 	exec_cmd->add_option("--bearer", exec.bearer, "Identity token instead of --user (verified) [env TENANCY_BEARER]")
-	    ->envname("TENANCY_BEARER");
+	    ->envname("TENANCY_BEARER")
+	    ->excludes(exec_user);
+	cli::IdentityFlags identity_flags; // how --bearer is verified
+	cli::AddIdentityFlags(exec_cmd, identity_flags);
 	exec_cmd->add_option("--org", exec.org, "Organization id; omit for a user-only context");
 	exec_cmd->add_option("-c,--command", exec.commands, "SQL to run (repeatable)")->required();
 	add_db_options(exec_cmd);
@@ -267,6 +273,9 @@ int main(int argc, char **argv) {
 			RunMint(mint);
 			return 0;
 		}
+		// Who runs the SQL is a usage question: answer it before any configuration.
+		if (exec_cmd->parsed() && exec.user.empty() && exec.bearer.empty())
+			throw CLI::RequiredError("--user or --bearer (or TENANCY_BEARER)");
 		tenancy::EngineConfig config =
 		    config_file.empty() ? tenancy::EngineConfig() : tenancy::EngineConfig::FromFile(config_file);
 		config.ApplyEnvironment();
@@ -287,8 +296,10 @@ int main(int argc, char **argv) {
 			return cli::RunOrgCreate(config, user, name);
 		if (org_list->parsed())
 			return cli::RunOrgList(config, user);
-		if (exec_cmd->parsed())
+		if (exec_cmd->parsed()) {
+			cli::ApplyIdentityFlags(identity_flags, !exec.bearer.empty(), config);
 			return cli::RunExec(config, exec);
+		}
 		if (demo_cmd->parsed())
 			return cli::RunDemo(config);
 		if (invite_cmd->parsed())

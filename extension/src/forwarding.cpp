@@ -119,6 +119,10 @@ void RequireCitusCoordinator() {
 		                errmsg("tenancy.forward_context_to_workers is on, but Citus is not loaded"),
 		                errhint("Add citus to shared_preload_libraries, or turn the setting off on nodes that are "
 		                        "not a Citus coordinator.")));
+	if (!DistributedTransactionFunctionExists())
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("tenancy.forward_context_to_workers is on, but this database has no citus extension"),
+		                errhint("Run CREATE EXTENSION citus in this database, or turn the setting off.")));
 	using UseCoordinatedTransactionFn = void (*)(void);
 	auto use_coordinated = reinterpret_cast<UseCoordinatedTransactionFn>(
 	    load_external_function("citus", "UseCoordinatedTransaction", false, nullptr));

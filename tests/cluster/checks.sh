@@ -145,11 +145,20 @@ out=$(as_worker "SET LOCAL tenancy.context = '$fwd'" "SET LOCAL pgt_test.dtx = '
   "SELECT tenancy.context()->>'source', tenancy.context()->'role'->>'code', tenancy.has_permission('tickets.read'),
           tenancy.has_permission('tickets.write'), count(*) FROM tickets GROUP BY 1, 2, 3, 4")
 [ "$(echo "$out" | tail -1)" = "forwarded|agent|t|f|2" ]; report forwarded_context_carries_role_and_permissions $? "$out"
-# What Citus sends (one query string) shows in pg_stat_activity without the token.
-out=$(as_worker "SET LOCAL tenancy.context = '$fwd'; SET LOCAL pgt_test.dtx = '$dtx';
-  SELECT position('$fwd' in query) = 0 AND query LIKE '%tenancy.context = ''(hidden)''%' FROM pg_stat_activity
-   WHERE pid = pg_backend_pid()")
-[ "$(echo "$out" | tail -1)" = "t" ]; report forwarded_context_hidden_from_pg_stat_activity $? "$out"
+# What Citus sends (one query string) shows in pg_stat_activity without the
+# token, seen from another session while it runs.
+PGAPPNAME=forwarded_check q -c "SET ROLE check_app" -c "BEGIN" \
+  -c "SET LOCAL tenancy.context = '$fwd'; SET LOCAL pgt_test.dtx = '$dtx'; SELECT pg_sleep(3)" -c "COMMIT" >/dev/null 2>&1 &
+sleeper=$!
+out=""
+for _ in $(seq 1 25); do
+  sleep 0.1
+  out=$(q -c "SELECT position('$fwd' in query) = 0 AND query LIKE '%tenancy.context = ''(hidden)''%'
+                FROM pg_stat_activity WHERE application_name = 'forwarded_check' AND query LIKE '%pg_sleep%'" 2>&1)
+  [ -n "$out" ] && break
+done
+wait "$sleeper"
+[ "$out" = "t" ]; report forwarded_context_hidden_from_pg_stat_activity $? "$out"
 out=$(as_worker "SET LOCAL tenancy.context = '$fwd'" "SET LOCAL pgt_test.dtx = '7:43:1000'" "SELECT count(*) FROM tickets")
 echo "$out" | grep -q "no tenant context"; report forwarded_context_useless_in_other_distributed_transaction $? "$out"
 out=$(as_worker "SET LOCAL tenancy.context = '$fwd'" "SELECT count(*) FROM tickets")
