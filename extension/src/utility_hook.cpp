@@ -103,11 +103,11 @@ Oid FindForeignProtected(Oid relid, bool inherited, List *ancestor_views) {
 	if (get_rel_relkind(relid) == RELKIND_VIEW) {
 		// Held until the transaction ends, so the definition cannot be replaced
 		// between this check and the lock (LOCK then takes the stronger one).
+		// Kept open while its query (in the relcache entry) is walked.
 		Relation view = relation_open(relid, AccessShareLock);
-		Query *query = get_view_query(view);
-		relation_close(view, NoLock);
 		ViewWalk walk{relid, lappend_oid(list_copy(ancestor_views), relid), InvalidOid};
-		ViewWalker(reinterpret_cast<Node *>(query), &walk);
+		ViewWalker(reinterpret_cast<Node *>(get_view_query(view)), &walk);
+		relation_close(view, NoLock);
 		return walk.found;
 	}
 	if (IsForeignProtected(relid))
