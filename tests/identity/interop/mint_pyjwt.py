@@ -23,7 +23,7 @@ now = int(time.time())
 
 def full_size_coordinates(key):
     """RFC 7518 6.2.1.2: x and y are the full size of a coordinate. Debian's
-    PyJWT drops leading zero bytes (about one key in 64), which pg_tenancy
+    PyJWT drops leading zero bytes (about one key in 128), which pg_tenancy
     rightly refuses, so the fixture pads them as a conforming JWKS would."""
     if key.get("kty") == "EC":
         size = {"P-256": 32, "P-384": 48, "P-521": 66}[key["crv"]]
