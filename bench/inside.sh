@@ -18,7 +18,7 @@ db=tenancy_bench
 # in a quick run under load), which would take it to about 21 minutes.
 if [ "$mode" = full ]; then
   orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4 length="-T 3" warmup=0.5
-else # a smoke test: correctness of every arm, not numbers
+else # quick: a smoke test, correctness of every arm, not numbers; enter: its dataset
   orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=3 clients=2 length="-T 1" warmup=0
 fi
 arms=(limit natural tenancy guc guc_wrapped supabase naive)
@@ -45,6 +45,13 @@ while IFS='|' read -r idx user org; do
 done | psql -X -q -d "$db" >/dev/null
 psql -X -q -d "$db" -c "VACUUM (FREEZE, ANALYZE)" -c "CHECKPOINT"
 echo "dataset built in $(( $(date +%s) - start )) s: $(psql -XAtc "SELECT count(*) FROM t_limit" "$db") tickets per arm"
+
+if [ "$mode" = enter ]; then
+  echo "== tenancy.enter() (load: $(uptime | sed 's/.*load average/load average/'))"
+  "$root/build/engine_bench" --mode enter --enter-repeats "${ENTER_REPEATS:-5}" --database "$db" | tee "$out/enter.txt"
+  echo "load afterwards: $(uptime | sed 's/.*load average/load average/')" | tee -a "$out/enter.txt"
+  exit 0
+fi
 
 # The natural arm computes organization :i's id range in pgbench instead of
 # reading it; this is the numbering dataset.sql gives the rows.

@@ -28,6 +28,8 @@ extern "C" {
 #include <cstring>
 
 #include "pg_tenancy/membership.hpp"
+#include "pg_tenancy/membership_cache.hpp"
+#include "pg_tenancy/membership_generation.hpp"
 
 namespace {
 
@@ -53,6 +55,7 @@ void InvalidateCatalog(Datum, Oid relid) {
 	if (relid == InvalidOid || IsCatalogRelation(relid)) {
 		catalog_valid = false;
 		catalog_invalidations++;
+		pg_tenancy::ForgetCachedMemberships();
 	}
 }
 
@@ -149,7 +152,15 @@ void RegisterMembershipInvalidation() {
 
 void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], MembershipInfo *info) {
 	std::memset(info, 0, sizeof *info);
+	// The generation is read before the look-up's snapshot is taken (see
+	// membership_generation.cpp), and the result is kept only if the relations
+	// did not change meanwhile.
+	std::uint64_t generation = 0;
+	const bool cacheable = MembershipGenerationForCache(&generation);
+	if (cacheable && FindCachedMembership(user, org, generation, info))
+		return;
 	const TenancyCatalog &c = Catalog();
+	const uint64 invalidations_before = catalog_invalidations;
 	pg_uuid_t org_key, user_key, role_key;
 	std::memcpy(org_key.data, org, UUID_LEN);
 	std::memcpy(user_key.data, user, UUID_LEN);
@@ -191,6 +202,8 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 		});
 	}
 	UnregisterSnapshot(snapshot);
+	if (cacheable && invalidations_before == catalog_invalidations)
+		RememberMembership(user, org, generation, *info);
 }
 
 bool UserExists(const std::uint8_t user[16]) {

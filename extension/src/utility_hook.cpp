@@ -9,6 +9,10 @@
 //   means row-level security is enabled on it or on an inheritance child it
 //   would lock, or it is a view (LOCK on a view locks the tables below it).
 // - A session-level SET of tenancy.context (see guc.cpp): only SET LOCAL.
+//
+// And one thing after: COMMIT PREPARED bumps the membership generation
+// (membership_generation.cpp), since the prepared transaction may have changed
+// memberships, roles or users and its own backend's commit callback never runs.
 extern "C" {
 #include "postgres.h"
 
@@ -29,6 +33,7 @@ extern "C" {
 #include <cstring>
 
 #include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/membership_generation.hpp"
 #include "pg_tenancy/utility_hook.hpp"
 
 namespace {
@@ -104,6 +109,9 @@ void TenancyProcessUtility(PlannedStmt *pstmt, const char *query_string, bool re
 		previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 	else
 		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	// COMMIT PREPARED runs outside any transaction block: it has committed here.
+	if (IsA(statement, TransactionStmt) && castNode(TransactionStmt, statement)->kind == TRANS_STMT_COMMIT_PREPARED)
+		pg_tenancy::BumpMembershipGeneration();
 }
 
 } // namespace
