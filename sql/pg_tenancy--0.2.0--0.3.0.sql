@@ -327,6 +327,140 @@ SELECT DISTINCT ON (p.polrelid) p.polrelid::pg_catalog.regclass, a.attname
    AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = 'tenancy.current_org()'
 ON CONFLICT (table_name) DO NOTHING;
 
+-- ---- Guards as strict as the access they stand for (issue 15, item 3) -------
+-- Citus re-creates every policy on its shards AS PERMISSIVE; the single
+-- tenant-only tenancy_guard then let members without the read or write
+-- permission read and write. On tables protected with permissions the guards
+-- are now one per command, each as strict as its permissive twin (see
+-- apply_policies() in sql/src/29_tenant_policies.sql); the end of this script
+-- re-applies the policies of every table protected with permissions.
+CREATE OR REPLACE FUNCTION tenancy.policy_names() RETURNS name[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY['tenancy_isolation', 'tenancy_guard', 'tenancy_read', 'tenancy_insert', 'tenancy_update',
+                 'tenancy_delete', 'tenancy_guard_read', 'tenancy_guard_insert', 'tenancy_guard_update',
+                 'tenancy_guard_delete']::name[];
+
+-- Its RESTRICTIVE guards: tenancy_guard on a table protected without
+-- permissions, the four per-command ones on a table protected with them. A
+-- table carrying any of them is protected.
+CREATE FUNCTION tenancy.guard_names() RETURNS name[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY['tenancy_guard', 'tenancy_guard_read', 'tenancy_guard_insert', 'tenancy_guard_update',
+                 'tenancy_guard_delete']::name[];
+
+CREATE OR REPLACE FUNCTION tenancy.apply_policies(tbl pg_catalog.regclass, how tenancy.protection) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', how.org_column);
+    can_read text := tenant;
+    can_write text := tenant;
+    kind text;
+    prefix text;
+BEGIN
+    PERFORM tenancy.drop_policies(tbl);
+    -- The tenant condition is inside every permissive policy itself, so
+    -- isolation never depends on a RESTRICTIVE policy alone. The restrictive
+    -- guards stop any other permissive policy a user adds from widening access
+    -- across organizations or past the permissions. Citus re-creates every
+    -- policy on its shards AS PERMISSIVE, so each guard is exactly as strict as
+    -- the access it stands for, never wider: permissive, it grants nothing its
+    -- permissive twin does not. Hence one guard per command when permissions
+    -- are set (a FOR ALL tenant-only guard, made permissive, would let members
+    -- without them read and write). UPDATE and DELETE that read rows (WHERE,
+    -- RETURNING), INSERT ... RETURNING and ON CONFLICT DO UPDATE are also held to
+    -- the SELECT policies by PostgreSQL, so they need the read permission as
+    -- before; with no permissions the one FOR ALL tenant guard is as strict as
+    -- tenancy_isolation.
+    IF how.read_permission IS NULL AND how.write_permission IS NULL THEN
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                                  'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_guard ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
+                                  'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
+    ELSE
+        IF how.read_permission IS NOT NULL THEN
+            can_read := pg_catalog.format('%s AND tenancy.has_permission(%L)', tenant, how.read_permission);
+        END IF;
+        IF how.write_permission IS NOT NULL THEN
+            can_write := pg_catalog.format('%s AND tenancy.has_permission(%L)', tenant, how.write_permission);
+        END IF;
+        FOREACH kind IN ARRAY ARRAY['PERMISSIVE', 'RESTRICTIVE'] LOOP
+            prefix := CASE kind WHEN 'PERMISSIVE' THEN 'tenancy_' ELSE 'tenancy_guard_' END;
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR SELECT TO PUBLIC USING (%s)',
+                                      prefix || 'read', tbl, kind, can_read);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR INSERT TO PUBLIC WITH CHECK (%s)',
+                                      prefix || 'insert', tbl, kind, can_write);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR UPDATE TO PUBLIC USING (%s) WITH CHECK (%s)',
+                                      prefix || 'update', tbl, kind, can_write, can_write);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR DELETE TO PUBLIC USING (%s)',
+                                      prefix || 'delete', tbl, kind, can_write);
+        END LOOP;
+    END IF;
+    -- Last, so that the event trigger (30_protect.sql) finds the table complete.
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
+END
+$$;
+COMMENT ON FUNCTION tenancy.apply_policies(pg_catalog.regclass, tenancy.protection) IS
+    'Part of tenancy.protect(): RLS on and forced, and the tenant policies, on one relation';
+
+CREATE OR REPLACE FUNCTION tenancy.protect_new_children() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    changed pg_catalog.regclass;
+    root pg_catalog.regclass;
+    child pg_catalog.regclass;
+    how tenancy.protection;
+BEGIN
+    FOR changed IN SELECT DISTINCT c.objid::pg_catalog.regclass
+                     FROM pg_catalog.pg_event_trigger_ddl_commands() AS c
+                    WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                      AND c.object_type IN ('table', 'foreign table') LOOP
+        -- The nearest protected ancestor of the changed table, or the table itself.
+        WITH RECURSIVE up(relid, depth) AS (
+            SELECT changed::pg_catalog.oid, 0
+            UNION ALL
+            SELECT i.inhparent, up.depth + 1 FROM pg_catalog.pg_inherits AS i JOIN up ON i.inhrelid = up.relid
+        )
+        SELECT up.relid::pg_catalog.regclass INTO root FROM up
+         WHERE (tenancy.protection_of(up.relid::pg_catalog.regclass)).org_column IS NOT NULL
+           AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                        WHERE p.polrelid = up.relid AND p.polname = ANY (tenancy.guard_names()))
+         ORDER BY up.depth LIMIT 1;
+        CONTINUE WHEN root IS NULL;
+        how := tenancy.protection_of(root);
+        FOR child IN SELECT d FROM tenancy.descendants(root) AS d LOOP
+            CONTINUE WHEN (SELECT c.relrowsecurity AND c.relforcerowsecurity FROM pg_catalog.pg_class AS c
+                            WHERE c.oid = child)
+                      AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                                   WHERE p.polrelid = child AND p.polname = ANY (tenancy.guard_names()));
+            RAISE NOTICE 'pg_tenancy: protecting %, which now inherits from protected table %', child, root;
+            PERFORM tenancy.protect_descendant(child, how);
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect_new_children() IS
+    'Event trigger: protect partitions and inheritance children added to a protected table';
+
+CREATE OR REPLACE VIEW tenancy.protected_tables WITH (security_invoker = true) AS
+SELECT c.oid::pg_catalog.regclass AS table_name,
+       c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
+       c.relispartition AS is_partition,
+       c.relrowsecurity AS rls_enabled,
+       c.relforcerowsecurity AS rls_forced,
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).read_permission,
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).write_permission
+  FROM pg_catalog.pg_class AS c
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid
+                  AND p.polname OPERATOR(pg_catalog.=) ANY (tenancy.guard_names()));
+-- ---- end of the guards -------------------------------------------------------
+
 CREATE OR REPLACE FUNCTION tenancy.protect(tbl pg_catalog.regclass, org_column name DEFAULT 'organization_id',
                                 read_permission text DEFAULT NULL, write_permission text DEFAULT NULL)
     RETURNS void
@@ -425,7 +559,8 @@ BEGIN
      WHERE p.polrelid = tbl AND p.polname <> ALL (tenancy.policy_names());
     IF other_policies IS NOT NULL THEN
         RAISE NOTICE 'table % also has the policies %', tbl, other_policies
-            USING DETAIL = 'pg_tenancy''s restrictive policy still confines them to the current organization.';
+            USING DETAIL = 'pg_tenancy''s restrictive policies still confine them to the current organization and '
+                           'to the table''s read and write permissions.';
     END IF;
 END
 $$;
@@ -446,7 +581,7 @@ BEGIN
         RAISE EXCEPTION 'tenancy.unprotect() needs a table' USING ERRCODE = '22004';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                    WHERE p.polrelid = tbl AND p.polname = 'tenancy_guard') THEN
+                    WHERE p.polrelid = tbl AND p.polname = ANY (tenancy.guard_names())) THEN
         RAISE EXCEPTION 'table % is not protected by pg_tenancy', tbl USING ERRCODE = '55000';
     END IF;
     SELECT a.attname INTO org_column
@@ -602,6 +737,35 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass) FROM PUBLIC;
 
+-- The guards protect() creates on a table (29_tenant_policies.sql, apply_policies()),
+-- with their expressions as pg_get_expr() prints them, given the tenant
+-- condition as printed, "(org = tenancy.current_org())".
+CREATE FUNCTION tenancy.expected_guards(tenant_expr text, read_permission text, write_permission text)
+    RETURNS TABLE (name name, cmd "char", commands text, qual text, checks text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH can AS (
+        SELECT CASE WHEN read_permission IS NULL THEN tenant_expr
+                    ELSE pg_catalog.format('(%s AND tenancy.has_permission(%L::text))', tenant_expr, read_permission)
+                    END AS read,
+               CASE WHEN write_permission IS NULL THEN tenant_expr
+                    ELSE pg_catalog.format('(%s AND tenancy.has_permission(%L::text))', tenant_expr, write_permission)
+                    END AS write
+    )
+    SELECT g.* FROM can CROSS JOIN LATERAL (VALUES
+        ('tenancy_guard'::name, '*'::"char", 'all commands and roles', tenant_expr, tenant_expr)) AS g
+     WHERE read_permission IS NULL AND write_permission IS NULL
+    UNION ALL
+    SELECT g.* FROM can CROSS JOIN LATERAL (VALUES
+        ('tenancy_guard_read'::name, 'r'::"char", 'SELECT and all roles', can.read, NULL::text),
+        ('tenancy_guard_insert', 'a', 'INSERT and all roles', NULL, can.write),
+        ('tenancy_guard_update', 'w', 'UPDATE and all roles', can.write, can.write),
+        ('tenancy_guard_delete', 'd', 'DELETE and all roles', can.write, NULL)) AS g
+     WHERE read_permission IS NOT NULL OR write_permission IS NOT NULL
+$$;
+REVOKE ALL ON FUNCTION tenancy.expected_guards(text, text, text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION tenancy.audit_tables(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -612,15 +776,18 @@ AS $$
                -- by an audited role, or by every role through a grant to PUBLIC
                EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel))
                OR tenancy.can_touch(0, r.rel) AS reachable,
-               (SELECT p FROM pg_catalog.pg_policy AS p
-                 WHERE p.polrelid = r.rel AND p.polname = 'tenancy_guard') AS guard,
                pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr,
                -- Protected: protect() recorded it (registry or trigger), or left any of its
                -- policies here or on the root.
                (r.protection).org_column IS NOT NULL
                OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
                            WHERE p.polrelid IN (r.rel, r.root) AND p.polname = ANY (tenancy.policy_names()))
-                   AS protected
+                   AS protected,
+               CASE WHEN (r.protection).read_permission IS NULL AND (r.protection).write_permission IS NULL
+                    THEN pg_catalog.format('SELECT tenancy.protect(%L, %L);', r.root::text, r.org_column)
+                    ELSE pg_catalog.format('SELECT tenancy.protect(%L, %L, %L, %L);', r.root::text, r.org_column,
+                                           (r.protection).read_permission, (r.protection).write_permission)
+                    END AS remedy
           FROM tenancy.tenant_relations() AS r
           JOIN pg_catalog.pg_class AS c ON c.oid = r.rel
          WHERE r.relkind IN ('r', 'p')
@@ -657,17 +824,37 @@ AS $$
       FROM t
      WHERE t.protected AND t.relrowsecurity AND NOT t.relforcerowsecurity
     UNION ALL
+    -- T104: pg_tenancy's restrictive guards (29_tenant_policies.sql, apply_policies()),
+    -- each in its exact form: missing, turned permissive (as Citus does on its
+    -- shards) or changed. A guard-named policy protect() would not create is
+    -- harmless while restrictive and reported once permissive.
     SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
-           CASE WHEN t.guard IS NULL THEN 'pg_tenancy''s restrictive policy tenancy_guard is missing'
-                WHEN (t.guard).polpermissive THEN 'policy tenancy_guard was replaced by a permissive one'
-                ELSE pg_catalog.format('policy tenancy_guard was changed: expected USING and WITH CHECK %s for '
-                                       'all commands and roles', t.tenant_expr) END,
-           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
-      FROM t
+           CASE WHEN g.pol IS NULL
+                THEN pg_catalog.format('pg_tenancy''s restrictive policy %I is missing', g.name)
+                WHEN (g.pol).polpermissive
+                THEN pg_catalog.format('policy %I was replaced by a permissive one', g.name)
+                ELSE pg_catalog.format('policy %I was changed: expected %s %s for %s', g.name,
+                                       CASE WHEN g.qual IS NULL THEN 'WITH CHECK'
+                                            WHEN g.checks IS NULL THEN 'USING' ELSE 'USING and WITH CHECK' END,
+                                       coalesce(g.qual, g.checks), g.commands) END,
+           t.remedy
+      FROM t CROSS JOIN LATERAL (
+               SELECT e.name, e.qual, e.checks, e.commands, e.cmd,
+                      (SELECT p FROM pg_catalog.pg_policy AS p WHERE p.polrelid = t.rel AND p.polname = e.name) AS pol
+                 FROM tenancy.expected_guards(t.tenant_expr, (t.protection).read_permission,
+                                              (t.protection).write_permission) AS e
+           ) AS g
      WHERE t.protected
-       AND (t.guard IS NULL OR (t.guard).polpermissive OR (t.guard).polcmd <> '*' OR (t.guard).polroles <> '{0}'
-            OR pg_catalog.pg_get_expr((t.guard).polqual, t.rel) IS DISTINCT FROM t.tenant_expr
-            OR pg_catalog.pg_get_expr((t.guard).polwithcheck, t.rel) IS DISTINCT FROM t.tenant_expr)
+       AND (g.pol IS NULL OR (g.pol).polpermissive OR (g.pol).polcmd <> g.cmd OR (g.pol).polroles <> '{0}'
+            OR pg_catalog.pg_get_expr((g.pol).polqual, t.rel) IS DISTINCT FROM g.qual
+            OR pg_catalog.pg_get_expr((g.pol).polwithcheck, t.rel) IS DISTINCT FROM g.checks)
+    UNION ALL
+    SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
+           pg_catalog.format('policy %I was replaced by a permissive one', p.polname), t.remedy
+      FROM t JOIN pg_catalog.pg_policy AS p ON p.polrelid = t.rel
+     WHERE t.protected AND p.polpermissive AND p.polname = ANY (tenancy.guard_names())
+       AND p.polname NOT IN (SELECT e.name FROM tenancy.expected_guards(t.tenant_expr, (t.protection).read_permission,
+                                                                        (t.protection).write_permission) AS e)
     UNION ALL
     -- T107: the trigger that pins rows to their organization (and records the protection) is gone.
     SELECT 'T107', 'medium'::tenancy.severity, t.rel::text,
@@ -964,9 +1151,9 @@ AS $$
                pol.commands OPERATOR(pg_catalog.<@) coalesce(g.commands, '{}') AS guarded
           FROM pol LEFT JOIN guards AS g ON g.rel = pol.rel
          -- pg_tenancy's own permissive policies too: one edited to USING (true)
-         -- opens the rows its read and write permissions should hide. The guard
-         -- is checked against its exact form by T104.
-         WHERE pol.polname <> 'tenancy_guard' AND pol.applies
+         -- opens the rows its read and write permissions should hide. The guards
+         -- are checked against their exact form by T104.
+         WHERE pol.polname <> ALL (tenancy.guard_names()) AND pol.applies
     )
     SELECT 'T301', CASE WHEN p.guarded THEN 'high' ELSE 'critical' END::tenancy.severity, p.object,
            'permissive policy that is always true: it opens every row'
@@ -1428,6 +1615,7 @@ GRANT EXECUTE ON FUNCTION
     tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass),
     tenancy.bypasses_rls(pg_catalog.oid),
     tenancy.audit_tables(pg_catalog.oid[]),
+    tenancy.expected_guards(text, text, text),
     tenancy.audit_roles(pg_catalog.oid[]),
     tenancy.expr_requires_tenant(pg_catalog.pg_node_tree, smallint, pg_catalog.oid),
     tenancy.expr_always_true(pg_catalog.pg_node_tree),
@@ -2389,3 +2577,38 @@ CREATE TRIGGER users_note_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE O
 ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change;
 ALTER TABLE tenancy.roles ENABLE ALWAYS TRIGGER roles_note_change;
 ALTER TABLE tenancy.users ENABLE ALWAYS TRIGGER users_note_change;
+
+-- Issue 15, item 3: tables protected with permissions get the per-command
+-- guards, so an upgraded database ends as a fresh one would: every protected
+-- relation (partitions and inheritance children too) that still carries a guard.
+DO $$
+DECLARE
+    reg record;
+    rel pg_catalog.regclass;
+BEGIN
+    FOR reg IN SELECT r.table_name, ROW(r.org_column, r.read_permission, r.write_permission)::tenancy.protection AS how
+                 FROM tenancy.protection_registry AS r
+                WHERE r.read_permission IS NOT NULL OR r.write_permission IS NOT NULL LOOP
+        FOR rel IN SELECT reg.table_name UNION ALL SELECT d FROM tenancy.descendants(reg.table_name) AS d LOOP
+            CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                                       WHERE p.polrelid OPERATOR(pg_catalog.=) rel
+                                         AND p.polname OPERATOR(pg_catalog.=) ANY (tenancy.guard_names()));
+            PERFORM tenancy.apply_policies(rel, reg.how);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Citus (issue 15): the forwarding context needs no SQL object; the audit
+-- compares keyrings across nodes with tenancy.keyring_fingerprint()
+-- (sql/src/20_context.sql).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION tenancy.keyring_fingerprint() RETURNS text
+    AS 'MODULE_PATHNAME', 'tenancy_keyring_fingerprint'
+    LANGUAGE C VOLATILE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.keyring_fingerprint() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.keyring_fingerprint() IS
+    'SHA-256 (hex) of this node''s keyring key set, to compare keyrings across nodes; NULL if it is unusable';
+GRANT EXECUTE ON FUNCTION tenancy.keyring_fingerprint() TO tenancy_auditor;

@@ -28,7 +28,7 @@ cd "$root"
 # server for all), then local_suites_last.
 local_suites_first=(format token identity)
 server_suites=(engine regress isolation cluster security cli bearer walkthrough tickets node python package)
-local_suites_last=(versions not_preloaded fuzz sanitize soak bench)
+local_suites_last=(versions not_preloaded standby fuzz sanitize soak bench)
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 list_suites() {
@@ -52,6 +52,7 @@ python                pg_tenancy from Python (examples/python)
 package               the installed CMake package and pkg-config file
 versions              version numbers, released scripts, SQL source sizes (no server)
 not_preloaded         CREATE EXTENSION on a server without the library (own server)
+standby               tenant reads on a pg_basebackup hot standby (tests/cluster/standby.sh; own servers)
 fuzz[:SECONDS]        every libFuzzer target for SECONDS (default 15) each (tests/fuzz)
 sanitize              token and engine tests built with ASan+UBSan (own server)
 soak[:SECONDS]        the engine's fault soak with a commit ledger, default 60 s (own server)
@@ -122,6 +123,7 @@ else
   wants identity && cmake_targets+=(--target identity_tests)
   { wants engine || in_list cluster:pgbouncer "${units[@]}"; } && cmake_targets+=(--target engine_tests --target engine_example)
   wants tickets && cmake_targets+=(--target tenancy-tickets)
+  wants cluster && cmake_targets+=(--target mint_forward_context)
 fi
 build_step() { # NAME COMMAND...: run a build step, record it in a full run
   if "${@:2}" >"$work/build.log" 2>&1; then
@@ -201,6 +203,13 @@ suite_not_preloaded() {
   grep 'cluster:.*preload' "$results" || true
 }
 
+# A primary and a streaming hot standby of its own (tests/cluster/standby.sh).
+suite_standby() {
+  echo "== hot standby (tests/cluster/standby.sh)"
+  RESULTS="$results" bash tests/cluster/standby.sh || grep -q '^not ok standby:' "$results" ||
+    echo "not ok standby:run (ended early; see above)" | tee -a "$results"
+}
+
 # Fuzzing, sanitizers and the soak (CONTRIBUTING.md): the short forms; each
 # builds and runs what it needs itself (the soak and the sanitizer pass start
 # their own throwaway servers).
@@ -273,6 +282,8 @@ else
     --server-keyring "$work/server.keyring" >/dev/null
   build/tenancy keygen --alg EdDSA --kid test-ed --keyring "$work/app.keyring" \
     --server-keyring "$work/server.keyring" >/dev/null
+  # The Citus server-to-server key (the worker-side checks in tests/cluster/checks.sh).
+  build/tenancy keygen --forward --kid test-fwd --keyring "$work/server.keyring" >/dev/null
   chown postgres: "$work/server.keyring"
   export TENANCY_KEYRING="$work/app.keyring"
   export TENANCY_SERVER_KEYRING="$work/server.keyring"

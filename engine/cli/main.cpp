@@ -1,12 +1,15 @@
 // main.cpp: the `tenancy` command-line tool.
 //
 //   tenancy keygen --alg HS256|EdDSA --kid KID --keyring FILE [--server-keyring FILE]
+//   tenancy keygen --forward --kid KID --keyring FILE   (Citus: server-to-server key)
 //   tenancy token mint --keyring FILE --user UUID [--org UUID] [--kid KID] [--ttl SECONDS]
 //   tenancy user add --code CODE --email EMAIL
 //   tenancy user link --user UUID --issuer ISS --subject SUB
 //   tenancy org create --user UUID --name NAME
 //   tenancy org list --user UUID
-//   tenancy exec (--user UUID | --bearer JWT) [--org UUID] -c SQL [-c SQL ...]
+//   tenancy exec (--user UUID | --bearer JWT [--identity-keyring FILE] [--identity-issuer ISS]
+//                [--identity-audience AUD] [--identity-user-claim NAME] [--identity-subject-mapping uuid|linked]
+//                [--clock-skew SECONDS]) [--org UUID] -c SQL [-c SQL ...]
 //   tenancy demo
 //   tenancy invite|accept|invitations|members|roles|transfer ... (organization management)
 //   tenancy audit [--app-role ROLE] [--probe] [--json] [--fail-on SEVERITY] [--color WHEN]
@@ -23,6 +26,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "identity_options.hpp"
 #include "keyring_files.hpp"
 #include "pg_tenancy/engine/errors.hpp"
 #include "pg_tenancy/token/context_token.hpp"
@@ -42,10 +46,15 @@ struct KeygenOptions {
 	std::string kid;
 	std::string keyring = EnvOr("TENANCY_KEYRING", "");
 	std::string server_keyring;
+	bool forward = false;
 };
 
 void RunKeygen(const KeygenOptions &o) {
-	token::Key key = o.alg == "HS256" ? token::GenerateHs256Key(o.kid) : token::GenerateEd25519Key(o.kid);
+	if (o.forward && o.alg != "HS256")
+		throw CLI::ValidationError("--forward", "a forwarding key is an HS256 secret; drop --alg EdDSA");
+	token::Key key = o.forward          ? token::GenerateForwardingKey(o.kid)
+	                 : o.alg == "HS256" ? token::GenerateHs256Key(o.kid)
+	                                    : token::GenerateEd25519Key(o.kid);
 	token::Keyring ring = cli::LoadForUpdate(o.keyring);
 	ring.Add(key);
 	if (!o.server_keyring.empty()) {
@@ -54,7 +63,8 @@ void RunKeygen(const KeygenOptions &o) {
 		cli::WriteKeyring(o.server_keyring, server);
 	}
 	cli::WriteKeyring(o.keyring, ring);
-	std::cout << "added " << token::AlgorithmName(key.alg) << " key \"" << key.kid << "\" to " << o.keyring;
+	std::cout << "added " << token::AlgorithmName(key.alg) << (o.forward ? " use:forward" : "") << " key \"" << key.kid
+	          << "\" to " << o.keyring;
 	if (!o.server_keyring.empty())
 		std::cout << " (verification half in " << o.server_keyring << ")";
 	std::cout << "\n";
@@ -104,6 +114,9 @@ int main(int argc, char **argv) {
 	    ->required(keygen.keyring.empty());
 	keygen_cmd->add_option("--server-keyring", keygen.server_keyring,
 	                       "Also add what the database needs to verify (the public half for EdDSA)");
+	keygen_cmd->add_flag("--forward", keygen.forward,
+	                     "A Citus server-to-server key (HS256, use:forward): copy the same line into the keyring "
+	                     "of every node");
 
 	MintOptions mint;
 	CLI::App *token_cmd = app.add_subcommand("token", "Context tokens");
@@ -158,11 +171,14 @@ int main(int argc, char **argv) {
 
 	cli::ExecOptions exec;
 	CLI::App *exec_cmd = app.add_subcommand("exec", "Run SQL as a tenant, in one transaction, printing rows");
-	exec_cmd->add_option("--user", exec.user, "User id (trusted caller)");
+	CLI::Option *exec_user = exec_cmd->add_option("--user", exec.user, "User id (trusted caller)");
 	// Tokens are secrets: prefer the environment, which other OS users cannot
 	// read, to the command line, which ps shows them.
 	exec_cmd->add_option("--bearer", exec.bearer, "Identity token instead of --user (verified) [env TENANCY_BEARER]")
-	    ->envname("TENANCY_BEARER");
+	    ->envname("TENANCY_BEARER")
+	    ->excludes(exec_user);
+	cli::IdentityFlags identity_flags; // how --bearer is verified
+	cli::AddIdentityFlags(exec_cmd, identity_flags);
 	exec_cmd->add_option("--org", exec.org, "Organization id; omit for a user-only context");
 	exec_cmd->add_option("-c,--command", exec.commands, "SQL to run (repeatable)")->required();
 	add_db_options(exec_cmd);
@@ -257,6 +273,9 @@ int main(int argc, char **argv) {
 			RunMint(mint);
 			return 0;
 		}
+		// Who runs the SQL is a usage question: answer it before any configuration.
+		if (exec_cmd->parsed() && exec.user.empty() && exec.bearer.empty())
+			throw CLI::RequiredError("--user or --bearer (or TENANCY_BEARER)");
 		tenancy::EngineConfig config =
 		    config_file.empty() ? tenancy::EngineConfig() : tenancy::EngineConfig::FromFile(config_file);
 		config.ApplyEnvironment();
@@ -277,8 +296,10 @@ int main(int argc, char **argv) {
 			return cli::RunOrgCreate(config, user, name);
 		if (org_list->parsed())
 			return cli::RunOrgList(config, user);
-		if (exec_cmd->parsed())
+		if (exec_cmd->parsed()) {
+			cli::ApplyIdentityFlags(identity_flags, !exec.bearer.empty(), config);
 			return cli::RunExec(config, exec);
+		}
 		if (demo_cmd->parsed())
 			return cli::RunDemo(config);
 		if (invite_cmd->parsed())

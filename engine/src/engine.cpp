@@ -163,11 +163,14 @@ Identity Engine::Authenticate(std::string_view authorization) const {
 	if (!state_->identity_keys)
 		throw ConfigurationError("no identity key set is configured (identity_keyring_file)");
 	std::string_view token = authorization;
-	// The auth-scheme is case-insensitive (RFC 7235, section 2.1).
-	if (token.size() > 7 && token[6] == ' ' &&
+	// The auth-scheme is case-insensitive and followed by one or more spaces
+	// (RFC 7235, section 2.1: credentials = auth-scheme 1*SP token68).
+	if (token.size() > 6 && token[6] == ' ' &&
 	    std::equal(token.begin(), token.begin() + 6, "bearer",
-	               [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-		token.remove_prefix(7);
+	               [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+		token.remove_prefix(6);
+		token.remove_prefix(std::min(token.size(), token.find_first_not_of(' ')));
+	}
 	if (token.empty())
 		throw Unauthenticated("missing bearer token");
 	identity::VerifyOptions options;
@@ -181,12 +184,12 @@ Identity Engine::Authenticate(std::string_view authorization) const {
 	if (!result.ok())
 		throw Unauthenticated(std::string("invalid bearer token: ") + identity::IdentityErrorReason(result.error));
 	if (state_->config.identity_subject_mapping == EngineConfig::SubjectMapping::Linked)
-		return Identity{state_->ResolveLinkedIdentity(result.issuer, result.subject)};
+		return Identity{state_->ResolveLinkedIdentity(result.issuer, result.subject), std::move(result.claims)};
 	Uuid user;
 	if (!tok::ParseUuid(result.subject, user))
 		throw Unauthenticated("invalid bearer token: its user claim is not a pg_tenancy user id (a uuid); "
 		                      "link provider subjects with identity_subject_mapping = linked");
-	return Identity{user};
+	return Identity{user, std::move(result.claims)};
 }
 
 void Engine::RequireMembership(const Identity &who, const Uuid &org) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pg_tenancy/token/context_token.hpp"
+#include "pg_tenancy/token/forward_token.hpp"
 #include "pg_tenancy/token/cpp_only.hpp"
 
 namespace pg_tenancy {
@@ -97,7 +98,9 @@ ContextParseError BuildContextRecord(const ContextFields &fields, ContextRecord 
 					return ContextParseError::BadSuffix;
 		}
 		std::size_t jti_len = std::strlen(fields.jti);
-		if (jti_len >= sizeof(ContextRecord::jti))
+		std::size_t dtx_len = std::strlen(fields.distributed_transaction);
+		if (jti_len >= sizeof(ContextRecord::jti) || dtx_len >= sizeof(ContextRecord::distributed_transaction) ||
+		    (fields.source == ContextSource::Forwarded) != (dtx_len > 0))
 			return ContextParseError::BadToken;
 		std::size_t bytes = sizeof(ContextRecord);
 		for (std::string_view perm : permissions)
@@ -119,6 +122,7 @@ ContextParseError BuildContextRecord(const ContextFields &fields, ContextRecord 
 		record->issued_at = fields.issued_at;
 		record->expires_at = fields.expires_at;
 		std::memcpy(record->jti, fields.jti, jti_len);
+		std::memcpy(record->distributed_transaction, fields.distributed_transaction, dtx_len);
 		record->permission_count = static_cast<std::uint32_t>(permissions.size());
 		char *dest = reinterpret_cast<char *>(record + 1);
 		for (std::string_view perm : permissions) {
@@ -132,9 +136,32 @@ ContextParseError BuildContextRecord(const ContextFields &fields, ContextRecord 
 	}
 }
 
+ContextParseError BuildForwardedRecord(const token::ForwardClaims &claims, ContextRecord **out) noexcept {
+	*out = nullptr;
+	try {
+		ContextFields fields{claims.user.bytes.data(),
+		                     claims.org.bytes.data(),
+		                     claims.issued_at,
+		                     claims.expires_at,
+		                     claims.jti.c_str(),
+		                     claims.role.bytes.data(),
+		                     claims.role_code.c_str(),
+		                     claims.permissions.data(),
+		                     claims.permissions.size(),
+		                     ContextSource::Forwarded,
+		                     claims.distributed_transaction.c_str()};
+		return BuildContextRecord(fields, out);
+	} catch (...) {
+		return ContextParseError::OutOfMemory;
+	}
+}
+
 ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept {
 	*out = nullptr;
 	try {
+		token::ForwardVerifyResult forwarded = token::DecodeVerifiedForwardToken(value);
+		if (forwarded.ok())
+			return BuildForwardedRecord(forwarded.claims, out);
 		std::vector<std::string_view> parts = Split(value, kContextValueSeparator);
 		if (parts.size() != 1 && parts.size() != 4)
 			return ContextParseError::BadSuffix;
@@ -149,8 +176,9 @@ ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **ou
 				return ContextParseError::BadSuffix;
 			role_code.assign(parts[2]);
 		}
-		// enter() always appends the role for an organization context; a bare
-		// organization token can only have come in forwarded.
+		// enter() always appends the role for an organization context.
+		if (parts.size() == 1 && claims.org)
+			return ContextParseError::BadSuffix;
 		ContextFields fields{claims.user.bytes.data(),
 		                     claims.org ? claims.org->bytes.data() : nullptr,
 		                     claims.issued_at,
@@ -160,7 +188,7 @@ ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **ou
 		                     role_code.c_str(),
 		                     parts.size() == 4 ? parts[3].data() : "",
 		                     parts.size() == 4 ? parts[3].size() : 0,
-		                     parts.size() == 1 && claims.org ? ContextSource::Forwarded : ContextSource::Enter};
+		                     ContextSource::Enter};
 		return BuildContextRecord(fields, out);
 	} catch (...) {
 		return ContextParseError::OutOfMemory;

@@ -20,8 +20,9 @@ extern "C" {
 #include <cstring>
 #include <ctime>
 
-#include "pg_tenancy/pg_boundary.hpp"
+#include "pg_tenancy/forwarding.hpp"
 #include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/pg_boundary.hpp"
 #include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/sqlstate.hpp"
 #include "pg_tenancy/token_check.hpp"
@@ -121,12 +122,13 @@ PGT_FUNCTION(tenancy_enter) {
 	CheckToken(token, &check);
 
 	ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check);
+	pg_tenancy::ForwardEnteredContext(pg_tenancy::active_context);
 	PG_RETURN_VOID();
 }
 
 PGT_FUNCTION(tenancy_leave) {
 	if (IsTransactionBlock())
-		pg_tenancy::ClearContext();
+		pg_tenancy::LeaveContext();
 	PG_RETURN_VOID();
 }
 

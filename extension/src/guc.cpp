@@ -21,6 +21,7 @@ extern "C" {
 #include <cstring>
 #include <ctime>
 
+#include "pg_tenancy/forwarding.hpp"
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/sqlstate.hpp"
 #include "pg_tenancy/token_check.hpp"
@@ -33,6 +34,8 @@ int clock_skew_seconds = 5;
 int max_token_lifetime_seconds = 3600;
 int missing_context_mode = kMissingContextError;
 bool accept_forwarded_context = false;
+bool forward_context_to_workers = false;
+int forwarding_lifetime_seconds = 30;
 const ContextRecord *active_context = nullptr;
 
 namespace {
@@ -84,10 +87,10 @@ bool CheckContextImpl(char **newval, void **extra, GucSource source) {
 		if (ContextAlreadyUsed())
 			return RefuseContext("This transaction already has a tenant context");
 		TokenCheckOptions options{keyring_file, static_cast<std::int64_t>(time(nullptr)), clock_skew_seconds,
-		                          max_token_lifetime_seconds};
+		                          forwarding_lifetime_seconds};
 		ContextRecord *record = nullptr;
 		const char *reason = nullptr;
-		if (BuildForwardedContext(value, options, &record, &reason) != ContextParseError::None)
+		if (BuildForwardingContext(value, options, &record, &reason) != ContextParseError::None)
 			return RefuseContext(reason);
 		record->local_transaction = MyProc->lxid;
 		*extra = record;
@@ -98,14 +101,20 @@ bool CheckContextImpl(char **newval, void **extra, GucSource source) {
 
 bool CheckContext(char **newval, void **extra, GucSource source) {
 	bool failed = false;
+	bool accepted = false;
 	try {
-		return CheckContextImpl(newval, extra, source);
+		accepted = CheckContextImpl(newval, extra, source);
 	} catch (...) {
 		failed = true;
 	}
 	// Outside the handler, and with a message: without one PostgreSQL would
 	// report the rejected value, which may be a token.
-	return failed ? RefuseContext("The value could not be checked") : false;
+	if (failed)
+		return RefuseContext("The value could not be checked");
+	if (accepted && *extra != nullptr && static_cast<ContextRecord *>(*extra)->source == ContextSource::Forwarded &&
+	    !InitializingParallelWorker)
+		HideForwardedContextFromActivity();
+	return accepted;
 }
 
 // SHOW, current_setting(), pg_settings and SET ... FROM CURRENT never see the
@@ -143,30 +152,49 @@ void InitGuc() {
 	    "tenancy.missing_context", gettext_noop("What a protected table does when no tenant context is active."),
 	    gettext_noop("error: fail with SQLSTATE 42501; empty: return no rows and reject writes."),
 	    &missing_context_mode, kMissingContextError, kMissingContextOptions, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-	DefineCustomBoolVariable("tenancy.accept_forwarded_context",
-	                         gettext_noop("Accept SET LOCAL tenancy.context = '<token>' when the token verifies."),
-	                         gettext_noop("For Citus worker nodes only: the context has no role or permissions and "
-	                                      "membership is not re-checked."),
-	                         &accept_forwarded_context, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable(
+	    "tenancy.accept_forwarded_context",
+	    gettext_noop("Accept the forwarding context a Citus coordinator's tenancy.enter() sends (Citus workers)."),
+	    gettext_noop("Only contexts signed with a use:forward key and bound to the current Citus distributed "
+	                 "transaction count; a user's token is never accepted this way."),
+	    &accept_forwarded_context, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable(
+	    "tenancy.forward_context_to_workers",
+	    gettext_noop("Have tenancy.enter() forward the context to Citus workers (Citus coordinator)."),
+	    gettext_noop("enter() signs the checked membership with the keyring's use:forward key, bound to the "
+	                 "distributed transaction, and sends it through Citus's SET LOCAL propagation."),
+	    &forward_context_to_workers, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("tenancy.forwarding_lifetime",
+	                        gettext_noop("How long a forwarding context stays valid for workers to accept it."),
+	                        gettext_noop("A transaction that first reaches a worker later than this after "
+	                                     "tenancy.enter() is refused there."),
+	                        &forwarding_lifetime_seconds, 30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+	                        nullptr);
 	MarkGUCPrefixReserved("tenancy");
 }
 
-void ApplyEnteredContext(const char *value, ContextRecord *record) {
+void ArmPendingContext(const char *value, ContextRecord *record) {
 	pending_value = value;
 	pending_record = record;
+}
+
+void DisarmPendingContext() {
+	pending_value = nullptr;
+	if (pending_record) {
+		std::free(pending_record);
+		pending_record = nullptr;
+	}
+}
+
+void ApplyEnteredContext(const char *value, ContextRecord *record) {
+	ArmPendingContext(value, record);
 	PG_TRY();
 	{
 		(void)set_config_option("tenancy.context", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, ERROR,
 		                        false);
 	}
 	PG_FINALLY();
-	{
-		pending_value = nullptr;
-		if (pending_record) {
-			std::free(pending_record);
-			pending_record = nullptr;
-		}
-	}
+	{ DisarmPendingContext(); }
 	PG_END_TRY();
 }
 

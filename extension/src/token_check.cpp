@@ -16,6 +16,7 @@
 #include "pg_tenancy/token/context_token.hpp"
 #include "pg_tenancy/token/crypto.hpp"
 #include "pg_tenancy/token/errors.hpp"
+#include "pg_tenancy/token/forward_token.hpp"
 #include "pg_tenancy/token/cpp_only.hpp"
 #include "verified_token_cache.hpp"
 
@@ -187,24 +188,94 @@ void WarmUpTokenChecks(const char *keyring_file) noexcept {
 	}
 }
 
-ContextParseError BuildForwardedContext(const char *token_text, const TokenCheckOptions &options, ContextRecord **out,
-                                        const char **reason) noexcept {
+ContextParseError BuildForwardingContext(const char *token_text, const TokenCheckOptions &options, ContextRecord **out,
+                                         const char **reason) noexcept {
 	*out = nullptr;
-	if (std::strchr(token_text, kContextValueSeparator)) {
-		*reason = "a forwarded context must be a bare token";
-		return ContextParseError::SuffixNotAllowed;
+	*reason = "the forwarding context could not be checked";
+	try {
+		char keyring_error[256];
+		const token::Keyring *keyring = CurrentKeyring(options.keyring_file, keyring_error);
+		if (!keyring) {
+			*reason = "the keyring is unavailable";
+			return ContextParseError::BadToken;
+		}
+		token::ForwardVerifyResult verified =
+		    token::VerifyForwardToken(token_text, *keyring, {options.now, options.leeway, options.max_lifetime});
+		if (!verified.ok()) {
+			// A user's token is never accepted here: only the coordinator's
+			// forwarding context, signed with a use:forward key.
+			*reason = verified.error == token::TokenError::WrongType
+			              ? "only a forwarding context minted by the coordinator's tenancy.enter() is accepted"
+			          : verified.error == token::TokenError::LifetimeTooLong
+			              ? "the forwarding context lives longer than tenancy.forwarding_lifetime"
+			              : token::TokenErrorReason(verified.error);
+			return ContextParseError::BadToken;
+		}
+		*reason = "the forwarding context's role or permissions are invalid";
+		return BuildForwardedRecord(verified.claims, out);
+	} catch (...) {
+		return ContextParseError::OutOfMemory;
 	}
-	TokenCheckResult check;
-	CheckContextToken(token_text, std::strlen(token_text), options, &check);
-	if (check.status != TokenCheckStatus::Valid) {
-		*reason = check.status == TokenCheckStatus::KeyringUnavailable ? "the keyring is unavailable" : check.reason;
-		return ContextParseError::BadToken;
+}
+
+ForwardMintStatus MintForwardingContext(const char *keyring_file, const ContextRecord *record,
+                                        const char *distributed_transaction, std::int64_t now, std::int64_t lifetime,
+                                        char *out, std::size_t size) noexcept {
+	try {
+		char keyring_error[256];
+		const token::Keyring *keyring = CurrentKeyring(keyring_file, keyring_error);
+		if (!keyring)
+			return ForwardMintStatus::KeyringUnavailable;
+		const token::Key *key = keyring->ForwardingKey();
+		if (!key)
+			return ForwardMintStatus::NoForwardingKey;
+		token::ForwardClaims claims;
+		std::memcpy(claims.user.bytes.data(), record->user, 16);
+		std::memcpy(claims.org.bytes.data(), record->org, 16);
+		std::memcpy(claims.role.bytes.data(), record->role, 16);
+		claims.role_code = record->role_code;
+		const char *permission = ContextPermissions(record);
+		for (std::uint32_t i = 0; i < record->permission_count; i++) {
+			if (i > 0)
+				claims.permissions += ',';
+			claims.permissions += permission;
+			permission += std::strlen(permission) + 1;
+		}
+		if (claims.permissions.size() > token::kMaxForwardedPermissionsLength)
+			return ForwardMintStatus::TooLarge;
+		claims.distributed_transaction = distributed_transaction;
+		claims.issued_at = now;
+		claims.expires_at = now + lifetime;
+		claims.jti = token::NewJti();
+		std::string minted = token::MintForwardToken(*key, claims);
+		if (minted.size() + 1 > size)
+			return ForwardMintStatus::TooLarge;
+		std::memcpy(out, minted.c_str(), minted.size() + 1);
+		return ForwardMintStatus::Ok;
+	} catch (...) {
+		return ForwardMintStatus::Failed;
 	}
-	*reason = "forwarded context could not be parsed";
-	ContextParseError error = ParseTrustedContextValue(token_text, out);
-	if (error == ContextParseError::None)
-		(*out)->source = ContextSource::Forwarded;
-	return error;
+}
+
+bool KeyringFingerprint(const char *keyring_file, char (&out)[65]) noexcept {
+	try {
+		char keyring_error[256];
+		const token::Keyring *keyring = CurrentKeyring(keyring_file, keyring_error);
+		if (!keyring)
+			return false;
+		// The digest of the key set in its canonical text form: equal on two
+		// nodes exactly when they hold the same keys, and it reveals no secret.
+		std::string digest = token::Sha256(keyring->ToText());
+		static const char kHex[] = "0123456789abcdef";
+		for (std::size_t i = 0; i < 32; i++) {
+			out[2 * i] = kHex[static_cast<unsigned char>(digest[i]) >> 4];
+			out[2 * i + 1] = kHex[static_cast<unsigned char>(digest[i]) & 15];
+		}
+		out[64] = '\0';
+		return true;
+	} catch (...) {
+		return false;
+	}
 }
 
 bool NewSecretToken(char *out, std::size_t size) noexcept {

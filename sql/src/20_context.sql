@@ -44,3 +44,13 @@ CREATE FUNCTION tenancy.context() RETURNS jsonb
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION tenancy.context() IS
     'The current context (user, org, role, permissions, times) as JSON, or NULL; never the token';
+
+-- For the cluster audit: equal on two nodes exactly when their keyrings hold
+-- the same keys (a SHA-256 over the key set; no key can be derived from it).
+CREATE FUNCTION tenancy.keyring_fingerprint() RETURNS text
+    AS 'MODULE_PATHNAME', 'tenancy_keyring_fingerprint'
+    LANGUAGE C VOLATILE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.keyring_fingerprint() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.keyring_fingerprint() IS
+    'SHA-256 (hex) of this node''s keyring key set, to compare keyrings across nodes; NULL if it is unusable';

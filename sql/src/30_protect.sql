@@ -17,79 +17,6 @@ $$;
 COMMENT ON FUNCTION tenancy.reject_org_change() IS
     'Trigger installed by tenancy.protect(): the organization column of a row never changes';
 
--- How a table is protected: its organization column and, optionally, the
--- permissions reads and writes need. Kept in the arguments of the table's
--- tenancy_org_immutable trigger, so it survives pg_dump and reaches partitions.
-CREATE TYPE tenancy.protection AS (
-    org_column       name,
-    read_permission  text,
-    write_permission text
-);
-
--- The policies pg_tenancy creates (any other policy on a table is the owner's).
-CREATE FUNCTION tenancy.policy_names() RETURNS name[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    RETURN ARRAY['tenancy_isolation', 'tenancy_guard', 'tenancy_read', 'tenancy_insert', 'tenancy_update',
-                 'tenancy_delete']::name[];
-
-CREATE FUNCTION tenancy.drop_policies(tbl pg_catalog.regclass) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    policy name;
-BEGIN
-    FOR policy IN SELECT p.polname FROM pg_catalog.pg_policy AS p
-                   WHERE p.polrelid = tbl AND p.polname = ANY (tenancy.policy_names()) LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON %s', policy, tbl);
-    END LOOP;
-END
-$$;
-
--- Applies RLS, FORCE and the tenant policies to one relation (a table or a partition).
-CREATE FUNCTION tenancy.apply_policies(tbl pg_catalog.regclass, how tenancy.protection) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    tenant text := pg_catalog.format('%I OPERATOR(pg_catalog.=) tenancy.current_org()', how.org_column);
-    can_read text := tenant;
-    can_write text := tenant;
-BEGIN
-    PERFORM tenancy.drop_policies(tbl);
-    -- The tenant condition is inside every permissive policy itself, so
-    -- isolation never depends on a RESTRICTIVE policy alone (Citus forwards those
-    -- to shards as permissive); the restrictive twin stops any other permissive
-    -- policy a user adds from widening access across organizations.
-    IF how.read_permission IS NULL AND how.write_permission IS NULL THEN
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
-                                  'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
-    ELSE
-        IF how.read_permission IS NOT NULL THEN
-            can_read := pg_catalog.format('%s AND tenancy.has_permission(%L)', tenant, how.read_permission);
-        END IF;
-        IF how.write_permission IS NOT NULL THEN
-            can_write := pg_catalog.format('%s AND tenancy.has_permission(%L)', tenant, how.write_permission);
-        END IF;
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (%s)',
-                                  tbl, can_read);
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_insert ON %s AS PERMISSIVE FOR INSERT TO PUBLIC '
-                                  'WITH CHECK (%s)', tbl, can_write);
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_update ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC '
-                                  'USING (%s) WITH CHECK (%s)', tbl, can_write, can_write);
-        EXECUTE pg_catalog.format('CREATE POLICY tenancy_delete ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING (%s)',
-                                  tbl, can_write);
-    END IF;
-    EXECUTE pg_catalog.format('CREATE POLICY tenancy_guard ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
-                              'USING (%s) WITH CHECK (%s)', tbl, tenant, tenant);
-    -- Last, so that the event trigger below finds the table complete.
-    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
-END
-$$;
-COMMENT ON FUNCTION tenancy.apply_policies(pg_catalog.regclass, tenancy.protection) IS
-    'Part of tenancy.protect(): RLS on and forced, and the tenant policies, on one relation';
-
 -- The trigger that pins rows to their organization; its arguments record the protection.
 CREATE FUNCTION tenancy.create_org_trigger(tbl pg_catalog.regclass, how tenancy.protection) RETURNS void
     LANGUAGE plpgsql
@@ -289,7 +216,8 @@ BEGIN
      WHERE p.polrelid = tbl AND p.polname <> ALL (tenancy.policy_names());
     IF other_policies IS NOT NULL THEN
         RAISE NOTICE 'table % also has the policies %', tbl, other_policies
-            USING DETAIL = 'pg_tenancy''s restrictive policy still confines them to the current organization.';
+            USING DETAIL = 'pg_tenancy''s restrictive policies still confine them to the current organization and '
+                           'to the table''s read and write permissions.';
     END IF;
 END
 $$;
@@ -324,7 +252,7 @@ BEGIN
         SELECT up.relid::pg_catalog.regclass INTO root FROM up
          WHERE (tenancy.protection_of(up.relid::pg_catalog.regclass)).org_column IS NOT NULL
            AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                        WHERE p.polrelid = up.relid AND p.polname = 'tenancy_guard')
+                        WHERE p.polrelid = up.relid AND p.polname = ANY (tenancy.guard_names()))
          ORDER BY up.depth LIMIT 1;
         CONTINUE WHEN root IS NULL;
         how := tenancy.protection_of(root);
@@ -332,7 +260,7 @@ BEGIN
             CONTINUE WHEN (SELECT c.relrowsecurity AND c.relforcerowsecurity FROM pg_catalog.pg_class AS c
                             WHERE c.oid = child)
                       AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                                   WHERE p.polrelid = child AND p.polname = 'tenancy_guard');
+                                   WHERE p.polrelid = child AND p.polname = ANY (tenancy.guard_names()));
             RAISE NOTICE 'pg_tenancy: protecting %, which now inherits from protected table %', child, root;
             PERFORM tenancy.protect_descendant(child, how);
         END LOOP;
@@ -357,7 +285,7 @@ BEGIN
         RAISE EXCEPTION 'tenancy.unprotect() needs a table' USING ERRCODE = '22004';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                    WHERE p.polrelid = tbl AND p.polname = 'tenancy_guard') THEN
+                    WHERE p.polrelid = tbl AND p.polname = ANY (tenancy.guard_names())) THEN
         RAISE EXCEPTION 'table % is not protected by pg_tenancy', tbl USING ERRCODE = '55000';
     END IF;
     SELECT a.attname INTO org_column
@@ -386,15 +314,16 @@ COMMENT ON FUNCTION tenancy.unprotect(pg_catalog.regclass) IS
     'Undo tenancy.protect(): drop its policies, trigger and column default (the index and NOT NULL stay)';
 
 CREATE VIEW tenancy.protected_tables WITH (security_invoker = true) AS
-SELECT p.polrelid::pg_catalog.regclass AS table_name,
+SELECT c.oid::pg_catalog.regclass AS table_name,
        c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
        c.relispartition AS is_partition,
        c.relrowsecurity AS rls_enabled,
        c.relforcerowsecurity AS rls_forced,
-       (tenancy.protection_of(p.polrelid::pg_catalog.regclass)).read_permission,
-       (tenancy.protection_of(p.polrelid::pg_catalog.regclass)).write_permission
-  FROM pg_catalog.pg_policy AS p
-  JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) p.polrelid
- WHERE p.polname OPERATOR(pg_catalog.=) 'tenancy_guard';
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).read_permission,
+       (tenancy.protection_of(c.oid::pg_catalog.regclass)).write_permission
+  FROM pg_catalog.pg_class AS c
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
+                WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid
+                  AND p.polname OPERATOR(pg_catalog.=) ANY (tenancy.guard_names()));
 COMMENT ON VIEW tenancy.protected_tables IS 'Tables (and partitions) carrying pg_tenancy''s tenant policy';
 GRANT SELECT ON tenancy.protected_tables TO PUBLIC;

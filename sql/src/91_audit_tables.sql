@@ -2,6 +2,35 @@
 -- Rules T1xx: tenant tables and their protection.
 -- ---------------------------------------------------------------------------
 
+-- The guards protect() creates on a table (29_tenant_policies.sql, apply_policies()),
+-- with their expressions as pg_get_expr() prints them, given the tenant
+-- condition as printed, "(org = tenancy.current_org())".
+CREATE FUNCTION tenancy.expected_guards(tenant_expr text, read_permission text, write_permission text)
+    RETURNS TABLE (name name, cmd "char", commands text, qual text, checks text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH can AS (
+        SELECT CASE WHEN read_permission IS NULL THEN tenant_expr
+                    ELSE pg_catalog.format('(%s AND tenancy.has_permission(%L::text))', tenant_expr, read_permission)
+                    END AS read,
+               CASE WHEN write_permission IS NULL THEN tenant_expr
+                    ELSE pg_catalog.format('(%s AND tenancy.has_permission(%L::text))', tenant_expr, write_permission)
+                    END AS write
+    )
+    SELECT g.* FROM can CROSS JOIN LATERAL (VALUES
+        ('tenancy_guard'::name, '*'::"char", 'all commands and roles', tenant_expr, tenant_expr)) AS g
+     WHERE read_permission IS NULL AND write_permission IS NULL
+    UNION ALL
+    SELECT g.* FROM can CROSS JOIN LATERAL (VALUES
+        ('tenancy_guard_read'::name, 'r'::"char", 'SELECT and all roles', can.read, NULL::text),
+        ('tenancy_guard_insert', 'a', 'INSERT and all roles', NULL, can.write),
+        ('tenancy_guard_update', 'w', 'UPDATE and all roles', can.write, can.write),
+        ('tenancy_guard_delete', 'd', 'DELETE and all roles', can.write, NULL)) AS g
+     WHERE read_permission IS NOT NULL OR write_permission IS NOT NULL
+$$;
+REVOKE ALL ON FUNCTION tenancy.expected_guards(text, text, text) FROM PUBLIC;
+
 CREATE FUNCTION tenancy.audit_tables(apps pg_catalog.oid[]) RETURNS SETOF tenancy.finding
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -12,15 +41,18 @@ AS $$
                -- by an audited role, or by every role through a grant to PUBLIC
                EXISTS (SELECT 1 FROM pg_catalog.unnest(apps) AS app WHERE tenancy.can_touch(app, r.rel))
                OR tenancy.can_touch(0, r.rel) AS reachable,
-               (SELECT p FROM pg_catalog.pg_policy AS p
-                 WHERE p.polrelid = r.rel AND p.polname = 'tenancy_guard') AS guard,
                pg_catalog.format('(%s = tenancy.current_org())', pg_catalog.quote_ident(r.org_column)) AS tenant_expr,
                -- Protected: protect() recorded it (registry or trigger), or left any of its
                -- policies here or on the root.
                (r.protection).org_column IS NOT NULL
                OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
                            WHERE p.polrelid IN (r.rel, r.root) AND p.polname = ANY (tenancy.policy_names()))
-                   AS protected
+                   AS protected,
+               CASE WHEN (r.protection).read_permission IS NULL AND (r.protection).write_permission IS NULL
+                    THEN pg_catalog.format('SELECT tenancy.protect(%L, %L);', r.root::text, r.org_column)
+                    ELSE pg_catalog.format('SELECT tenancy.protect(%L, %L, %L, %L);', r.root::text, r.org_column,
+                                           (r.protection).read_permission, (r.protection).write_permission)
+                    END AS remedy
           FROM tenancy.tenant_relations() AS r
           JOIN pg_catalog.pg_class AS c ON c.oid = r.rel
          WHERE r.relkind IN ('r', 'p')
@@ -57,17 +89,37 @@ AS $$
       FROM t
      WHERE t.protected AND t.relrowsecurity AND NOT t.relforcerowsecurity
     UNION ALL
+    -- T104: pg_tenancy's restrictive guards (29_tenant_policies.sql, apply_policies()),
+    -- each in its exact form: missing, turned permissive (as Citus does on its
+    -- shards) or changed. A guard-named policy protect() would not create is
+    -- harmless while restrictive and reported once permissive.
     SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
-           CASE WHEN t.guard IS NULL THEN 'pg_tenancy''s restrictive policy tenancy_guard is missing'
-                WHEN (t.guard).polpermissive THEN 'policy tenancy_guard was replaced by a permissive one'
-                ELSE pg_catalog.format('policy tenancy_guard was changed: expected USING and WITH CHECK %s for '
-                                       'all commands and roles', t.tenant_expr) END,
-           pg_catalog.format('SELECT tenancy.protect(%L, %L);', t.root::text, t.org_column)
-      FROM t
+           CASE WHEN g.pol IS NULL
+                THEN pg_catalog.format('pg_tenancy''s restrictive policy %I is missing', g.name)
+                WHEN (g.pol).polpermissive
+                THEN pg_catalog.format('policy %I was replaced by a permissive one', g.name)
+                ELSE pg_catalog.format('policy %I was changed: expected %s %s for %s', g.name,
+                                       CASE WHEN g.qual IS NULL THEN 'WITH CHECK'
+                                            WHEN g.checks IS NULL THEN 'USING' ELSE 'USING and WITH CHECK' END,
+                                       coalesce(g.qual, g.checks), g.commands) END,
+           t.remedy
+      FROM t CROSS JOIN LATERAL (
+               SELECT e.name, e.qual, e.checks, e.commands, e.cmd,
+                      (SELECT p FROM pg_catalog.pg_policy AS p WHERE p.polrelid = t.rel AND p.polname = e.name) AS pol
+                 FROM tenancy.expected_guards(t.tenant_expr, (t.protection).read_permission,
+                                              (t.protection).write_permission) AS e
+           ) AS g
      WHERE t.protected
-       AND (t.guard IS NULL OR (t.guard).polpermissive OR (t.guard).polcmd <> '*' OR (t.guard).polroles <> '{0}'
-            OR pg_catalog.pg_get_expr((t.guard).polqual, t.rel) IS DISTINCT FROM t.tenant_expr
-            OR pg_catalog.pg_get_expr((t.guard).polwithcheck, t.rel) IS DISTINCT FROM t.tenant_expr)
+       AND (g.pol IS NULL OR (g.pol).polpermissive OR (g.pol).polcmd <> g.cmd OR (g.pol).polroles <> '{0}'
+            OR pg_catalog.pg_get_expr((g.pol).polqual, t.rel) IS DISTINCT FROM g.qual
+            OR pg_catalog.pg_get_expr((g.pol).polwithcheck, t.rel) IS DISTINCT FROM g.checks)
+    UNION ALL
+    SELECT CASE WHEN t.descendant THEN 'T105' ELSE 'T104' END, 'critical'::tenancy.severity, t.rel::text,
+           pg_catalog.format('policy %I was replaced by a permissive one', p.polname), t.remedy
+      FROM t JOIN pg_catalog.pg_policy AS p ON p.polrelid = t.rel
+     WHERE t.protected AND p.polpermissive AND p.polname = ANY (tenancy.guard_names())
+       AND p.polname NOT IN (SELECT e.name FROM tenancy.expected_guards(t.tenant_expr, (t.protection).read_permission,
+                                                                        (t.protection).write_permission) AS e)
     UNION ALL
     -- T107: the trigger that pins rows to their organization (and records the protection) is gone.
     SELECT 'T107', 'medium'::tenancy.severity, t.rel::text,

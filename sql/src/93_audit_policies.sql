@@ -74,9 +74,9 @@ AS $$
                pol.commands OPERATOR(pg_catalog.<@) coalesce(g.commands, '{}') AS guarded
           FROM pol LEFT JOIN guards AS g ON g.rel = pol.rel
          -- pg_tenancy's own permissive policies too: one edited to USING (true)
-         -- opens the rows its read and write permissions should hide. The guard
-         -- is checked against its exact form by T104.
-         WHERE pol.polname <> 'tenancy_guard' AND pol.applies
+         -- opens the rows its read and write permissions should hide. The guards
+         -- are checked against their exact form by T104.
+         WHERE pol.polname <> ALL (tenancy.guard_names()) AND pol.applies
     )
     SELECT 'T301', CASE WHEN p.guarded THEN 'high' ELSE 'critical' END::tenancy.severity, p.object,
            'permissive policy that is always true: it opens every row'

@@ -30,6 +30,7 @@ GRANT EXECUTE ON FUNCTION
     tenancy.can_touch(pg_catalog.oid, pg_catalog.regclass),
     tenancy.bypasses_rls(pg_catalog.oid),
     tenancy.audit_tables(pg_catalog.oid[]),
+    tenancy.expected_guards(text, text, text),
     tenancy.audit_roles(pg_catalog.oid[]),
     tenancy.expr_requires_tenant(pg_catalog.pg_node_tree, smallint, pg_catalog.oid),
     tenancy.expr_always_true(pg_catalog.pg_node_tree),
@@ -39,7 +40,8 @@ GRANT EXECUTE ON FUNCTION
     tenancy.server_setting(text),
     tenancy.setting_ms(text),
     tenancy.audit_settings(pg_catalog.oid[]),
-    tenancy.audit_statement_texts()
+    tenancy.audit_statement_texts(),
+    tenancy.keyring_fingerprint()
     TO tenancy_auditor;
 
 -- The probe does not pay JIT either (see tenancy.audit()).

@@ -112,18 +112,63 @@ chmod 600 "$TENANCY_SERVER_KEYRING"
 out=$(as_tenant "$tok_a" "SELECT count(*) FROM tickets")
 [ "$(echo "$out" | tail -1)" = "2" ]; report keyring_usable_again $? "$out"
 
-# 7. Citus worker mode: only when a superuser opts in does a forwarded
-#    SET LOCAL of a *valid* token give a context (without role or permissions);
-#    anything that does not verify is still refused.
-out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$tok_a'" -c "COMMIT" 2>&1)
+# 7. Citus worker mode, simulated without Citus: a worker accepts only the
+#    forwarding context a coordinator's enter() signs (tests/token/
+#    mint_forward_context signs one the same way), and only inside the Citus
+#    distributed transaction it was minted for. Citus's
+#    pg_catalog.get_current_transaction_id() is played by a stand-in that reads
+#    pgt_test.dtx (Citus assigns the id after replaying the SET, as here).
+mint_fwd() { # DTX [TTL] [PERMISSIONS]
+  "$(dirname "$TENANCY_CLI")/mint_forward_context" "$TENANCY_SERVER_KEYRING" "$alice" "$acme" \
+    1a000000-0000-4000-8000-00000000001a agent "${3:-tickets.read}" "$1" "${2:-30}"
+}
+dtx=7:42:1000
+fwd=$(mint_fwd "$dtx")
+as_worker() { # SQL...: as the application role, in one transaction
+  local args=(-c "SET ROLE check_app" -c "BEGIN")
+  for sql in "$@"; do args+=(-c "$sql"); done
+  q "${args[@]}" -c "COMMIT" 2>&1 | sed '/^$/d'
+}
+q -c "CREATE FUNCTION pg_catalog.get_current_transaction_id(OUT database_id oid, OUT process_id int,
+        OUT initiator_node_identifier int4, OUT transaction_number int8, OUT transaction_stamp timestamptz)
+      LANGUAGE sql AS \$\$
+        SELECT 0::oid, pg_backend_pid(), split_part(d, ':', 1)::int4, split_part(d, ':', 2)::int8,
+               '2000-01-01 00:00:00+00'::timestamptz + split_part(d, ':', 3)::int8 * interval '1 microsecond'
+          FROM (SELECT nullif(current_setting('pgt_test.dtx', true), '') AS d) AS s WHERE d IS NOT NULL
+        UNION ALL SELECT 0::oid, pg_backend_pid(), 0, 0, NULL WHERE nullif(current_setting('pgt_test.dtx', true), '') IS NULL
+      \$\$" >/dev/null
+out=$(as_worker "SET LOCAL tenancy.context = '$fwd'")
 echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_off_by_default $? "$out"
 q -c "ALTER SYSTEM SET tenancy.accept_forwarded_context = on" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
-out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$tok_a'" \
-  -c "SELECT tenancy.context()->>'source', tenancy.context()->'role', tenancy.has_permission('tickets.read'), count(*) FROM tickets GROUP BY 1, 2, 3" -c "COMMIT" 2>&1)
-[ "$(echo "$out" | tail -1)" = "forwarded|null|f|2" ]; report forwarded_context_accepted_when_enabled $? "$out"
-for bad in "$tok_a~1a000000-0000-4000-8000-00000000001a~owner~*" "${tok_a}x" "forged"; do
-  out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$bad'" -c "COMMIT" 2>&1)
+out=$(as_worker "SET LOCAL tenancy.context = '$fwd'" "SET LOCAL pgt_test.dtx = '$dtx'" \
+  "SELECT tenancy.context()->>'source', tenancy.context()->'role'->>'code', tenancy.has_permission('tickets.read'),
+          tenancy.has_permission('tickets.write'), count(*) FROM tickets GROUP BY 1, 2, 3, 4")
+[ "$(echo "$out" | tail -1)" = "forwarded|agent|t|f|2" ]; report forwarded_context_carries_role_and_permissions $? "$out"
+# What Citus sends (one query string) shows in pg_stat_activity without the
+# token, seen from another session while it runs.
+PGAPPNAME=forwarded_check q -c "SET ROLE check_app" -c "BEGIN" \
+  -c "SET LOCAL tenancy.context = '$fwd'; SET LOCAL pgt_test.dtx = '$dtx'; SELECT pg_sleep(3)" -c "COMMIT" >/dev/null 2>&1 &
+sleeper=$!
+out=""
+for _ in $(seq 1 25); do
+  sleep 0.1
+  out=$(q -c "SELECT position('$fwd' in query) = 0 AND query LIKE '%tenancy.context = ''(hidden)''%'
+                FROM pg_stat_activity WHERE application_name = 'forwarded_check' AND query LIKE '%pg_sleep%'" 2>&1)
+  [ -n "$out" ] && break
+done
+wait "$sleeper"
+[ "$out" = "t" ]; report forwarded_context_hidden_from_pg_stat_activity $? "$out"
+out=$(as_worker "SET LOCAL tenancy.context = '$fwd'" "SET LOCAL pgt_test.dtx = '7:43:1000'" "SELECT count(*) FROM tickets")
+echo "$out" | grep -q "no tenant context"; report forwarded_context_useless_in_other_distributed_transaction $? "$out"
+out=$(as_worker "SET LOCAL tenancy.context = '$fwd'" "SELECT count(*) FROM tickets")
+echo "$out" | grep -q "no tenant context"; report forwarded_context_needs_distributed_transaction $? "$out"
+out=$(as_worker "SET LOCAL tenancy.context = '$tok_a'")
+echo "$out" | grep -q "only a forwarding context minted by the coordinator"; report forwarded_context_refuses_user_tokens $? "$out"
+out=$(as_worker "SET LOCAL tenancy.context = '$(mint_fwd "$dtx" 600)'")
+echo "$out" | grep -q "lives longer than tenancy.forwarding_lifetime"; report forwarded_context_lifetime_bounded $? "$out"
+for bad in "$fwd~1a000000-0000-4000-8000-00000000001a~owner~*" "${fwd}x" "forged"; do
+  out=$(as_worker "SET LOCAL tenancy.context = '$bad'")
   echo "$out" | grep -q "can only be set by tenancy.enter" || break
 done
 echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_rejects_invalid_values $? "$out"
@@ -132,36 +177,50 @@ echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_conte
 # can tell from SET LOCAL) fails for the application role, which may not read
 # the setting back, and is refused at COMMIT for a superuser (the transaction
 # rolls back), so no value is left in the session.
-out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET tenancy.context = '$tok_a'" 2>&1)
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET tenancy.context = '$fwd'" 2>&1)
 echo "$out" | grep -q "accepted only with SET LOCAL"; report forwarded_context_plain_set_refused $? "$out"
-out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT set_config('tenancy.context', '$tok_a', false) IS NOT NULL" \
+out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT set_config('tenancy.context', '$fwd', false) IS NOT NULL" \
   -c "COMMIT" 2>&1)
 echo "$out" | grep -q "ERROR"; report forwarded_context_session_set_config_refused_to_app $? "$out"
-out=$(q -c "BEGIN" -c "SELECT set_config('tenancy.context', '$tok_a', false) IS NOT NULL" -c "COMMIT" 2>&1)
+out=$(q -c "BEGIN" -c "SELECT set_config('tenancy.context', '$fwd', false) IS NOT NULL" -c "COMMIT" 2>&1)
 echo "$out" | grep -q "set at session level cannot be committed"; report forwarded_context_session_set_config_refused_at_commit $? "$out"
-out=$(q -v ON_ERROR_STOP=0 -c "BEGIN" -c "SELECT set_config('tenancy.context', '$tok_a', false) IS NOT NULL" -c "COMMIT" \
+out=$(q -v ON_ERROR_STOP=0 -c "BEGIN" -c "SELECT set_config('tenancy.context', '$fwd', false) IS NOT NULL" -c "COMMIT" \
   -c "SELECT tenancy.context() IS NULL, NOT ('setting tenancy.context' = ANY (tenancy.session_leftovers()))" 2>&1)
 [ "$(echo "$out" | tail -1)" = "t|t" ]; report forwarded_context_ends_with_transaction $? "$out"
-out=$(q -c "SET ROLE check_app" -c "SET tenancy.context = '$tok_a'" 2>&1)
+out=$(q -c "SET ROLE check_app" -c "SET tenancy.context = '$fwd'" 2>&1)
 echo "$out" | grep -q "only by SET LOCAL inside a transaction block\|accepted only with SET LOCAL"; report forwarded_context_needs_transaction $? "$out"
-out=$(q -c "ALTER ROLE check_app SET tenancy.context = '$tok_a'" 2>&1)
+out=$(q -c "ALTER ROLE check_app SET tenancy.context = '$fwd'" 2>&1)
 echo "$out" | grep -q "can only be set by tenancy.enter"; report forwarded_context_not_a_role_default $? "$out"
-out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" -c "SET LOCAL tenancy.context = '$tok_b'" -c "COMMIT" 2>&1)
+out=$(as_worker "SELECT tenancy.enter('$tok_a')" "SET LOCAL tenancy.context = '$fwd'")
 echo "$out" | grep -q "already has a tenant context"; report forwarded_context_cannot_replace_entered $? "$out"
-# ...a session-level SET left from an earlier transaction never reaches parallel
-# workers (they cannot tell it from the leader's own), with the leader not
-# scanning, in the "empty" mode where a leak would show as rows...
-out=$(q -v ON_ERROR_STOP=0 -c "SET tenancy.missing_context = empty" -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" \
-  -c "SET min_parallel_table_scan_size = 0" -c "SET force_parallel_mode = regress" \
-  -c "SET parallel_leader_participation = off" \
-  -c "BEGIN" -c "SELECT set_config('tenancy.context', '$tok_a', false) IS NOT NULL" -c "COMMIT" -c "SET ROLE check_app" \
-  -c "SELECT count(*) FROM tickets" 2>&1)
+# ...parallel workers get the forwarded context of their leader's distributed
+# transaction (the leader not scanning, so the rows come from the workers)...
+parallel=(-c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" -c "SET min_parallel_table_scan_size = 0"
+  -c "SET force_parallel_mode = regress" -c "SET parallel_leader_participation = off")
+out=$(q -v ON_ERROR_STOP=0 "${parallel[@]}" -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$fwd'" \
+  -c "SET LOCAL pgt_test.dtx = '$dtx'" -c "SELECT count(*) FROM tickets" -c "COMMIT" 2>&1)
+[ "$(echo "$out" | tail -1)" = "2" ]; report forwarded_context_reaches_parallel_workers $? "$out"
+# ...but a session-level SET left from an earlier transaction never does, in
+# the "empty" mode where a leak would show as rows...
+out=$(q -v ON_ERROR_STOP=0 -c "SET tenancy.missing_context = empty" "${parallel[@]}" \
+  -c "BEGIN" -c "SET LOCAL pgt_test.dtx = '$dtx'" -c "SELECT set_config('tenancy.context', '$fwd', false) IS NOT NULL" \
+  -c "COMMIT" -c "SET ROLE check_app" -c "SELECT count(*) FROM tickets" 2>&1)
 [ "$(echo "$out" | tail -1)" = "0" ]; report forwarded_leftover_not_used_by_parallel_workers $? "$out"
 # ...and a transaction with a forwarded context cannot enter a second one.
-out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SET LOCAL tenancy.context = '$tok_b'" \
-  -c "SELECT tenancy.enter('$tok_a')" -c "COMMIT" 2>&1)
+out=$(as_worker "SET LOCAL tenancy.context = '$fwd'" "SELECT tenancy.enter('$tok_a')")
 echo "$out" | grep -q "already entered in this transaction"; report forwarded_context_then_enter_refused $? "$out"
 q -c "ALTER SYSTEM RESET tenancy.accept_forwarded_context" -c "SELECT pg_reload_conf()" >/dev/null
+# The coordinator side needs Citus: without it, enter() says so instead of
+# setting a context the workers would never see.
+q -c "ALTER SYSTEM SET tenancy.forward_context_to_workers = on" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+out=$(as_worker "SELECT tenancy.enter('$tok_a')")
+echo "$out" | grep -q "Citus is not loaded"; report forward_context_to_workers_needs_citus $? "$out"
+q -c "ALTER SYSTEM RESET tenancy.forward_context_to_workers" -c "SELECT pg_reload_conf()" \
+  -c "DROP FUNCTION pg_catalog.get_current_transaction_id()" >/dev/null
+out=$(q -c "SELECT tenancy.keyring_fingerprint() ~ '^[0-9a-f]{64}$'" -c "SET ROLE check_app" \
+  -c "SELECT tenancy.keyring_fingerprint()" 2>&1)
+echo "$out" | head -1 | grep -qx t && echo "$out" | grep -q "permission denied"; report keyring_fingerprint_for_auditors_only $? "$out"
 sleep 1
 
 dropdb "$db"

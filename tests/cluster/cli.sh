@@ -77,11 +77,22 @@ out=$("$cli" exec --user "$alice" --org "$acme" -c "INSERT INTO tickets (organiz
 
 # Exit codes and messages for bad input.
 out=$("$cli" exec --user not-a-uuid --org "$acme" -c "SELECT 1" 2>&1); status=$?
-[ $status -eq 2 ] && echo "$out" | grep -q "must be a uuid"; report bad_uuid_is_usage_error $? "$status $out"
+[ $status -eq 2 ] && echo "$out" | grep -q -- "--user must be a uuid"; report bad_uuid_is_usage_error $? "$status $out"
+out=$("$cli" exec --user "$alice" --org not-a-uuid -c "SELECT 1" 2>&1); status=$?
+[ $status -eq 2 ] && echo "$out" | grep -q -- "--org must be a uuid"; report bad_org_uuid_names_org $? "$status $out"
 out=$("$cli" exec --org "$acme" -c "SELECT 1" 2>&1); status=$?
-[ $status -eq 2 ]; report missing_user_is_usage_error $? "$status $out"
+[ $status -eq 2 ] && echo "$out" | grep -q -- "^--user or --bearer"; report missing_user_is_usage_error $? "$status $out"
 out=$("$cli" exec --user "$alice" 2>&1); status=$?
-[ $status -eq 2 ]; report missing_command_is_usage_error $? "$status $out"
+[ $status -eq 2 ] && echo "$out" | grep -q -- "--command is required"; report missing_command_is_usage_error $? "$status $out"
+# Usage errors name the option at fault (issue 11.14).
+out=$("$cli" exec --user "$alice" --orgg "$acme" -c "SELECT 1" 2>&1); status=$?
+[ $status -eq 2 ] && echo "$out" | grep -q -- "--orgg"; report unknown_option_named $? "$status $out"
+out=$("$cli" invite --user "$alice" --org "$acme" --email x@acme.example --role support --ttl-hours 9999 2>&1); status=$?
+[ $status -eq 2 ] && echo "$out" | grep -q -- "^--ttl-hours"; report out_of_range_option_named $? "$status $out"
+out=$("$cli" audit --fail-on sometimes 2>&1); status=$?
+[ $status -eq 2 ] && echo "$out" | grep -q -- "^--fail-on"; report bad_choice_option_named $? "$status $out"
+out=$("$cli" token mint --user "$alice" --org nope 2>&1); status=$?
+[ $status -eq 2 ] && echo "$out" | grep -q -- "^--org"; report mint_bad_uuid_named $? "$status $out"
 out=$(TENANCY_KEYRING=/nonexistent "$cli" exec --user "$alice" --org "$acme" -c "SELECT 1" 2>&1); status=$?
 [ $status -eq 2 ] && echo "$out" | grep -q "could not access keyring"; report missing_keyring_is_config_error $? "$status $out"
 out=$("$cli" exec --conninfo "host=127.0.0.1 port=1 dbname=x connect_timeout=2" --user "$alice" --org "$acme" -c "SELECT 1" 2>&1); status=$?

@@ -3,7 +3,8 @@
 # minted by PyJWT (RS256, ...) and Node jose (ES256, ...) verified against the
 # JWKS files those libraries exported, the rejection cases with their messages
 # and exit code 4, subjects linked with `tenancy user link`
-# (identity_subject_mapping = linked), and a broken key file (exit 2).
+# (identity_subject_mapping = linked), the identity settings as flags of
+# `tenancy exec` (over the config file and environment), and a broken key file (exit 2).
 # Appends "ok NAME" / "not ok NAME" lines to $TENANCY_WORK/results.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -88,6 +89,75 @@ out=$(TENANCY_IDENTITY_KEYRING="$fixtures/pyjwt.jwks.json" TENANCY_BEARER=$(toke
       "$cli" exec -c "$whoami_sql" 2>&1)
 [ $? -eq 4 ]; report linked_mode_does_not_trust_uuid_subjects $? "$out"
 unset TENANCY_IDENTITY_SUBJECT_MAPPING
+
+# Identity settings from flags (issue 11.14): none from the environment, a
+# config file the flags override, each setting's effect, and usage errors that
+# start with the flag at fault.
+no_identity_env=(env -u TENANCY_IDENTITY_KEYRING -u TENANCY_IDENTITY_ISSUER -u TENANCY_IDENTITY_AUDIENCE
+                 -u TENANCY_IDENTITY_USER_CLAIM -u TENANCY_IDENTITY_SUBJECT_MAPPING -u TENANCY_CONFIG)
+flag_exec() { "${no_identity_env[@]}" "$cli" exec "$@" -c "$whoami_sql" 2>&1; }
+jose_flags=(--identity-keyring "$fixtures/jose.jwks.json" --identity-issuer "$issuer" --identity-audience tickets-api)
+pyjwt_flags=(--identity-keyring "$fixtures/pyjwt.jwks.json" --identity-issuer "$issuer" --identity-audience tickets-api)
+jose_es256=$(token jose "jose:ES256") pyjwt_rs256=$(token pyjwt "pyjwt:RS256")
+out=$(flag_exec --bearer "$jose_es256" "${jose_flags[@]}"); status=$?
+[ $status -eq 0 ] && echo "$out" | grep -q "$alice"; report flags_identity_settings_without_environment $? "$status $out"
+out=$(TENANCY_IDENTITY_KEYRING="$fixtures/jose.jwks.json" TENANCY_IDENTITY_ISSUER=https://wrong.example/ \
+      "$cli" exec --bearer "$jose_es256" --identity-issuer "$issuer" \
+      -c "$whoami_sql" 2>&1); status=$?
+[ $status -eq 0 ] && echo "$out" | grep -q "$alice"; report flags_override_environment $? "$status $out"
+cat >"$TENANCY_WORK/identity-flags.conf" <<CONF
+identity_keyring_file = $fixtures/pyjwt.jwks.json
+identity_issuer = https://wrong.example/
+identity_audience = some-other-api
+CONF
+conf=(--config "$TENANCY_WORK/identity-flags.conf")
+out=$(flag_exec "${conf[@]}" --bearer "$pyjwt_rs256"); status=$?
+[ $status -eq 4 ] && echo "$out" | grep -q "issuer (iss) is not the configured"; report flags_config_file_read $? "$status $out"
+out=$(flag_exec "${conf[@]}" --bearer "$pyjwt_rs256" --identity-issuer "$issuer"); status=$?
+[ $status -eq 4 ] && echo "$out" | grep -q "audience (aud) does not include"; report flags_issuer_overrides_file $? "$status $out"
+out=$(flag_exec "${conf[@]}" --bearer "$pyjwt_rs256" --identity-issuer "$issuer" --identity-audience tickets-api); status=$?
+[ $status -eq 0 ] && echo "$out" | grep -q "$alice"; report flags_audience_overrides_file $? "$status $out"
+out=$(flag_exec "${conf[@]}" --bearer "$pyjwt_rs256" "${jose_flags[@]}"); status=$?
+[ $status -eq 4 ] && echo "$out" | grep -q "kid) is not in the identity key set"; report flags_keyring_overrides_file $? "$status $out"
+out=$(flag_exec --bearer "$pyjwt_rs256" "${pyjwt_flags[@]}" --identity-user-claim email); status=$?
+[ $status -eq 4 ] && echo "$out" | grep -q "lacks a required claim"; report flags_user_claim $? "$status $out"
+out=$(flag_exec --bearer "$linked_token" "${jose_flags[@]}" --identity-subject-mapping linked); status=$?
+[ $status -eq 0 ] && echo "$out" | grep -q "$alice"; report flags_subject_mapping_linked $? "$status $out"
+# Leeway: an HS256 token (PyJWT's key) that expired 90 s ago is refused with the
+# default 30 s and accepted with --clock-skew 120.
+late=$(/usr/bin/python3 - "$fixtures/pyjwt.jwks.json" "$alice" "$issuer" <<'PY'
+import base64, json, sys, time, jwt
+key = next(k for k in json.load(open(sys.argv[1]))["keys"] if k["kty"] == "oct")
+secret = base64.urlsafe_b64decode(key["k"] + "=" * (-len(key["k"]) % 4))
+now = int(time.time())
+print(jwt.encode({"iss": sys.argv[3], "aud": "tickets-api", "sub": sys.argv[2], "iat": now - 600, "exp": now - 90},
+                 secret, algorithm="HS256", headers={"kid": key["kid"]}))
+PY
+)
+out=$(flag_exec --bearer "$late" "${pyjwt_flags[@]}"); status=$?
+[ $status -eq 4 ] && echo "$out" | grep -q "token has expired"; report flags_default_clock_skew_refuses_late_token $? "$status $out"
+out=$(flag_exec --bearer "$late" "${pyjwt_flags[@]}" --clock-skew 120); status=$?
+[ $status -eq 0 ] && echo "$out" | grep -q "$alice"; report flags_clock_skew $? "$status $out"
+usage_error() { # NAME FLAG_THE_MESSAGE_STARTS_WITH ARGS...
+  local out status
+  out=$("${no_identity_env[@]}" "$cli" exec "${@:3}" -c "$whoami_sql" 2>&1); status=$?
+  [ $status -eq 2 ] && echo "$out" | head -1 | grep -q -- "^$2" && ! echo "$out" | grep -qF "${jose_es256:0:40}"
+  report "$1" $? "$status $out"
+}
+usage_error flags_bad_clock_skew_named --clock-skew --bearer "$jose_es256" "${jose_flags[@]}" --clock-skew 900
+usage_error flags_bad_subject_mapping_named --identity-subject-mapping --bearer "$jose_es256" "${jose_flags[@]}" \
+  --identity-subject-mapping maybe
+usage_error flags_missing_key_file_named --identity-keyring --bearer "$jose_es256" "${jose_flags[@]}" \
+  --identity-keyring "$fixtures/no-such.jwks.json"
+usage_error flags_empty_user_claim_named --identity-user-claim --bearer "$jose_es256" "${jose_flags[@]}" --identity-user-claim ""
+usage_error flags_no_key_set_named --identity-keyring --bearer "$jose_es256" --identity-issuer "$issuer" \
+  --identity-audience tickets-api
+usage_error flags_no_issuer_named --identity-issuer --bearer "$jose_es256" --identity-keyring "$fixtures/jose.jwks.json" \
+  --identity-audience tickets-api
+usage_error flags_no_audience_named --identity-audience --bearer "$jose_es256" --identity-keyring "$fixtures/jose.jwks.json" \
+  --identity-issuer "$issuer"
+usage_error flags_identity_flag_without_bearer_named --identity-issuer --user "$alice" --identity-issuer "$issuer"
+usage_error flags_user_and_bearer_named --user --user "$alice" --bearer "$jose_es256" "${jose_flags[@]}"
 
 # A key file that cannot be used is a configuration error (exit 2), not a silent accept.
 out=$(TENANCY_IDENTITY_KEYRING="$fixtures/pyjwt.rsa1024.jwks.json" TENANCY_BEARER=$(token pyjwt "pyjwt:RS256") \

@@ -17,6 +17,7 @@ target_link_libraries(consumer PRIVATE pg_tenancy::engine)
 CMAKE
 cat >"$work/consumer/main.cpp" <<'CPP'
 #include <iostream>
+#include <nlohmann/json.hpp> // the engine's public dependency (Identity::claims)
 #include "pg_tenancy/engine/engine.hpp"
 int main() {
 	tenancy::EngineConfig config;
@@ -26,6 +27,7 @@ int main() {
 		std::cout << "configuration check works: " << e.what() << "\n";
 	}
 	std::cout << tenancy::ToString(tenancy::ParseUuid("5f0c1e9e-8a55-4c0e-9a51-7d1f0a7e9b2c")) << "\n";
+	std::cout << "claims of an identity the application made: " << tenancy::Identity{}.claims.Json().dump() << "\n";
 }
 CPP
 if cmake -S "$work/consumer" -B "$work/consumer/build" -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/cmake.log" 2>&1 &&

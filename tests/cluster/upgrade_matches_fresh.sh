@@ -68,6 +68,41 @@ for from in $released; do
   dropdb "tenancy_from_$v"
 done
 
+# Tables protected before the upgrade end with the policies protect() gives
+# them on a fresh install (0.3.0 re-applies them: per-command guards on tables
+# protected with permissions), partitions and inheritance children included.
+tables=(
+  "SELECT tenancy.register_permission('tickets.read', 'Read'), tenancy.register_permission('tickets.write', 'Write')"
+  "CREATE TABLE cases (id int, organization_id uuid NOT NULL) PARTITION BY HASH (id)"
+  "CREATE TABLE cases_0 PARTITION OF cases FOR VALUES WITH (MODULUS 2, REMAINDER 0)"
+  "SELECT tenancy.protect('cases', 'organization_id', 'tickets.read', 'tickets.write')"
+  "CREATE TABLE reads (id int, organization_id uuid NOT NULL)"
+  "CREATE TABLE reads_child () INHERITS (reads)"
+  "SELECT tenancy.protect('reads', 'organization_id', 'tickets.read')"
+  "CREATE TABLE notes (id int, organization_id uuid NOT NULL)"
+  "SELECT tenancy.protect('notes')"
+)
+policies() {
+  psql -X -qAt -v ON_ERROR_STOP=1 -d "$1" -c "
+    SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname, p.polpermissive, p.polcmd, p.polroles,
+           pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+      FROM pg_class AS c JOIN pg_policy AS p ON p.polrelid = c.oid
+     WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1, 4"
+}
+install tenancy_tables_fresh "CREATE EXTENSION pg_tenancy" "${tables[@]}"
+policies tenancy_tables_fresh >"$out_dir/tables_fresh.policies" 2>&1
+grep -q '|tenancy_guard_read|f|r|' "$out_dir/tables_fresh.policies"; report "fresh_install_has_per_command_guards" $?
+for from in $released; do
+  v=${from//./_}
+  install "tenancy_tables_from_$v" "CREATE EXTENSION pg_tenancy VERSION '$from'" "${tables[@]}" \
+    "ALTER EXTENSION pg_tenancy UPDATE"
+  policies "tenancy_tables_from_$v" >"$out_dir/tables_from_$v.policies" 2>&1
+  diff "$out_dir/tables_fresh.policies" "$out_dir/tables_from_$v.policies" >"$out_dir/tables_from_$v.diff"
+  report "upgrade_from_${v}_reapplies_table_policies" $? "$(head -40 "$out_dir/tables_from_$v.diff")"
+  dropdb "tenancy_tables_from_$v"
+done
+dropdb tenancy_tables_fresh
+
 # Step by step through every released version: 0.1.0 -> 0.2.0 -> ... -> current.
 first=$(echo "$released" | head -1)
 steps=("CREATE EXTENSION pg_tenancy VERSION '$first'")

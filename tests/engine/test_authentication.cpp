@@ -215,3 +215,52 @@ BOOST_AUTO_TEST_CASE(rotating_the_jwks_file_needs_no_restart) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// 11.14: the token's other claims reach the application with the identity, in
+// both subject mappings; an identity the application made itself has none.
+BOOST_AUTO_TEST_SUITE(identity_claims)
+
+BOOST_AUTO_TEST_CASE(authenticate_hands_over_the_verified_claims) {
+	using identity_test::SigningKey;
+	std::string path = "/tmp/pg_tenancy_engine_claims_jwks_" + std::to_string(getpid()) + ".json";
+	SigningKey key = SigningKey::P256("claims-1");
+	WriteAtomically(path, identity_test::Jwks({key.Jwk()}).dump());
+	auto token = [&](const std::string &subject, std::int64_t expires_at) {
+		return key.Token(R"({"alg":"ES256","kid":"claims-1","typ":"JWT"})",
+		                 std::string(R"({"iss":")") + kIssuer + R"(","aud":")" + kAudience + R"(","sub":")" + subject +
+		                     R"(","exp":)" + std::to_string(expires_at) +
+		                     R"(,"email":"ada@example.com","email_verified":true,"org_count":2,)"
+		                     R"("realm_access":{"roles":["agent"]}})");
+	};
+	{
+		tenancy::Engine engine(JwksConfig(path));
+		tenancy::Identity who = engine.Authenticate("Bearer " + token(tenancy::ToString(SomeUser()), Now() + 300));
+		BOOST_TEST(who.user_id == SomeUser());
+		BOOST_TEST(who.claims.String("email").value_or("") == "ada@example.com");
+		BOOST_TEST(who.claims.Bool("email_verified").value_or(false));
+		BOOST_TEST(who.claims.Int("org_count").value_or(0) == 2);
+		BOOST_TEST((who.claims.StringArray({"realm_access", "roles"}).value_or(std::vector<std::string>{}) ==
+		            std::vector<std::string>{"agent"}));
+		BOOST_TEST(who.claims.String("sub").value_or("") == tenancy::ToString(SomeUser()));
+		// The same claims on an expired token never reach the application.
+		BOOST_CHECK_THROW(engine.Authenticate(token(tenancy::ToString(SomeUser()), Now() - 300)),
+		                  tenancy::Unauthenticated);
+		// An identity the application names itself carries no claims.
+		BOOST_TEST(tenancy::Identity{SomeUser()}.claims.empty());
+	}
+	{
+		tenancy::EngineConfig config = JwksConfig(path);
+		config.identity_subject_mapping = tenancy::EngineConfig::SubjectMapping::Linked;
+		tenancy::Engine engine(config);
+		tenancy::Identity user = NewUser(engine, "claims");
+		std::string subject = "kc|" + Unique("claims");
+		engine.LinkIdentity(user.user_id, kIssuer, subject);
+		tenancy::Identity who = engine.Authenticate(token(subject, Now() + 300));
+		BOOST_TEST(who.user_id == user.user_id);
+		BOOST_TEST(who.claims.String("sub").value_or("") == subject); // the provider's subject, not the user id
+		BOOST_TEST(who.claims.String("email").value_or("") == "ada@example.com");
+	}
+	std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -146,6 +146,26 @@ BOOST_AUTO_TEST_CASE(isolation_level_per_transaction) {
 	tx.Commit();
 }
 
+// 11.14: the level is not only reported but holds: under REPEATABLE READ the
+// snapshot taken by the pipeline's first statement (tenancy.enter()) still
+// hides a row another transaction commits afterwards; READ COMMITTED sees it.
+BOOST_AUTO_TEST_CASE(repeatable_read_keeps_the_snapshot_of_enter) {
+	engine::Engine db(Config());
+	Member acme = NewOwner(db, "snapshot");
+	auto count = [](engine::TenantTransaction &tx) { return tx.Exec("SELECT count(*) FROM tickets")[0][0].as<int>(); };
+	for (auto [level, sees_new_row] : {std::pair{engine::IsolationLevel::ReadCommitted, true},
+	                                   std::pair{engine::IsolationLevel::RepeatableRead, false}}) {
+		engine::TenantTransaction reader = db.Transaction(acme.identity, acme.org, level);
+		int before = count(reader);
+		engine::TenantTransaction writer = db.Transaction(acme.identity, acme.org);
+		writer.ExecParams("INSERT INTO tickets (title, written_for) VALUES ($1, $2)", "snapshot",
+		                  engine::ToString(acme.org));
+		writer.Commit();
+		BOOST_TEST(count(reader) == before + (sees_new_row ? 1 : 0));
+		reader.Commit();
+	}
+}
+
 // 11.14: a refused statement aborts the transaction but keeps the connection.
 BOOST_AUTO_TEST_CASE(statement_errors_keep_the_connection) {
 	engine::Engine db(OneConnection());
@@ -201,15 +221,24 @@ BOOST_AUTO_TEST_CASE(bearer_scheme_in_any_case) {
 	engine::Uuid user = engine::ParseUuid("5f0c1e9e-8a55-4c0e-9a51-7d1f0a7e9b2c");
 	std::string jwt = engine::identity::MintIdentityToken(IdentityKeyring().SigningKey("idp-hs"), user, kIssuer,
 	                                                      kAudience, Now(), Now() + 300);
-	for (const char *scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR "})
+	for (const char *scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR ", "Bearer   "})
 		BOOST_TEST(db.Authenticate(scheme + jwt).user_id == user);
-	BOOST_CHECK_THROW(db.Authenticate("Basic " + jwt), engine::Unauthenticated);
+	for (const std::string &refused : {"Basic " + jwt, "Bearer\t" + jwt, "Bearer" + jwt, "Bearerx " + jwt,
+	                                   std::string("Bearer "), std::string("Bearer    ")})
+		BOOST_CHECK_THROW(db.Authenticate(refused), engine::Unauthenticated);
 }
 
 BOOST_AUTO_TEST_CASE(transactions_are_move_assignable_with_optional_organizations) {
 	static_assert(std::is_nothrow_move_assignable_v<engine::TenantTransaction>);
+	static_assert(std::is_nothrow_move_constructible_v<engine::TenantTransaction>);
+	static_assert(!std::is_copy_constructible_v<engine::TenantTransaction>);
+	static_assert(!std::is_copy_assignable_v<engine::TenantTransaction>);
 	static_assert(std::is_same_v<decltype(std::declval<engine::TenantTransaction>().organization()),
 	                             const std::optional<engine::Uuid> &>);
+	// A user-only token is std::nullopt, not a null pointer.
+	static_assert(
+	    std::is_same_v<decltype(&engine::Engine::MintContextToken),
+	                   std::string (engine::Engine::*)(const engine::Identity &, const std::optional<engine::Uuid> &)>);
 	engine::Engine db(Config());
 	Member acme = NewOwner(db, "moves");
 	engine::TenantTransaction tx = db.UserTransaction(acme.identity);

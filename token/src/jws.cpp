@@ -86,9 +86,9 @@ TokenError SplitAndParseHeader(std::string_view token, TypeCheck type_ok, SplitT
 	return ParseHeader(parts.header_b64, type_ok, header);
 }
 
-TokenError CheckSignature(const Keyring &keyring, const JoseHeader &header, const SplitToken &parts) {
+TokenError CheckSignature(const Keyring &keyring, const JoseHeader &header, const SplitToken &parts, KeyUse use) {
 	const Key *key = keyring.Find(header.kid);
-	if (!key)
+	if (!key || key->use != use)
 		return TokenError::UnknownKey;
 	// The key decides the algorithm; the header merely has to agree.
 	if (key->alg != header.alg)

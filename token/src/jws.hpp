@@ -36,9 +36,11 @@ TokenError Split(std::string_view token, SplitToken &out, std::size_t max_bytes 
 TokenError ParseHeader(std::string_view b64, TypeCheck type_ok, JoseHeader &out);
 // Split, then parse the header.
 TokenError SplitAndParseHeader(std::string_view token, TypeCheck type_ok, SplitToken &parts, JoseHeader &header);
-// The key named by the header must exist and be pinned to the header's algorithm;
-// the signature is compared in constant time (HS256) or verified (EdDSA).
-TokenError CheckSignature(const Keyring &keyring, const JoseHeader &header, const SplitToken &parts);
+// The key named by the header must exist, serve `use`, and be pinned to the
+// header's algorithm; the signature is compared in constant time (HS256) or
+// verified (EdDSA). A key for another use counts as unknown.
+TokenError CheckSignature(const Keyring &keyring, const JoseHeader &header, const SplitToken &parts,
+                          KeyUse use = KeyUse::Context);
 
 struct TimeClaims {
 	std::optional<std::int64_t> issued_at;

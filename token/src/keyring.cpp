@@ -107,9 +107,18 @@ Keyring Keyring::Parse(std::string_view text) {
 		}
 		if (fields.empty() || fields[0][0] == '#')
 			continue;
-		if (fields.size() != 3)
-			throw KeyringError(LineError(line_no, "expected three fields: <kid> <algorithm> <kind>:<key>"));
-		ring.Add(ParseKeyLine(fields[0], fields[1], fields[2], line_no));
+		if (fields.size() != 3 && fields.size() != 4)
+			throw KeyringError(LineError(
+			    line_no, "expected three fields: <kid> <algorithm> <kind>:<key>, and optionally use:forward"));
+		Key key = ParseKeyLine(fields[0], fields[1], fields[2], line_no);
+		if (fields.size() == 4) {
+			if (fields[3] != "use:forward")
+				throw KeyringError(LineError(line_no, "the optional fourth field must be use:forward"));
+			if (key.alg != Algorithm::HS256)
+				throw KeyringError(LineError(line_no, "a use:forward key must be an HS256 secret held by every node"));
+			key.use = KeyUse::Forward;
+		}
+		ring.Add(std::move(key));
 	}
 	return ring;
 }
@@ -164,11 +173,18 @@ const Key *Keyring::Find(std::string_view kid) const noexcept {
 
 const Key &Keyring::SigningKey(std::string_view kid) const {
 	for (const Key &key : keys_)
-		if ((kid.empty() || key.kid == kid) && key.CanSign())
+		if ((kid.empty() || key.kid == kid) && key.CanSign() && key.use == KeyUse::Context)
 			return key;
 	if (kid.empty())
 		throw KeyringError("the keyring has no key that can sign (an HS256 secret or an EdDSA private key)");
 	throw KeyringError("the keyring has no signing key with kid \"" + std::string(kid) + "\"");
+}
+
+const Key *Keyring::ForwardingKey() const noexcept {
+	for (const Key &key : keys_)
+		if (key.use == KeyUse::Forward)
+			return &key;
+	return nullptr;
 }
 
 std::string Keyring::ToText() const {
@@ -181,6 +197,8 @@ std::string Keyring::ToText() const {
 			out += "private:" + Base64UrlEncode(key.private_key);
 		else
 			out += "public:" + Base64UrlEncode(key.public_key);
+		if (key.use == KeyUse::Forward)
+			out += " use:forward";
 		out += "\n";
 	}
 	return out;
@@ -200,6 +218,12 @@ Key NewKey(std::string kid, Algorithm alg) {
 Key GenerateHs256Key(std::string kid) {
 	Key key = NewKey(std::move(kid), Algorithm::HS256);
 	key.secret = RandomBytes(kMinHmacSecretBytes);
+	return key;
+}
+
+Key GenerateForwardingKey(std::string kid) {
+	Key key = GenerateHs256Key(std::move(kid));
+	key.use = KeyUse::Forward;
 	return key;
 }
 

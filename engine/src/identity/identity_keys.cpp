@@ -210,6 +210,8 @@ KeySet KeySet::ParseKeyring(std::string_view text) {
 	}
 	KeySet set;
 	for (const tok::Key &entry : ring.Keys()) {
+		if (entry.use != tok::KeyUse::Context)
+			continue; // a server-to-server forwarding key never verifies a user
 		Key key;
 		key.kid = entry.kid;
 		key.alg = entry.alg == tok::Algorithm::HS256 ? Algorithm::HS256 : Algorithm::EdDSA;

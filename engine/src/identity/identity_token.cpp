@@ -12,6 +12,7 @@
 #include "pg_tenancy/token/errors.hpp"
 #include "signature.hpp"
 #include "strict_json.hpp"
+#include "verified_claims_access.hpp"
 
 namespace pg_tenancy::engine::identity {
 namespace {
@@ -221,6 +222,8 @@ VerifyResult VerifyIdentityToken(std::string_view token, const KeySet &keys, con
 			return result;
 		}
 		result.error = CheckClaims(claims, options, result);
+		if (result.ok())
+			result.claims = detail::VerifiedClaimsAccess::FromVerified(std::move(claims));
 	} catch (...) {
 		result.error = IdentityError::Internal;
 	}

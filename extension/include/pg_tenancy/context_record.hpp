@@ -18,6 +18,7 @@
 namespace pg_tenancy {
 
 constexpr std::size_t kMaxRoleCodeLength = 63;
+constexpr std::size_t kMaxDistributedTransactionText = 80;
 constexpr char kContextValueSeparator = '~';
 
 enum class ContextSource : std::uint8_t { Enter, Forwarded };
@@ -37,6 +38,9 @@ struct ContextRecord {
 	// For a forwarded context (a session could SET it at any level): the local
 	// transaction it was accepted in; readers ignore it in any other transaction.
 	std::uint32_t local_transaction;
+	// For a forwarded context: the Citus distributed transaction it was minted
+	// for ("<initiator>:<number>:<stamp>"); it counts only inside that one.
+	char distributed_transaction[kMaxDistributedTransactionText + 1];
 	std::uint32_t permission_count;
 	// Followed by permission_count NUL-terminated strings.
 };
@@ -60,6 +64,7 @@ struct ContextFields {
 	const char *permissions;  // with role: comma-separated, possibly empty
 	std::size_t permissions_len;
 	ContextSource source;
+	const char *distributed_transaction = ""; // forwarded contexts only
 };
 
 // The setting value tenancy.enter() publishes for `fields` and its verified
@@ -68,12 +73,21 @@ struct ContextFields {
 // memory. Never throws.
 char *FormatContextValue(const char *token, std::size_t token_len, const ContextFields &fields) noexcept;
 
+namespace token {
+struct ForwardClaims;
+}
+// The record of a verified forwarding context: its role and permissions, bound
+// to its distributed transaction. On success *out is malloc'd. Never throws.
+ContextParseError BuildForwardedRecord(const token::ForwardClaims &claims, ContextRecord **out) noexcept;
+
 // Builds the record from its fields, validating the role code and every
 // permission. On success *out is malloc'd. Never throws.
 ContextParseError BuildContextRecord(const ContextFields &fields, ContextRecord **out) noexcept;
 
 // Parses a value whose token was already verified (by tenancy.enter() in this
-// backend, or by the leader of a parallel worker). On success *out is malloc'd.
+// backend, or by the leader of a parallel worker): a context token with the
+// suffix enter() adds, or a forwarding context (forward_token.hpp). On success
+// *out is malloc'd.
 ContextParseError ParseTrustedContextValue(const char *value, ContextRecord **out) noexcept;
 
 // Does one granted permission cover `wanted`? Exact match; "*" covers all; a

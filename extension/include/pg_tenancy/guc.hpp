@@ -21,29 +21,35 @@ extern int clock_skew_seconds;
 extern int max_token_lifetime_seconds;
 extern int missing_context_mode;
 extern bool accept_forwarded_context;
+extern bool forward_context_to_workers;
+extern int forwarding_lifetime_seconds;
 
 // The record published by the assign hook of tenancy.context, so it always
 // matches that setting, including after COMMIT, ROLLBACK, ROLLBACK TO SAVEPOINT
 // and in parallel workers. Read it through CurrentContext().
 extern const ContextRecord *active_context;
 
-// The context of the current transaction, or nullptr. A forwarded context counts
-// only in the transaction that accepted it (a parallel worker serves exactly one).
+// Does a forwarded context belong to the current transaction: accepted in it,
+// and minted for the Citus distributed transaction this backend (or its
+// parallel leader) takes part in? Defined in forwarding.cpp.
+bool ForwardedContextApplies(const ContextRecord *context);
+
+// The context of the current transaction, or nullptr.
 inline const ContextRecord *CurrentContext() {
 	const ContextRecord *context = active_context;
-	// A parallel worker cannot tell whether a forwarded value belongs to its
-	// leader's transaction or was left behind by an earlier one (a session-level
-	// SET), so a forwarded context fails closed there.
-	if (context && context->source == ContextSource::Forwarded &&
-	    (IsParallelWorker() || context->local_transaction != MyProc->lxid))
+	if (context && context->source == ContextSource::Forwarded && !ForwardedContextApplies(context))
 		return nullptr;
 	return context;
 }
 
 // Has this transaction had a tenant context already (entered, forwarded, or
-// entered and left)? A transaction gets at most one.
+// entered and left)? A transaction gets at most one. (No distributed
+// transaction check here: a worker is asked before Citus assigns one.)
 inline bool ContextAlreadyUsed() {
-	return CurrentContext() != nullptr || EnteredInThisTransaction();
+	const ContextRecord *context = active_context;
+	if (context && (context->source == ContextSource::Enter || context->local_transaction == MyProc->lxid))
+		return true;
+	return EnteredInThisTransaction();
 }
 
 void InitGuc();
@@ -52,6 +58,13 @@ void InitGuc();
 // tenancy.enter() has verified, with `record` (malloc'd) as its parsed form.
 // Takes ownership of `record` whatever happens.
 void ApplyEnteredContext(const char *value, ContextRecord *record);
+
+// While armed, the check hook of tenancy.context accepts exactly `value`, with
+// `record` (malloc'd, owned from here on) as its parsed form: how the
+// coordinator's own SET LOCAL of a forwarding context is let through.
+// DisarmPendingContext() frees the record if the hook did not take it.
+void ArmPendingContext(const char *value, ContextRecord *record);
+void DisarmPendingContext();
 
 // Would this setting's value after COMMIT come from a session-level SET?
 bool SessionSetSurvivesCommit(const struct config_generic *var);

@@ -41,9 +41,29 @@ void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptio
 // reported by the first tenancy.enter() instead.
 void WarmUpTokenChecks(const char *keyring_file) noexcept;
 
-// Verifies a bare forwarded token and builds a record without role or permissions.
-ContextParseError BuildForwardedContext(const char *token, const TokenCheckOptions &options, ContextRecord **out,
-                                        const char **reason) noexcept;
+// Verifies a forwarding context (see token/.../forward_token.hpp) against the
+// keyring's use:forward keys, with options.max_lifetime as the longest accepted
+// lifetime, and builds its record (role, permissions, distributed transaction).
+// A user's context token is refused. Never throws.
+ContextParseError BuildForwardingContext(const char *token, const TokenCheckOptions &options, ContextRecord **out,
+                                         const char **reason) noexcept;
+
+enum class ForwardMintStatus { Ok, KeyringUnavailable, NoForwardingKey, TooLarge, Failed };
+
+// Room for a forwarding context, NUL included.
+constexpr std::size_t kForwardingTokenBytes = 4097;
+
+// Signs the forwarding context of `record` (an organization context entered in
+// this backend) for the Citus distributed transaction `distributed_transaction`,
+// valid for `lifetime` seconds from `now`, with the keyring's first use:forward
+// key. Writes a NUL-terminated token into `out`. Never throws.
+ForwardMintStatus MintForwardingContext(const char *keyring_file, const ContextRecord *record,
+                                        const char *distributed_transaction, std::int64_t now, std::int64_t lifetime,
+                                        char *out, std::size_t size) noexcept;
+
+// The SHA-256 (hex) of the keyring's key set, to compare keyrings across nodes
+// without showing any key. false if the keyring is unusable. Never throws.
+bool KeyringFingerprint(const char *keyring_file, char (&out)[65]) noexcept;
 
 // Room for a token from MintThrowawayContextToken(), NUL included.
 constexpr std::size_t kThrowawayTokenBytes = 1024;

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "pg_tenancy/engine/identity_keys.hpp"
+#include "pg_tenancy/engine/verified_claims.hpp"
 #include "pg_tenancy/token/keyring.hpp"
 #include "pg_tenancy/token/uuid.hpp"
 
@@ -68,6 +69,8 @@ struct VerifyResult {
 	std::string issuer;
 	std::string kid;
 	Algorithm alg = Algorithm::RS256;
+	// Every claim of the token (verified_claims.hpp); empty unless ok().
+	VerifiedClaims claims{};
 	bool ok() const noexcept { return error == IdentityError::None; }
 };
 

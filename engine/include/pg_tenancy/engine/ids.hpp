@@ -7,6 +7,7 @@
 
 #include "pg_tenancy/token/uuid.hpp"
 #include "pg_tenancy/engine/namespace.hpp"
+#include "pg_tenancy/engine/verified_claims.hpp"
 
 namespace pg_tenancy::engine {
 
@@ -21,6 +22,9 @@ inline std::string ToString(const Uuid &uuid) {
 // Who is making a request, once authenticated.
 struct Identity {
 	Uuid user_id;
+	// The bearer token's claims when Engine::Authenticate() made this identity;
+	// empty when the application named the user itself (Identity{user_id}).
+	VerifiedClaims claims{};
 };
 
 struct UuidHash {

@@ -5,6 +5,7 @@
 //     <kid> HS256 secret:<base64url, at least 32 bytes>
 //     <kid> EdDSA public:<base64url, 32 bytes>     (verify only: what the server needs)
 //     <kid> EdDSA private:<base64url, 32 bytes>    (sign and verify: what the engine needs)
+//     <kid> HS256 secret:<base64url> use:forward   (server-to-server: see forward_token.hpp)
 //
 // Each key is pinned to its algorithm, so a token can never pick how it is checked.
 // Several keys may be live at once: that is how keys rotate without downtime.
@@ -18,6 +19,11 @@ namespace pg_tenancy::token {
 
 enum class Algorithm { HS256, EdDSA };
 
+// What a key is for. A use:forward key signs only the forwarding contexts a
+// Citus coordinator sends its workers: it never signs or verifies a user's
+// context token, and a context key never verifies a forwarding context.
+enum class KeyUse { Context, Forward };
+
 const char *AlgorithmName(Algorithm alg) noexcept;
 
 struct Key {
@@ -26,6 +32,7 @@ struct Key {
 	std::string secret;      // HS256 only
 	std::string public_key;  // EdDSA only: raw 32 bytes
 	std::string private_key; // EdDSA only, may be empty: raw 32-byte seed
+	KeyUse use = KeyUse::Context;
 
 	bool CanSign() const noexcept { return alg == Algorithm::HS256 || !private_key.empty(); }
 };
@@ -43,9 +50,11 @@ class Keyring {
 	static Keyring LoadFile(const std::string &path);
 
 	const Key *Find(std::string_view kid) const noexcept;
-	// The key named `kid`, or the first key that can sign when `kid` is empty.
-	// Throws KeyringError if there is none.
+	// The context key named `kid`, or the first context key that can sign when
+	// `kid` is empty. Throws KeyringError if there is none.
 	const Key &SigningKey(std::string_view kid = {}) const;
+	// The first use:forward key, or nullptr.
+	const Key *ForwardingKey() const noexcept;
 	const std::vector<Key> &Keys() const noexcept { return keys_; }
 	bool Empty() const noexcept { return keys_.empty(); }
 
@@ -69,6 +78,8 @@ std::string ReadKeyFile(const std::string &path, bool must_be_private);
 // Fresh keys from the CSPRNG.
 Key GenerateHs256Key(std::string kid);
 Key GenerateEd25519Key(std::string kid);
+// An HS256 use:forward key (the same line goes into every node's keyring).
+Key GenerateForwardingKey(std::string kid);
 // The same key without its private half (what to give the database server).
 Key PublicPart(const Key &key);
 
