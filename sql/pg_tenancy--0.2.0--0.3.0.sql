@@ -508,7 +508,7 @@ BEGIN
     FOREACH permission IN ARRAY ARRAY[read_permission, write_permission] LOOP
         CONTINUE WHEN permission IS NULL;
         IF NOT tenancy.is_valid_permission(permission) THEN
-            RAISE EXCEPTION 'invalid permission "%"', permission
+            RAISE EXCEPTION 'invalid permission "%"', tenancy.echo_safe(permission)
                 USING ERRCODE = '22023', HINT = 'Use resource.action, e.g. tickets.read.';
         END IF;
         PERFORM tenancy.require_known_permissions(pg_catalog.jsonb_build_array(permission));
@@ -2612,3 +2612,35 @@ REVOKE ALL ON FUNCTION tenancy.keyring_fingerprint() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.keyring_fingerprint() IS
     'SHA-256 (hex) of this node''s keyring key set, to compare keyrings across nodes; NULL if it is unusable';
 GRANT EXECUTE ON FUNCTION tenancy.keyring_fingerprint() TO tenancy_auditor;
+
+-- ---------------------------------------------------------------------------
+-- unknown_permissions() bounded (1000) and matched by lookups
+-- (sql/src/60_authorization_audit_log.sql).
+-- ---------------------------------------------------------------------------
+-- Permissions in a role that the vocabulary does not know. Executable by
+-- PUBLIC (protect() and create_role() call it with the caller's rights), so the
+-- input is bounded like a role's (1000) and matched by index or hash lookups,
+-- not each element against the whole vocabulary.
+CREATE OR REPLACE FUNCTION tenancy.unknown_permissions(permissions jsonb) RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.jsonb_typeof(permissions) OPERATOR(pg_catalog.=) 'array'
+       AND pg_catalog.jsonb_array_length(permissions) OPERATOR(pg_catalog.>) 1000 THEN
+        RAISE EXCEPTION 'tenancy.unknown_permissions() checks at most 1000 permissions'
+            USING ERRCODE = '54000', HINT = 'A role holds at most 1000 permissions; check them in batches.';
+    END IF;
+    RETURN (
+        SELECT coalesce(pg_catalog.array_agg(w.p ORDER BY w.p), '{}')
+          FROM pg_catalog.jsonb_array_elements_text(permissions) AS w(p)
+         WHERE w.p OPERATOR(pg_catalog.<>) '*'
+           AND NOT EXISTS (SELECT 1 FROM tenancy.permissions AS k WHERE k.code OPERATOR(pg_catalog.=) w.p)
+           AND NOT (w.p OPERATOR(pg_catalog.~~) '%.*'
+                    AND pg_catalog.split_part(w.p, '.', 1) IN (SELECT pg_catalog.split_part(k.code, '.', 1)
+                                                                 FROM tenancy.permissions AS k)));
+END
+$$;
+
+-- protect_new_children(): event triggers fire without EXECUTE (sql/src/30_protect.sql).
+REVOKE ALL ON FUNCTION tenancy.protect_new_children() FROM PUBLIC;

@@ -49,16 +49,16 @@ std::vector<Finding> RunAudit(const std::string &conninfo, const AuditOptions &o
 		// Read-only for the audit; the probe writes, but always rolls itself back,
 		// and this transaction is rolled back as well.
 		pqxx::work tx(connection);
-		const char *columns = "rule, severity::text, object, detail, remedy";
+		const char *columns = "rule, severity::pg_catalog.text, object, detail, remedy";
 		ReadFindings(options.app_role.empty()
 		                 ? tx.exec(std::string("SELECT ") + columns + " FROM tenancy.audit()")
 		                 : tx.exec_params(std::string("SELECT ") + columns +
-		                                      " FROM tenancy.audit(pg_catalog.quote_ident($1)::regrole)",
+		                                      " FROM tenancy.audit(pg_catalog.quote_ident($1)::pg_catalog.regrole)",
 		                                  options.app_role),
 		             findings);
 		if (options.probe)
 			ReadFindings(tx.exec_params(std::string("SELECT ") + columns +
-			                                " FROM tenancy.probe(pg_catalog.quote_ident($1)::regrole)",
+			                                " FROM tenancy.probe(pg_catalog.quote_ident($1)::pg_catalog.regrole)",
 			                            options.app_role),
 			             findings);
 		tx.abort();

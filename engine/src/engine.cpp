@@ -35,10 +35,10 @@ tok::Keyring LoadKeyring(const std::string &path, const char *what) {
 // (the audit's rule, T2xx). pg_has_role(..., 'MEMBER') covers the role itself.
 void RefuseRlsBypass(pqxx::connection &connection) {
 	pqxx::nontransaction work(connection);
-	pqxx::row role =
-	    work.exec1("SELECT current_user::text, (SELECT pg_catalog.string_agg(r.rolname::text, ', ' ORDER BY r.rolname) "
-	               "FROM pg_catalog.pg_roles AS r WHERE (r.rolsuper OR r.rolbypassrls) "
-	               "AND pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))");
+	pqxx::row role = work.exec1("SELECT current_user::pg_catalog.text, (SELECT "
+	                            "pg_catalog.string_agg(r.rolname::pg_catalog.text, ', ' ORDER BY r.rolname) "
+	                            "FROM pg_catalog.pg_roles AS r WHERE (r.rolsuper OR r.rolbypassrls) "
+	                            "AND pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))");
 	if (!role[1].is_null())
 		throw ConfigurationError("the application role \"" + role[0].as<std::string>() +
 		                         "\" is, or is a member of, a superuser or BYPASSRLS role (" +
@@ -125,7 +125,7 @@ struct Engine::State {
 	// tenancy.resolve_identity(). An unlinked subject is unauthenticated.
 	Uuid ResolveLinkedIdentity(const std::string &issuer, const std::string &subject) {
 		pqxx::result row = WithAdmin([&](pqxx::nontransaction &work) {
-			return work.exec_params("SELECT tenancy.resolve_identity($1, $2)::text", issuer, subject);
+			return work.exec_params("SELECT tenancy.resolve_identity($1, $2)::pg_catalog.text", issuer, subject);
 		});
 		if (row.size() != 1 || row[0][0].is_null())
 			throw Unauthenticated("invalid bearer token: no pg_tenancy user is linked to its issuer and subject");
@@ -253,14 +253,16 @@ TenantTransaction Engine::Begin(const Identity &who, const std::optional<Uuid> &
 
 Uuid Engine::RegisterUser(const std::string &code, const std::string &email) {
 	std::string id = state_->WithAdmin([&](pqxx::nontransaction &work) {
-		return work.exec_params1("SELECT tenancy.register_user($1, $2)::text", code, email)[0].as<std::string>();
+		return work.exec_params1("SELECT tenancy.register_user($1, $2)::pg_catalog.text", code, email)[0]
+		    .as<std::string>();
 	});
 	return ParseUuid(id, "user id");
 }
 
 void Engine::LinkIdentity(const Uuid &user, const std::string &issuer, const std::string &subject) {
 	state_->WithAdmin([&](pqxx::nontransaction &work) {
-		return work.exec_params("SELECT tenancy.link_identity($1::uuid, $2, $3)", ToString(user), issuer, subject);
+		return work.exec_params("SELECT tenancy.link_identity($1::pg_catalog.uuid, $2, $3)", ToString(user), issuer,
+		                        subject);
 	});
 }
 

@@ -32,7 +32,7 @@ pqxx::result InOrganization(Engine &engine, const Identity &who, const Uuid &org
 
 Uuid Organizations::CreateOrganization(const Identity &who, const std::string &name) {
 	TenantTransaction tx = engine_.UserTransaction(who);
-	pqxx::result r = tx.ExecParams("SELECT tenancy.create_organization($1)::text", name);
+	pqxx::result r = tx.ExecParams("SELECT tenancy.create_organization($1)::pg_catalog.text", name);
 	tx.Commit();
 	return ParseUuid(r[0][0].as<std::string>(), "organization id");
 }
@@ -40,7 +40,7 @@ Uuid Organizations::CreateOrganization(const Identity &who, const std::string &n
 std::vector<OrganizationSummary> Organizations::MyOrganizations(const Identity &who) {
 	TenantTransaction tx = engine_.UserTransaction(who);
 	pqxx::result r =
-	    tx.Exec("SELECT organization_id::text, name, role_code, role_name FROM tenancy.my_organizations()");
+	    tx.Exec("SELECT organization_id::pg_catalog.text, name, role_code, role_name FROM tenancy.my_organizations()");
 	tx.Commit();
 	std::vector<OrganizationSummary> out;
 	for (const auto &row : r)
@@ -52,7 +52,8 @@ std::vector<OrganizationSummary> Organizations::MyOrganizations(const Identity &
 std::vector<RoleInfo> Organizations::ListRoles(const Identity &who, const Uuid &org) {
 	std::vector<RoleInfo> roles;
 	for (const auto &row : InOrganization(
-	         engine_, who, org, "SELECT code, name, permissions::text, is_system, members FROM tenancy.list_roles()"))
+	         engine_, who, org,
+	         "SELECT code, name, permissions::pg_catalog.text, is_system, members FROM tenancy.list_roles()"))
 		roles.push_back({row[0].as<std::string>(), row[1].as<std::string>(), ParseJsonArray(row[2].as<std::string>()),
 		                 row[3].as<bool>(), row[4].as<std::int64_t>()});
 	return roles;
@@ -60,7 +61,7 @@ std::vector<RoleInfo> Organizations::ListRoles(const Identity &who, const Uuid &
 
 void Organizations::CreateRole(const Identity &who, const Uuid &org, const std::string &code, const std::string &name,
                                const std::vector<std::string> &permissions) {
-	InOrganization(engine_, who, org, "SELECT tenancy.create_role($1, $2, $3::jsonb)", code, name,
+	InOrganization(engine_, who, org, "SELECT tenancy.create_role($1, $2, $3::pg_catalog.jsonb)", code, name,
 	               JsonArray(permissions));
 }
 
@@ -71,7 +72,8 @@ void Organizations::UpdateRole(const Identity &who, const Uuid &org, const std::
 	const char *name_arg = name ? name->c_str() : nullptr;
 	std::string permissions_json = permissions ? JsonArray(*permissions) : std::string();
 	const char *permissions_arg = permissions ? permissions_json.c_str() : nullptr;
-	InOrganization(engine_, who, org, "SELECT tenancy.update_role($1, $2, $3::jsonb)", code, name_arg, permissions_arg);
+	InOrganization(engine_, who, org, "SELECT tenancy.update_role($1, $2, $3::pg_catalog.jsonb)", code, name_arg,
+	               permissions_arg);
 }
 
 void Organizations::DeleteRole(const Identity &who, const Uuid &org, const std::string &code,
@@ -83,7 +85,8 @@ void Organizations::DeleteRole(const Identity &who, const Uuid &org, const std::
 std::vector<MemberInfo> Organizations::ListMembers(const Identity &who, const Uuid &org) {
 	std::vector<MemberInfo> members;
 	for (const auto &row : InOrganization(
-	         engine_, who, org, "SELECT user_id::text, code, email, role_code, is_owner FROM tenancy.list_members()"))
+	         engine_, who, org,
+	         "SELECT user_id::pg_catalog.text, code, email, role_code, is_owner FROM tenancy.list_members()"))
 		members.push_back({ParseUuid(row[0].as<std::string>(), "user id"), row[1].as<std::string>(),
 		                   row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<bool>()});
 	return members;
@@ -91,11 +94,12 @@ std::vector<MemberInfo> Organizations::ListMembers(const Identity &who, const Uu
 
 void Organizations::SetMemberRole(const Identity &who, const Uuid &org, const Uuid &member,
                                   const std::string &role_code) {
-	InOrganization(engine_, who, org, "SELECT tenancy.set_member_role($1::uuid, $2)", ToString(member), role_code);
+	InOrganization(engine_, who, org, "SELECT tenancy.set_member_role($1::pg_catalog.uuid, $2)", ToString(member),
+	               role_code);
 }
 
 void Organizations::RemoveMember(const Identity &who, const Uuid &org, const Uuid &member) {
-	InOrganization(engine_, who, org, "SELECT tenancy.remove_member($1::uuid)", ToString(member));
+	InOrganization(engine_, who, org, "SELECT tenancy.remove_member($1::pg_catalog.uuid)", ToString(member));
 }
 
 void Organizations::LeaveOrganization(const Identity &who, const Uuid &org) {
@@ -104,33 +108,34 @@ void Organizations::LeaveOrganization(const Identity &who, const Uuid &org) {
 
 void Organizations::TransferOwnership(const Identity &who, const Uuid &org, const Uuid &new_owner,
                                       const std::string &my_new_role) {
-	InOrganization(engine_, who, org, "SELECT tenancy.transfer_ownership($1::uuid, $2)", ToString(new_owner),
+	InOrganization(engine_, who, org, "SELECT tenancy.transfer_ownership($1::pg_catalog.uuid, $2)", ToString(new_owner),
 	               my_new_role);
 }
 
 std::string Organizations::Invite(const Identity &who, const Uuid &org, const std::string &email,
                                   const std::string &role_code, std::chrono::seconds ttl) {
-	return InOrganization(engine_, who, org, "SELECT tenancy.invite($1, $2, make_interval(secs => $3))", email,
-	                      role_code, static_cast<long long>(ttl.count()))[0][0]
+	return InOrganization(engine_, who, org, "SELECT tenancy.invite($1, $2, pg_catalog.make_interval(secs => $3))",
+	                      email, role_code, static_cast<long long>(ttl.count()))[0][0]
 	    .as<std::string>();
 }
 
 Uuid Organizations::AcceptInvitation(const Identity &who, const std::string &token) {
 	TenantTransaction tx = engine_.UserTransaction(who);
-	pqxx::result result = tx.ExecParams("SELECT tenancy.accept_invitation($1)::text", token);
+	pqxx::result result = tx.ExecParams("SELECT tenancy.accept_invitation($1)::pg_catalog.text", token);
 	tx.Commit();
 	return ParseUuid(result[0][0].as<std::string>(), "organization id");
 }
 
 void Organizations::RevokeInvitation(const Identity &who, const Uuid &org, const Uuid &invitation) {
-	InOrganization(engine_, who, org, "SELECT tenancy.revoke_invitation($1::uuid)", ToString(invitation));
+	InOrganization(engine_, who, org, "SELECT tenancy.revoke_invitation($1::pg_catalog.uuid)", ToString(invitation));
 }
 
 std::vector<InvitationInfo> Organizations::ListInvitations(const Identity &who, const Uuid &org) {
 	std::vector<InvitationInfo> invitations;
-	for (const auto &row : InOrganization(engine_, who, org,
-	                                      "SELECT id::text, email, role_code, status, expires_at::text "
-	                                      "FROM tenancy.list_invitations()"))
+	for (const auto &row :
+	     InOrganization(engine_, who, org,
+	                    "SELECT id::pg_catalog.text, email, role_code, status, expires_at::pg_catalog.text "
+	                    "FROM tenancy.list_invitations()"))
 		invitations.push_back({ParseUuid(row[0].as<std::string>(), "invitation id"), row[1].as<std::string>(),
 		                       row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()});
 	return invitations;

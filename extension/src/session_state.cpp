@@ -41,14 +41,20 @@ struct Leftovers {
 	ArrayBuildState *state;
 	MemoryContext context;
 	int count;
-	StringInfoData joined; // "a; b; c", for assert_session_clean()'s detail
+	StringInfoData joined; // "a; b; c", the first kDetailItems, for assert_session_clean()'s detail
 };
 
+// A session can hold thousands of temporary objects or LISTEN channels: the
+// error names the first few and counts the rest (session_leftovers() lists all).
+constexpr int kDetailItems = 20;
+
 void Add(Leftovers &out, const char *prefix, const char *name) {
+	CHECK_FOR_INTERRUPTS(); // as many calls as the session made objects; no C++ object is alive here
 	MemoryContext caller = MemoryContextSwitchTo(out.context);
 	char *item = psprintf("%s %s", prefix, name ? name : "?");
 	out.state = accumArrayResult(out.state, CStringGetTextDatum(item), false, TEXTOID, out.context);
-	appendStringInfo(&out.joined, "%s%s", out.count ? "; " : "", item);
+	if (out.count < kDetailItems)
+		appendStringInfo(&out.joined, "%s%s", out.count ? "; " : "", item);
 	out.count++;
 	MemoryContextSwitchTo(caller);
 }
@@ -208,6 +214,9 @@ PGT_FUNCTION(tenancy_assert_session_clean) {
 	Leftovers leftovers = CollectLeftovers(CurrentMemoryContext);
 	if (leftovers.count == 0)
 		PG_RETURN_VOID();
+	if (leftovers.count > kDetailItems)
+		appendStringInfo(&leftovers.joined, "; and %d more (see tenancy.session_leftovers())",
+		                 leftovers.count - kDetailItems);
 	ereport(ERROR, (errcode(PGT_ERRCODE(kSessionCarriesState)),
 	                errmsg("this session carries state past the transaction"), errdetail("%s", leftovers.joined.data),
 	                errhint("A pooled connection must not keep session state; discard it.")));

@@ -6,8 +6,10 @@
 //   PostgreSQL lets anyone with UPDATE lock the whole table IN ACCESS EXCLUSIVE
 //   MODE, which would stall every organization. Tenant transactions never need
 //   more than ROW EXCLUSIVE (row locks: SELECT ... FOR UPDATE). "Protected" here
-//   means row-level security is enabled on it or on an inheritance child it
-//   would lock, or it is a view (LOCK on a view locks the tables below it).
+//   means row-level security is enabled on it or on anything else LOCK would
+//   lock with it: an inheritance child, or a view's base relations, recursively
+//   (PostgreSQL locks those with the view owner's rights, so a temporary view the
+//   caller owns would otherwise lock a table it does not).
 // - A session-level SET of tenancy.context (see guc.cpp): only SET LOCAL.
 //
 // And one thing after: COMMIT PREPARED bumps the membership generation
@@ -16,11 +18,14 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "storage/lockdefs.h"
 #include "tcop/utility.h"
@@ -54,18 +59,74 @@ bool HasRowSecurity(Oid relid) {
 	return result;
 }
 
-// Would LOCK on this relation lock tenant rows of several organizations?
-bool IsProtectedForLock(Oid relid, bool inherited) {
-	if (get_rel_relkind(relid) == RELKIND_VIEW || HasRowSecurity(relid))
-		return true;
-	if (!inherited || !has_subclass(relid))
+// A relation LOCK would lock that the caller may not lock strongly: row-level
+// security is enabled on it and the caller does not own it.
+bool IsForeignProtected(Oid relid) {
+	return HasRowSecurity(relid) && !pg_class_ownercheck(relid, GetUserId());
+}
+
+Oid FindForeignProtected(Oid relid, bool inherited, List *ancestor_views);
+
+// Walks a view's query as PostgreSQL's LOCK does (lockcmds.c,
+// LockViewRecurse_walker): every table or view in any range table, including
+// subqueries, CTEs and sublinks.
+struct ViewWalk {
+	Oid view;
+	List *ancestor_views;
+	Oid found;
+};
+
+bool ViewWalker(Node *node, void *context) {
+	auto *walk = static_cast<ViewWalk *>(context);
+	if (node == nullptr || OidIsValid(walk->found))
 		return false;
+	if (!IsA(node, Query))
+		return expression_tree_walker(node, reinterpret_cast<bool (*)()>(ViewWalker), context);
+	Query *query = castNode(Query, node);
+	ListCell *cell;
+	foreach (cell, query->rtable) {
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, cell);
+		if (rte->rtekind != RTE_RELATION || !OidIsValid(rte->relid))
+			continue;
+		// The view's OLD and NEW placeholders, and self-references.
+		if (rte->relid == walk->view || list_member_oid(walk->ancestor_views, rte->relid))
+			continue;
+		walk->found = FindForeignProtected(rte->relid, rte->inh, walk->ancestor_views);
+		if (OidIsValid(walk->found))
+			return true;
+	}
+	return query_tree_walker(query, reinterpret_cast<bool (*)()>(ViewWalker), context, QTW_IGNORE_JOINALIASES);
+}
+
+// The first relation LOCK on `relid` would lock that the caller may not lock
+// strongly, or InvalidOid: the relation itself, its inheritance children (unless
+// ONLY), and for a view everything below it, recursively (PostgreSQL locks a
+// view's base relations with the view owner's rights, so owning the view proves
+// nothing about them).
+Oid FindForeignProtected(Oid relid, bool inherited, List *ancestor_views) {
+	CHECK_FOR_INTERRUPTS(); // views of views: no C++ object is alive here
+	if (get_rel_relkind(relid) == RELKIND_VIEW) {
+		// Held until the transaction ends, so the definition cannot be replaced
+		// between this check and the lock (LOCK then takes the stronger one).
+		// Kept open while its query (in the relcache entry) is walked.
+		Relation view = relation_open(relid, AccessShareLock);
+		ViewWalk walk{relid, lappend_oid(list_copy(ancestor_views), relid), InvalidOid};
+		ViewWalker(reinterpret_cast<Node *>(get_view_query(view)), &walk);
+		relation_close(view, NoLock);
+		return walk.found;
+	}
+	if (IsForeignProtected(relid))
+		return relid;
+	if (!inherited || !has_subclass(relid))
+		return InvalidOid;
 	List *children = find_all_inheritors(relid, NoLock, nullptr);
 	ListCell *cell;
-	foreach (cell, children)
-		if (HasRowSecurity(lfirst_oid(cell)))
-			return true;
-	return false;
+	foreach (cell, children) {
+		CHECK_FOR_INTERRUPTS();
+		if (IsForeignProtected(lfirst_oid(cell)))
+			return lfirst_oid(cell);
+	}
+	return InvalidOid;
 }
 
 void CheckLock(const LockStmt *stmt) {
@@ -75,15 +136,30 @@ void CheckLock(const LockStmt *stmt) {
 	foreach (cell, stmt->relations) {
 		RangeVar *relation = lfirst_node(RangeVar, cell);
 		Oid relid = RangeVarGetRelid(relation, NoLock, true);
-		if (!OidIsValid(relid) || pg_class_ownercheck(relid, GetUserId()) || !IsProtectedForLock(relid, relation->inh))
-			continue; // PostgreSQL reports a missing relation itself
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		                errmsg("LOCK TABLE %s IN %s MODE is reserved for the owner of this protected table",
-		                       quote_identifier(relation->relname),
-		                       stmt->mode <= AccessExclusiveLock ? kLockModeNames[stmt->mode] : "?"),
-		                errdetail("pg_tenancy refuses locks stronger than ROW EXCLUSIVE on tables shared by every "
-		                          "organization to roles that do not own them."),
-		                errhint("Lock the rows you need with SELECT ... FOR UPDATE, or ask the table's owner.")));
+		// PostgreSQL reports a missing relation, or one the caller may not lock
+		// in this mode at all (lockcmds.c, LockTableAclCheck), itself.
+		if (!OidIsValid(relid) ||
+		    pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE) != ACLCHECK_OK)
+			continue;
+		Oid protected_relid = FindForeignProtected(relid, relation->inh, NIL);
+		if (!OidIsValid(protected_relid))
+			continue;
+		const char *mode = stmt->mode <= AccessExclusiveLock ? kLockModeNames[stmt->mode] : "?";
+		if (protected_relid == relid)
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("LOCK TABLE %s IN %s MODE is reserved for the owner of this protected table",
+			                       quote_identifier(relation->relname), mode),
+			                errdetail("pg_tenancy refuses locks stronger than ROW EXCLUSIVE on tables shared by every "
+			                          "organization to roles that do not own them."),
+			                errhint("Lock the rows you need with SELECT ... FOR UPDATE, or ask the table's owner.")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		         errmsg("LOCK TABLE %s IN %s MODE would lock protected table %s, which is reserved for its owner",
+		                quote_identifier(relation->relname), mode, quote_identifier(get_rel_name(protected_relid))),
+		         errdetail("LOCK on a view or an inheritance parent locks the tables below it; pg_tenancy refuses "
+		                   "locks stronger than ROW EXCLUSIVE on tables shared by every organization to roles "
+		                   "that do not own them."),
+		         errhint("Lock the rows you need with SELECT ... FOR UPDATE, or ask the table's owner.")));
 	}
 }
 

@@ -165,7 +165,7 @@ BEGIN
     FOREACH permission IN ARRAY ARRAY[read_permission, write_permission] LOOP
         CONTINUE WHEN permission IS NULL;
         IF NOT tenancy.is_valid_permission(permission) THEN
-            RAISE EXCEPTION 'invalid permission "%"', permission
+            RAISE EXCEPTION 'invalid permission "%"', tenancy.echo_safe(permission)
                 USING ERRCODE = '22023', HINT = 'Use resource.action, e.g. tickets.read.';
         END IF;
         PERFORM tenancy.require_known_permissions(pg_catalog.jsonb_build_array(permission));
@@ -269,6 +269,9 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.protect_new_children() IS
     'Event trigger: protect partitions and inheritance children added to a protected table';
+-- Event triggers fire without EXECUTE (reject_org_change() keeps it: CREATE
+-- TRIGGER, run by protect() as the table owner, needs it).
+REVOKE ALL ON FUNCTION tenancy.protect_new_children() FROM PUBLIC;
 CREATE EVENT TRIGGER tenancy_protect_new_children ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tenancy.protect_new_children();

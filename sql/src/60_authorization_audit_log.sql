@@ -63,19 +63,29 @@ REVOKE ALL ON FUNCTION tenancy.register_permission(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.register_permission(text, text) IS
     'Add a permission to the vocabulary (for migrations; not granted to PUBLIC)';
 
--- Permissions in a role that the vocabulary does not know.
+-- Permissions in a role that the vocabulary does not know. Executable by
+-- PUBLIC (protect() and create_role() call it with the caller's rights), so the
+-- input is bounded like a role's (1000) and matched by index or hash lookups,
+-- not each element against the whole vocabulary.
 CREATE FUNCTION tenancy.unknown_permissions(permissions jsonb) RETURNS text[]
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(pg_catalog.array_agg(p ORDER BY p), '{}')
-      FROM pg_catalog.jsonb_array_elements_text(permissions) AS p
-     WHERE p OPERATOR(pg_catalog.<>) '*'
-       AND NOT EXISTS (SELECT 1 FROM tenancy.permissions AS k
-                        WHERE k.code OPERATOR(pg_catalog.=) p
-                           OR (p OPERATOR(pg_catalog.~~) '%.*'
-                               AND pg_catalog.split_part(k.code, '.', 1)
-                                   OPERATOR(pg_catalog.=) pg_catalog.split_part(p, '.', 1)))
+BEGIN
+    IF pg_catalog.jsonb_typeof(permissions) OPERATOR(pg_catalog.=) 'array'
+       AND pg_catalog.jsonb_array_length(permissions) OPERATOR(pg_catalog.>) 1000 THEN
+        RAISE EXCEPTION 'tenancy.unknown_permissions() checks at most 1000 permissions'
+            USING ERRCODE = '54000', HINT = 'A role holds at most 1000 permissions; check them in batches.';
+    END IF;
+    RETURN (
+        SELECT coalesce(pg_catalog.array_agg(w.p ORDER BY w.p), '{}')
+          FROM pg_catalog.jsonb_array_elements_text(permissions) AS w(p)
+         WHERE w.p OPERATOR(pg_catalog.<>) '*'
+           AND NOT EXISTS (SELECT 1 FROM tenancy.permissions AS k WHERE k.code OPERATOR(pg_catalog.=) w.p)
+           AND NOT (w.p OPERATOR(pg_catalog.~~) '%.*'
+                    AND pg_catalog.split_part(w.p, '.', 1) IN (SELECT pg_catalog.split_part(k.code, '.', 1)
+                                                                 FROM tenancy.permissions AS k)));
+END
 $$;
 
 -- Checked by create_role() and update_role(), the only ways roles are written

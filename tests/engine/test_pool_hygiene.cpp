@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <thread>
 
@@ -265,6 +266,94 @@ BOOST_AUTO_TEST_CASE(server_restart) {
 	// The change listener comes back too.
 	BOOST_TEST(engine.WaitForChangeListener(std::chrono::milliseconds(10000)));
 	CheckIdleConnectionsClean(engine);
+}
+
+// Temporary types are looked up before pg_catalog's: CREATE TYPE pg_temp.text
+// in a tenant transaction would change what "::text" means for the rest of it
+// and, on a reused connection, for the next tenant. The engine's statements in
+// the poisoned transaction (its pipelined start, its commit) still work, the
+// connection is discarded, and the engine's own SQL on the (single) pooled
+// connection afterwards, which casts to text, uuid and jsonb, is unaffected.
+BOOST_AUTO_TEST_CASE(temporary_types_named_like_builtins_do_not_reach_the_engine) {
+	tenancy::EngineConfig config = Config();
+	config.pool_size = 1;
+	tenancy::Engine engine(config);
+	Member acme = NewOwner(engine, "poisoned");
+	pg_tenancy::engine::Organizations orgs(engine);
+	std::size_t before = engine.Stats().discarded;
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		tx.Exec("CREATE TYPE pg_temp.text AS (x int)");
+		tx.Exec("CREATE DOMAIN pg_temp.jsonb AS int4[]");
+		tx.Exec("CREATE TYPE pg_temp.uuid AS (x int)");
+		BOOST_TEST(tx.Exec("SELECT 'text'::regtype::oid <> 'pg_catalog.text'::regtype::oid")[0][0].as<bool>());
+		tx.Exec("INSERT INTO tickets (title) VALUES ('written beside poisoned types')");
+		tx.Commit();
+	}
+	BOOST_TEST(engine.Stats().discarded == before + 1);
+	BOOST_TEST(Super("SELECT count(*) FROM tickets WHERE title = 'written beside poisoned types'")[0][0].as<int>() ==
+	           1);
+	orgs.CreateRole(acme.identity, acme.org, "after_poison", "After poison", {"tickets.read"});
+	bool listed = false;
+	for (const auto &role : orgs.ListRoles(acme.identity, acme.org))
+		listed =
+		    listed || (role.code == "after_poison" && role.permissions == std::vector<std::string>{"tickets.read"});
+	BOOST_TEST(listed);
+	BOOST_TEST(orgs.MyOrganizations(acme.identity).size() == 1u);
+	BOOST_TEST(engine.Stats().discarded == before + 1);
+	CheckIdleConnectionsClean(engine);
+}
+
+// The same class without the temporary schema: sessions whose search_path puts
+// a schema with types and functions named like pg_catalog's first. Every type
+// and function in the engine's SQL is schema-qualified, so none of them is
+// picked up (pg_temp can shadow types only; a search_path shadows functions too).
+BOOST_AUTO_TEST_CASE(engine_sql_is_schema_qualified) {
+	std::string shadow = Unique("shadow");
+	for (char &c : shadow)
+		c = std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+	Super("CREATE SCHEMA " + shadow);
+	Super("CREATE TYPE " + shadow + ".text AS (x int)");
+	Super("CREATE TYPE " + shadow + ".uuid AS (x int)");
+	Super("CREATE DOMAIN " + shadow + ".jsonb AS int4[]");
+	Super("CREATE TYPE " + shadow + ".regrole AS (x int)");
+	Super("CREATE FUNCTION " + shadow +
+	      ".make_interval(secs double precision) RETURNS interval LANGUAGE sql RETURN interval '1 second'");
+	Super("GRANT USAGE ON SCHEMA " + shadow + " TO engine_app, engine_admin");
+	tenancy::EngineConfig config = Config();
+	std::string options = " options='-c search_path=" + shadow + ",pg_catalog,public'";
+	config.conninfo += options;
+	config.admin_conninfo += options;
+	tenancy::Engine engine(config);
+	pg_tenancy::engine::Organizations orgs(engine);
+	Member acme = NewOwner(engine, "shadowed"); // RegisterUser, CreateOrganization
+	{
+		auto tx = engine.Transaction(acme.identity, acme.org);
+		BOOST_TEST(tx.Exec("SELECT 'text'::regtype::oid <> 'pg_catalog.text'::regtype::oid")[0][0].as<bool>());
+		tx.Commit();
+	}
+	orgs.CreateRole(acme.identity, acme.org, "shadow_probe", "Shadow probe", {"tickets.read"});
+	orgs.UpdateRole(acme.identity, acme.org, "shadow_probe", std::nullopt,
+	                std::vector<std::string>{"tickets.read", "tickets.write"});
+	bool listed = false;
+	for (const auto &role : orgs.ListRoles(acme.identity, acme.org))
+		listed = listed || (role.code == "shadow_probe" && role.permissions.size() == 2u);
+	BOOST_TEST(listed);
+	tenancy::Identity guest = NewUser(engine, "shadowguest");
+	std::string email =
+	    Super("SELECT email FROM tenancy.users WHERE id = '" + tenancy::ToString(guest.user_id) + "'")[0][0]
+	        .as<std::string>();
+	std::string token = orgs.Invite(acme.identity, acme.org, email, "shadow_probe", std::chrono::hours(2));
+	auto invitations = orgs.ListInvitations(acme.identity, acme.org);
+	BOOST_REQUIRE(invitations.size() == 1u);
+	BOOST_TEST(invitations[0].status == "pending");
+	BOOST_TEST(orgs.AcceptInvitation(guest, token) == acme.org);
+	orgs.SetMemberRole(acme.identity, acme.org, guest.user_id, "owner");
+	orgs.TransferOwnership(guest, acme.org, acme.identity.user_id, "shadow_probe");
+	BOOST_TEST(orgs.ListMembers(acme.identity, acme.org).size() == 2u);
+	orgs.RemoveMember(acme.identity, acme.org, guest.user_id);
+	BOOST_TEST(orgs.MyOrganizations(acme.identity).size() == 1u);
+	BOOST_TEST(engine.Stats().discarded == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

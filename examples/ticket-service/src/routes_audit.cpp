@@ -19,10 +19,11 @@ void AddAuditRoutes(httplib::Server &server, tenancy::Engine &engine) {
 		    auto tx = engine.Transaction(who, org);
 		    RequirePermission(tx, "audit.read");
 		    auto rows = tx.ExecParams(
-		        "SELECT a.id::text, a.actor_id::text, a.action, a.details::text, "
+		        "SELECT a.id::pg_catalog.text, a.actor_id::pg_catalog.text, a.action, a.details::pg_catalog.text, "
 		        "to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-		        "FROM tenancy.audit_log AS a WHERE $1::text = '' OR (a.created_at, a.id) > "
-		        "(SELECT p.created_at, p.id FROM tenancy.audit_log AS p WHERE p.id = NULLIF($1::text, '')::uuid) "
+		        "FROM tenancy.audit_log AS a WHERE $1::pg_catalog.text = '' OR (a.created_at, a.id) > "
+		        "(SELECT p.created_at, p.id FROM tenancy.audit_log AS p WHERE p.id = NULLIF($1::pg_catalog.text, "
+		        "'')::pg_catalog.uuid) "
 		        "ORDER BY a.created_at, a.id LIMIT $2",
 		        after, limit);
 		    tx.Commit();

@@ -11,7 +11,7 @@
 namespace tickets {
 namespace {
 
-const std::string kColumns = "id, title, body, status, assignee_id::text, created_by::text, "
+const std::string kColumns = "id, title, body, status, assignee_id::pg_catalog.text, created_by::pg_catalog.text, "
                              "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
                              "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
@@ -55,10 +55,11 @@ void Create(tenancy::Engine &engine, const httplib::Request &req, httplib::Respo
 	RequirePermission(tx, "tickets.write");
 	if (assignee)
 		RequirePermission(tx, "tickets.assign");
-	auto rows = tx.ExecParams("INSERT INTO tickets_app.tickets (title, body, assignee_id) VALUES ($1, $2, $3::uuid) "
-	                          "RETURNING " +
-	                              kColumns,
-	                          title, text, assignee);
+	auto rows =
+	    tx.ExecParams("INSERT INTO tickets_app.tickets (title, body, assignee_id) VALUES ($1, $2, $3::pg_catalog.uuid) "
+	                  "RETURNING " +
+	                      kColumns,
+	                  title, text, assignee);
 	tx.Commit();
 	SendTicketOr404(res, rows, 201);
 }
@@ -74,7 +75,7 @@ void List(tenancy::Engine &engine, const httplib::Request &req, httplib::Respons
 	RequirePermission(tx, "tickets.read");
 	auto rows = tx.ExecParams("SELECT " + kColumns +
 	                              " FROM tickets_app.tickets "
-	                              "WHERE ($1::text IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3",
+	                              "WHERE ($1::pg_catalog.text IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3",
 	                          status, after, limit);
 	tx.Commit();
 	Json list = Json::array();
@@ -124,7 +125,8 @@ void Assign(tenancy::Engine &engine, const httplib::Request &req, httplib::Respo
 	// A user who is not a member of this organization fails the foreign key
 	// (organization_id, assignee_id) -> memberships: 400 assignee_not_member.
 	auto rows = tx.ExecParams(
-	    "UPDATE tickets_app.tickets SET assignee_id = $2::uuid WHERE id = $1 RETURNING " + kColumns, id, assignee);
+	    "UPDATE tickets_app.tickets SET assignee_id = $2::pg_catalog.uuid WHERE id = $1 RETURNING " + kColumns, id,
+	    assignee);
 	tx.Commit();
 	SendTicketOr404(res, rows);
 }

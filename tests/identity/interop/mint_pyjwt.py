@@ -7,6 +7,7 @@ accepts, plus the rejection cases, and the JWKS that verifies them. Writes
 OUTDIR/pyjwt.jwks.json, OUTDIR/pyjwt.cases.json (name, token, expected
 IdentityError name, subject) and OUTDIR/pyjwt.rsa1024.jwks.json (a JWKS that
 must be refused)."""
+import base64
 import json
 import os
 import sys
@@ -20,8 +21,20 @@ out, subject, external, issuer, audience = sys.argv[1:6]
 now = int(time.time())
 
 
+def full_size_coordinates(key):
+    """RFC 7518 6.2.1.2: x and y are the full size of a coordinate. Debian's
+    PyJWT drops leading zero bytes (about one key in 128), which pg_tenancy
+    rightly refuses, so the fixture pads them as a conforming JWKS would."""
+    if key.get("kty") == "EC":
+        size = {"P-256": 32, "P-384": 48, "P-521": 66}[key["crv"]]
+        for name in ("x", "y"):
+            raw = base64.urlsafe_b64decode(key[name] + "=" * (-len(key[name]) % 4))
+            key[name] = base64.urlsafe_b64encode(raw.rjust(size, b"\0")).rstrip(b"=").decode()
+    return key
+
+
 def jwk(algorithm_class, public_key, kid, alg):
-    key = json.loads(algorithm_class.to_jwk(public_key))
+    key = full_size_coordinates(json.loads(algorithm_class.to_jwk(public_key)))
     key.update({"kid": kid, "alg": alg, "use": "sig"})
     return key
 
@@ -44,7 +57,7 @@ keys = {
                                        "kid": "py-hs256", "alg": "HS256", "use": "sig"}),
 }
 # Keycloak- and Azure-style neighbours that must be skipped, not used.
-p384_jwk = json.loads(ECAlgorithm.to_jwk(p384.public_key()))
+p384_jwk = full_size_coordinates(json.loads(ECAlgorithm.to_jwk(p384.public_key())))
 p384_jwk["kid"] = "py-p384"
 enc_jwk = {**json.loads(RSAAlgorithm.to_jwk(stranger.public_key())), "kid": "py-enc", "use": "enc",
            "alg": "RSA-OAEP"}

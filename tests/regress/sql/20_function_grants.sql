@@ -4,6 +4,7 @@
 -- granted differently without updating the table fails here.
 \set VERBOSITY terse
 \set doc `awk -F'|' '/function-grants:begin/{on=1} /function-grants:end/{on=0} on && $2 ~ /tenancy\./ {gsub(/[ \140]/, "", $2); gsub(/ /, "", $3); printf "%s=%s;", $2, $3}' docs/security.md`
+\set whys `awk -F'|' '/function-grants:begin/{on=1} /function-grants:end/{on=0} on && $2 ~ /tenancy\./ {gsub(/^ +| +$/, "", $4); printf "[%s]", $4}' docs/security.md`
 CREATE TEMP TABLE documented AS
 SELECT split_part(entry, '=', 1) AS function, split_part(entry, '=', 2) AS public_execute
   FROM unnest(string_to_array(rtrim(:'doc', ';'), ';')) AS entry;
@@ -28,3 +29,17 @@ SELECT function, other_grantees FROM granted WHERE other_grantees IS NOT NULL OR
 SELECT g.function FROM granted AS g
  WHERE has_function_privilege('tenancy_app', g.function::regprocedure, 'EXECUTE') <> (g.public_execute = 'yes')
  ORDER BY 1;
+-- Every row of the table says why.
+SELECT (length(:'whys') - length(replace(:'whys', '[]', ''))) / 2 AS rows_without_why;
+-- Trigger and event trigger functions fire without EXECUTE, so PUBLIC has it on
+-- none but reject_org_change() (protect() runs CREATE TRIGGER as the table
+-- owner, which needs it); calling it directly is refused by PostgreSQL.
+SELECT p.oid::regprocedure AS trigger_function_for_public FROM pg_proc AS p
+  JOIN pg_depend AS d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  JOIN pg_extension AS e ON e.oid = d.refobjid AND e.extname = 'pg_tenancy'
+ WHERE p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype)
+   AND has_function_privilege('public', p.oid, 'EXECUTE')
+ ORDER BY 1;
+SET ROLE tenancy_app;
+SELECT tenancy.reject_org_change();
+RESET ROLE;

@@ -24,4 +24,21 @@ CREATE TEMP VIEW one AS SELECT 1 AS x;
 SELECT unnest(tenancy.session_leftovers()) AS leftover ORDER BY 1;
 DISCARD TEMP;
 SELECT tenancy.session_leftovers() AS clean_again;
+-- Thousands of leftovers make a short error: the first 20 and a count
+-- (session_leftovers() still lists every one).
+DO $$ BEGIN FOR i IN 1..2000 LOOP EXECUTE format('LISTEN %I', 'channel_' || i); END LOOP; END $$;
+DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TEMP SEQUENCE %I', 'seq_' || i); END LOOP; END $$;
+SELECT cardinality(tenancy.session_leftovers()) AS leftovers;
+DO $$
+DECLARE detail text;
+BEGIN
+    PERFORM tenancy.assert_session_clean();
+EXCEPTION WHEN SQLSTATE '55T01' THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE 'detail of % characters, ending "%"', length(detail), right(detail, 45);
+END
+$$;
+UNLISTEN *;
+DISCARD TEMP;
+SELECT tenancy.session_leftovers() AS clean_again;
 RESET ROLE;
