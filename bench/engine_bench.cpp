@@ -152,31 +152,9 @@ double Median(std::vector<double> v) {
 	return v[v.size() / 2];
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
-	CLI::App app{"pg_tenancy engine benchmark"};
-	std::string mode = "quick", database = "tenancy_bench";
-	app.add_option("--mode", mode)->check(CLI::IsMember({"quick", "full"}));
-	app.add_option("--database", database);
-	CLI11_PARSE(app, argc, argv);
-	const bool full = mode == "full";
-	const int threads = 4, reps = full ? 5 : 3;
-	const double seconds = full ? 5 : 1;
-	const std::string super = "dbname=" + database;
-	const std::string app_conninfo = "dbname=" + database + " user=bench_app password=bench_app";
-
-	std::vector<Tenant> tenants;
-	{
-		pqxx::connection connection(super);
-		pqxx::nontransaction work(connection);
-		for (const auto &row : work.exec("SELECT user_id::text, org_id::text, token_hs, token_ed, min_id, max_id "
-		                                 "FROM bench_ctx ORDER BY idx"))
-			tenants.push_back({tenancy::Identity{tenancy::ParseUuid(row[0].c_str())},
-			                   tenancy::ParseUuid(row[1].c_str()), row[1].c_str(), row[2].c_str(), row[3].c_str(),
-			                   row[4].as<long long>(), row[5].as<long long>()});
-	}
-
+// The engine against raw libpqxx on the mixed workload, interleaved.
+void RunEngineArm(const std::vector<Tenant> &tenants, const std::string &app_conninfo, const std::string &super,
+                  int threads, int reps, double seconds) {
 	tenancy::EngineConfig config;
 	config.conninfo = app_conninfo;
 	config.admin_conninfo = super;
@@ -211,7 +189,22 @@ int main(int argc, char **argv) {
 	            *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()));
 	std::printf("  round trips per one-statement transaction: engine 2 (BEGIN, enter and the statement pipelined; "
 	            "then the commit bundle), raw libpqxx 3 (BEGIN, statement, COMMIT)\n");
+}
 
+// "6.7" for one measure; "6.7 (6.5-7.0)", median and range, for several.
+std::string Summary(std::vector<double> v) {
+	char text[64];
+	if (v.size() == 1)
+		std::snprintf(text, sizeof text, "%7.1f", v[0]);
+	else
+		std::snprintf(text, sizeof text, "%7.1f (%.1f-%.1f)", Median(v), *std::min_element(v.begin(), v.end()),
+		              *std::max_element(v.begin(), v.end()));
+	return text;
+}
+
+// The server time of tenancy.enter(), five ways, each measured `repeats` times.
+void MeasureEnter(const std::vector<Tenant> &tenants, const std::string &super, const std::string &app_conninfo,
+                  bool full, int repeats) {
 	// Tokens for the enter() measures: the benchmark's own (minted once, as the
 	// engine reuses one per user and organization), or a new one per call.
 	const auto keyring = pg_tenancy::token::Keyring::LoadFile(std::getenv("TENANCY_KEYRING"));
@@ -234,15 +227,54 @@ int main(int argc, char **argv) {
 	auto cycle_hs = [&](int i) { return tenants[static_cast<std::size_t>(i + 1) % tenants.size()].token_hs; };
 	auto cycle_ed = [&](int i) { return tenants[static_cast<std::size_t>(i + 1) % tenants.size()].token_ed; };
 	const int iterations = full ? 5000 : 500, cold_iterations = full ? 300 : 30;
-	std::printf("tenancy.enter() server time, mean over calls (pg_stat_statements total_exec_time / calls):\n");
-	std::printf("  warm, the same token again (what the engine sends), %d calls:  HS256 %7.1f us   EdDSA %7.1f us\n",
-	            iterations, EnterMicros(super, app_conninfo, same_hs, false, iterations),
-	            EnterMicros(super, app_conninfo, same_ed, false, iterations));
-	std::printf("  warm, a new token each call (signature checked), %d calls:    HS256 %7.1f us   EdDSA %7.1f us\n",
-	            iterations, EnterMicros(super, app_conninfo, fresh_token("bench-hs"), false, iterations),
-	            EnterMicros(super, app_conninfo, fresh_token("bench-ed"), false, iterations));
-	std::printf("  cold, the first call in a new backend, %d backends:            HS256 %7.1f us   EdDSA %7.1f us\n",
-	            cold_iterations, EnterMicros(super, app_conninfo, cycle_hs, true, cold_iterations),
-	            EnterMicros(super, app_conninfo, cycle_ed, true, cold_iterations));
+	auto measure = [&](const std::function<std::string(int)> &token_for, bool cold) {
+		std::vector<double> means;
+		for (int r = 0; r < repeats; r++)
+			means.push_back(EnterMicros(super, app_conninfo, token_for, cold, cold ? cold_iterations : iterations));
+		return Summary(means);
+	};
+	std::printf("tenancy.enter() server time, mean over calls (pg_stat_statements total_exec_time / calls)%s:\n",
+	            repeats > 1 ? (", median (min-max) of " + std::to_string(repeats) + " measures").c_str() : "");
+	std::printf("  warm, the same token again (what the engine sends), %d calls:  HS256 %s us   EdDSA %s us\n",
+	            iterations, measure(same_hs, false).c_str(), measure(same_ed, false).c_str());
+	std::printf("  warm, a new token each call (signature checked), %d calls:    HS256 %s us   EdDSA %s us\n",
+	            iterations, measure(fresh_token("bench-hs"), false).c_str(),
+	            measure(fresh_token("bench-ed"), false).c_str());
+	std::printf("  cold, the first call in a new backend, %d backends:            HS256 %s us   EdDSA %s us\n",
+	            cold_iterations, measure(cycle_hs, true).c_str(), measure(cycle_ed, true).c_str());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+	CLI::App app{"pg_tenancy engine benchmark"};
+	std::string mode = "quick", database = "tenancy_bench";
+	int enter_repeats = 1;
+	app.add_option("--mode", mode)->check(CLI::IsMember({"quick", "full", "enter"}));
+	app.add_option("--database", database);
+	app.add_option("--enter-repeats", enter_repeats, "measure each enter() figure N times: median (min-max)")
+	    ->check(CLI::Range(1, 50));
+	CLI11_PARSE(app, argc, argv);
+	// enter: only the enter() measures, at the full run's sizes, without the
+	// engine arm (bench/run.sh --enter).
+	const bool full = mode != "quick";
+	const int threads = 4, reps = full ? 5 : 3;
+	const double seconds = full ? 5 : 1;
+	const std::string super = "dbname=" + database;
+	const std::string app_conninfo = "dbname=" + database + " user=bench_app password=bench_app";
+
+	std::vector<Tenant> tenants;
+	{
+		pqxx::connection connection(super);
+		pqxx::nontransaction work(connection);
+		for (const auto &row : work.exec("SELECT user_id::text, org_id::text, token_hs, token_ed, min_id, max_id "
+		                                 "FROM bench_ctx ORDER BY idx"))
+			tenants.push_back({tenancy::Identity{tenancy::ParseUuid(row[0].c_str())},
+			                   tenancy::ParseUuid(row[1].c_str()), row[1].c_str(), row[2].c_str(), row[3].c_str(),
+			                   row[4].as<long long>(), row[5].as<long long>()});
+	}
+	if (mode != "enter")
+		RunEngineArm(tenants, app_conninfo, super, threads, reps, seconds);
+	MeasureEnter(tenants, super, app_conninfo, full, enter_repeats);
 	return 0;
 }

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick|--full]: pg_tenancy's policies against a hand-written
+# bench/run.sh [--quick|--full|--enter]: pg_tenancy's policies against a hand-written
 # filter and the policies people write today, side by side in one run, plus the
 # engine against raw libpqxx. Builds everything, starts a throwaway cluster,
 # prints a table of time ratios to the limit (no RLS, hand-written filter) and
 # writes bench/results-<mode>/ (raw.csv, ratios.txt, plans.txt, ratios.png).
-# Timing never fails the run; only a broken benchmark does.
+# Timing never fails the run; only a broken benchmark does. --enter measures
+# only tenancy.enter()'s server time (a small dataset, no pgbench, no engine
+# arm; ENTER_REPEATS=N, default 5, gives a median and a range): the quick loop
+# for work on enter(), which runs alongside other work on a shared machine.
 set -euo pipefail
 mode=quick
-case "${1:-}" in --quick|"") mode=quick ;; --full) mode=full ;; *) echo "usage: bench/run.sh [--quick|--full]" >&2; exit 2 ;; esac
+case "${1:-}" in --quick|"") mode=quick ;; --full) mode=full ;; --enter) mode=enter ;;
+  *) echo "usage: bench/run.sh [--quick|--full|--enter]" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 

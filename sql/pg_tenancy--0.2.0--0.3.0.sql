@@ -2662,6 +2662,31 @@ COMMENT ON FUNCTION tenancy.assert_session_clean() IS
 COMMENT ON FUNCTION tenancy.require_context() IS
     'Raise SQLSTATE 42T02 unless a tenant context is active (sent by the engine just before COMMIT)';
 
+-- ---- Per-backend membership cache: the generation trigger (issue 10) ---------
+
+-- Every backend keeps the memberships tenancy.enter() read, valid while a
+-- shared generation is unchanged; a committed change to any of these tables
+-- moves it (extension/src/membership_generation.cpp). BEFORE, so the marking
+-- precedes the change; ENABLE ALWAYS, so session_replication_role = replica and
+-- logical replication fire it too. Only disabling the trigger (ALTER TABLE ...
+-- DISABLE TRIGGER, by the tables' owner) would leave caches stale.
+CREATE FUNCTION tenancy.note_membership_change() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'tenancy_note_membership_change'
+    LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.note_membership_change() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.note_membership_change() IS
+    'Statement trigger: a commit of this transaction invalidates every backend''s cached memberships';
+CREATE TRIGGER memberships_note_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.note_membership_change();
+CREATE TRIGGER roles_note_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.roles
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.note_membership_change();
+CREATE TRIGGER users_note_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.users
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.note_membership_change();
+ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change;
+ALTER TABLE tenancy.roles ENABLE ALWAYS TRIGGER roles_note_change;
+ALTER TABLE tenancy.users ENABLE ALWAYS TRIGGER users_note_change;
+
 -- Issue 15, item 3: tables protected with permissions get the per-command
 -- guards, so an upgraded database ends as a fresh one would: every protected
 -- relation (partitions and inheritance children too) that still carries a guard.

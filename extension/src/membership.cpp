@@ -13,6 +13,10 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -21,6 +25,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/uuid.h"
 }
 
@@ -28,6 +33,8 @@ extern "C" {
 #include <cstring>
 
 #include "pg_tenancy/membership.hpp"
+#include "pg_tenancy/membership_cache.hpp"
+#include "pg_tenancy/membership_generation.hpp"
 
 namespace {
 
@@ -36,6 +43,10 @@ struct TenancyCatalog {
 	Oid memberships, memberships_by_org_user, roles, roles_pkey, users, users_pkey;
 	AttrNumber membership_org, membership_user, membership_role;
 	AttrNumber role_id, role_code, role_permissions, user_id;
+	// All three tables carry the enabled change trigger, so the cache may be used
+	// (not with the library newer than the installed extension, nor with the
+	// trigger disabled: either change invalidates the relation cache).
+	bool change_triggers;
 };
 
 TenancyCatalog catalog;
@@ -53,6 +64,7 @@ void InvalidateCatalog(Datum, Oid relid) {
 	if (relid == InvalidOid || IsCatalogRelation(relid)) {
 		catalog_valid = false;
 		catalog_invalidations++;
+		pg_tenancy::ForgetCachedMemberships();
 	}
 }
 
@@ -69,6 +81,31 @@ AttrNumber Column(Oid relid, const char *name) {
 	if (attnum == InvalidAttrNumber)
 		elog(ERROR, "pg_tenancy: column %s of %s is missing", name, get_rel_name(relid));
 	return attnum;
+}
+
+// Does `relid` fire tenancy.note_membership_change() before every statement
+// that writes it, in every session_replication_role (ENABLE ALWAYS)?
+bool HasChangeTrigger(Oid relid) {
+	Relation rel = table_open(relid, AccessShareLock);
+	bool found = false;
+	const TriggerDesc *triggers = rel->trigdesc;
+	for (int i = 0; triggers != nullptr && i < triggers->numtriggers && !found; i++) {
+		const Trigger &t = triggers->triggers[i];
+		const int16 events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
+		if (t.tgenabled != TRIGGER_FIRES_ALWAYS || TRIGGER_FOR_ROW(t.tgtype) || !TRIGGER_FOR_BEFORE(t.tgtype) ||
+		    (t.tgtype & events) != events)
+			continue;
+		HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(t.tgfoid));
+		if (!HeapTupleIsValid(proc))
+			continue;
+		bool isnull = false;
+		Datum source = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
+		found = !isnull && reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->prolang == ClanguageId &&
+		        std::strcmp(TextDatumGetCString(source), "tenancy_note_membership_change") == 0;
+		ReleaseSysCache(proc);
+	}
+	table_close(rel, AccessShareLock);
+	return found;
 }
 
 const TenancyCatalog &Catalog() {
@@ -89,6 +126,7 @@ const TenancyCatalog &Catalog() {
 		c.role_code = Column(c.roles, "code");
 		c.role_permissions = Column(c.roles, "permissions");
 		c.user_id = Column(c.users, "id");
+		c.change_triggers = HasChangeTrigger(c.memberships) && HasChangeTrigger(c.roles) && HasChangeTrigger(c.users);
 		if (seen == catalog_invalidations) {
 			catalog = c;
 			catalog_valid = true;
@@ -149,7 +187,15 @@ void RegisterMembershipInvalidation() {
 
 void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], MembershipInfo *info) {
 	std::memset(info, 0, sizeof *info);
+	// The generation is read before the look-up's snapshot is taken (see
+	// membership_generation.cpp), and the result is kept only if the relations
+	// did not change meanwhile.
 	const TenancyCatalog &c = Catalog();
+	const uint64 invalidations_before = catalog_invalidations;
+	std::uint64_t generation = 0;
+	const bool cacheable = c.change_triggers && MembershipGenerationForCache(&generation);
+	if (cacheable && FindCachedMembership(user, org, generation, info))
+		return;
 	pg_uuid_t org_key, user_key, role_key;
 	std::memcpy(org_key.data, org, UUID_LEN);
 	std::memcpy(user_key.data, user, UUID_LEN);
@@ -191,6 +237,8 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 		});
 	}
 	UnregisterSnapshot(snapshot);
+	if (cacheable && invalidations_before == catalog_invalidations)
+		RememberMembership(user, org, generation, *info);
 }
 
 bool UserExists(const std::uint8_t user[16]) {

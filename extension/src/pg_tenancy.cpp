@@ -15,6 +15,7 @@ PGDLLEXPORT void _PG_init(void);
 
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/membership.hpp"
+#include "pg_tenancy/membership_generation.hpp"
 #include "pg_tenancy/token_check.hpp"
 #include "pg_tenancy/transaction_state.hpp"
 #include "pg_tenancy/utility_hook.hpp"
@@ -28,10 +29,16 @@ void OnTransactionEnd(XactEvent event, void *arg) {
 		pg_tenancy::RefuseContextOutlivingTransaction();
 		break;
 	case XACT_EVENT_COMMIT:
-	case XACT_EVENT_PARALLEL_COMMIT:
+		pg_tenancy::MembershipChangesCommitted(); // the commit is visible by now
+		pg_tenancy::ForgetEnteredContext();
+		break;
 	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PREPARE: // COMMIT PREPARED bumps the generation (utility_hook.cpp)
+		pg_tenancy::MembershipChangesDiscarded();
+		pg_tenancy::ForgetEnteredContext();
+		break;
+	case XACT_EVENT_PARALLEL_COMMIT:
 	case XACT_EVENT_PARALLEL_ABORT:
-	case XACT_EVENT_PREPARE:
 		pg_tenancy::ForgetEnteredContext();
 		break;
 	default:
@@ -49,6 +56,7 @@ extern "C" void _PG_init(void) {
 		                        "server, then run CREATE EXTENSION pg_tenancy.")));
 	pg_tenancy::InitGuc();
 	pg_tenancy::RegisterMembershipInvalidation();
+	pg_tenancy::RequestMembershipGenerationShmem();
 	pg_tenancy::WarmUpTokenChecks(pg_tenancy::keyring_file);
 	RegisterXactCallback(OnTransactionEnd, nullptr);
 	pg_tenancy::InstallUtilityHook();

@@ -5,6 +5,7 @@
 #include "pg_tenancy/token_check.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -149,7 +150,41 @@ void WarmUpTokenChecks(const char *keyring_file) noexcept {
 	try {
 		char error[256];
 		(void)CurrentKeyring(keyring_file, error);
+		(void)CurrentKeyring(keyring_file, error);
+		// Verify and cache one token signed with a throwaway key, down the same
+		// path as tenancy.enter(), with a keyring and a cache of its own. Run in
+		// the postmaster, this binds the C++ runtime's and libcrypto's lazily
+		// bound symbols once, before any backend is forked; each new backend did
+		// that in its first enter() (docs/performance.md, "cold enter()").
+		// A fixed key and jti: the postmaster draws no random bytes.
+		token::Key key;
+		key.kid = "warm-up";
+		key.alg = token::Algorithm::HS256;
+		key.secret.assign(token::kMinHmacSecretBytes, '\x5a');
+		token::Keyring keyring;
+		keyring.Add(key);
+		token::ContextClaims claims;
+		claims.user.bytes.fill(1);
+		claims.org = claims.user;
+		claims.issued_at = static_cast<std::int64_t>(std::time(nullptr));
+		claims.expires_at = claims.issued_at + 60;
+		claims.jti = "warm-up";
+		const std::string minted = token::MintContextToken(key, claims);
+		token::VerifyOptions verify{claims.issued_at, 5, 3600};
+		VerifiedTokenCache cache;
+		std::string digest;
+		if (cache.Find(minted, digest) == nullptr) {
+			token::VerifyResult verified = token::VerifyContextToken(minted, keyring, verify);
+			if (verified.ok()) {
+				TokenCheckResult result;
+				CopyClaims(verified.claims, &result);
+				cache.Remember(std::move(digest), verified.claims);
+			}
+		}
+		if (const token::ContextClaims *cached = cache.Find(minted, digest))
+			(void)token::CheckContextTimes(*cached, verify);
 	} catch (...) {
+		// Only an optimisation.
 	}
 }
 

@@ -11,6 +11,10 @@
 //   (PostgreSQL locks those with the view owner's rights, so a temporary view the
 //   caller owns would otherwise lock a table it does not).
 // - A session-level SET of tenancy.context (see guc.cpp): only SET LOCAL.
+//
+// And one thing after: COMMIT PREPARED bumps the membership generation
+// (membership_generation.cpp), since the prepared transaction may have changed
+// memberships, roles or users and its own backend's commit callback never runs.
 extern "C" {
 #include "postgres.h"
 
@@ -34,6 +38,7 @@ extern "C" {
 #include <cstring>
 
 #include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/membership_generation.hpp"
 #include "pg_tenancy/utility_hook.hpp"
 
 namespace {
@@ -180,6 +185,9 @@ void TenancyProcessUtility(PlannedStmt *pstmt, const char *query_string, bool re
 		previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 	else
 		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	// COMMIT PREPARED runs outside any transaction block: it has committed here.
+	if (IsA(statement, TransactionStmt) && castNode(TransactionStmt, statement)->kind == TRANS_STMT_COMMIT_PREPARED)
+		pg_tenancy::BumpMembershipGeneration();
 }
 
 } // namespace
