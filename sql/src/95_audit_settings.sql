@@ -158,9 +158,11 @@ AS $$
      WHERE tenancy.server_setting('lo_compat_privileges')::boolean
     UNION ALL
     SELECT 'T507', 'medium'::tenancy.severity, 'tenancy.accept_forwarded_context',
-           'forwarded contexts are accepted: any session holding a valid token may SET LOCAL tenancy.context, '
-           'and its membership is not re-checked (meant for Citus worker nodes only)',
-           'ALTER SYSTEM SET tenancy.accept_forwarded_context = off; SELECT pg_reload_conf();'
+           'forwarded contexts are accepted (meant for Citus workers only): a session holding a forwarding context '
+           'signed with a use:forward key gets it here, within tenancy.forwarding_lifetime and its distributed '
+           'transaction, without a membership check on this node',
+           'on nodes that are not Citus workers: ALTER SYSTEM SET tenancy.accept_forwarded_context = off; '
+           'SELECT pg_reload_conf();'
      WHERE pg_catalog.current_setting('tenancy.accept_forwarded_context', true) = 'on'
     UNION ALL
     -- T509: every setting stored for an audited role or for this database (ALTER
