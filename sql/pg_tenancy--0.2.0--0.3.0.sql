@@ -2964,9 +2964,10 @@ BEGIN
     IF forwarding IS DISTINCT FROM 'on' THEN
         RETURN QUERY SELECT 'T604', 'high'::tenancy.severity, 'tenancy.forward_context_to_workers'::text,
             CASE WHEN propagation = 'local'
-                 THEN 'the coordinator does not forward contexts, and citus.propagate_set_commands = local: a '
-                      'context reaches the workers only as the application''s raw token in SET LOCAL text, '
-                      'visible in the workers'' pg_stat_activity, unchecked for membership, and replayable'
+                 THEN 'the coordinator does not forward contexts, and citus.propagate_set_commands = local: '
+                      'the only context the workers could get is a SET LOCAL tenancy.context the application '
+                      'sends itself, which pg_tenancy workers refuse unless it is a forwarding context, so '
+                      'queries on distributed tables fail there'
                  ELSE pg_catalog.format('the coordinator does not forward contexts (tenancy.forward_context_to_'
                                         'workers is %s) and citus.propagate_set_commands = %s: a context entered '
                                         'here never reaches the workers, so queries on distributed tables fail '

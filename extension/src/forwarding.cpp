@@ -62,7 +62,9 @@ bool DistributedTransactionFunctionExists() {
 // (for a parallel worker, its leader's), or false when none is assigned yet.
 bool CurrentDistributedTransaction(char (&out)[kMaxDistributedTransactionText + 1]) {
 	static SPIPlanPtr plan = nullptr;
-	if (!DistributedTransactionFunctionExists())
+	// Checked once per backend, before the plan is kept (a later DROP shows as
+	// PostgreSQL's own error from the kept plan).
+	if (plan == nullptr && !DistributedTransactionFunctionExists())
 		ereport(ERROR,
 		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("a forwarded tenant context needs Citus on this node"),
 		         errdetail("pg_catalog.get_current_transaction_id() does not exist."),
