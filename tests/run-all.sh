@@ -127,7 +127,7 @@ else
   wants identity && cmake_targets+=(--target identity_tests)
   { wants engine || in_list cluster:pgbouncer "${units[@]}"; } && cmake_targets+=(--target engine_tests --target engine_example)
   wants tickets && cmake_targets+=(--target tenancy-tickets)
-  wants cluster && cmake_targets+=(--target mint_forward_context)
+  wants cluster && cmake_targets+=(--target mint_forward_context --target mint_context_tokens)
 fi
 build_step() { # NAME COMMAND...: run a build step, record it in a full run
   if "${@:2}" >"$work/build.log" 2>&1; then

@@ -123,8 +123,7 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 		std::string_view token_bytes(token_text, len);
 		token::VerifyOptions verify{options.now, options.leeway, options.max_lifetime};
 		VerifiedTokenCache &verified_tokens = Cache().verified;
-		std::string digest;
-		if (const token::ContextClaims *claims = verified_tokens.Find(token_bytes, digest)) {
+		if (const token::ContextClaims *claims = verified_tokens.Find(token_bytes)) {
 			token::TokenError error = token::CheckContextTimes(*claims, verify);
 			result->reason = token::TokenErrorReason(error);
 			if (error != token::TokenError::None)
@@ -139,7 +138,7 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 			return;
 		CopyClaims(verified.claims, result);
 		result->status = TokenCheckStatus::Valid;
-		verified_tokens.Remember(std::move(digest), verified.claims);
+		verified_tokens.Remember(token_bytes, verified.claims);
 	} catch (...) {
 		result->status = TokenCheckStatus::Invalid;
 	}
@@ -172,16 +171,15 @@ void WarmUpTokenChecks(const char *keyring_file) noexcept {
 		const std::string minted = token::MintContextToken(key, claims);
 		token::VerifyOptions verify{claims.issued_at, 5, 3600};
 		VerifiedTokenCache cache;
-		std::string digest;
-		if (cache.Find(minted, digest) == nullptr) {
+		if (cache.Find(minted) == nullptr) {
 			token::VerifyResult verified = token::VerifyContextToken(minted, keyring, verify);
 			if (verified.ok()) {
 				TokenCheckResult result;
 				CopyClaims(verified.claims, &result);
-				cache.Remember(std::move(digest), verified.claims);
+				cache.Remember(minted, verified.claims);
 			}
 		}
-		if (const token::ContextClaims *cached = cache.Find(minted, digest))
+		if (const token::ContextClaims *cached = cache.Find(minted))
 			(void)token::CheckContextTimes(*cached, verify);
 	} catch (...) {
 		// Only an optimisation.

@@ -6,34 +6,47 @@
 
 namespace pg_tenancy {
 
-const token::ContextClaims *VerifiedTokenCache::Find(std::string_view token, std::string &digest) noexcept {
+bool VerifiedTokenCache::ConstantTimeEqual::operator()(std::string_view a, std::string_view b) const noexcept {
+	return token::ConstantTimeEqual(a, b);
+}
+
+const token::ContextClaims *VerifiedTokenCache::Find(std::string_view token) noexcept {
 	try {
-		digest.clear();
-		digest = token::Sha256(token);
-		auto it = index_.find(digest);
+		auto it = index_.find(token);
 		if (it == index_.end())
 			return nullptr;
 		entries_.splice(entries_.begin(), entries_, it->second);
 		return &it->second->claims;
 	} catch (...) {
-		return nullptr; // out of memory: verify the signature instead
+		return nullptr; // verify the signature instead
 	}
 }
 
-void VerifiedTokenCache::Remember(std::string digest, const token::ContextClaims &claims) {
-	if (digest.empty() || index_.count(digest))
+void VerifiedTokenCache::Remember(std::string_view token, const token::ContextClaims &claims) {
+	if (token.empty() || token.size() > kMaxTokenBytesKept || index_.count(token))
 		return;
-	if (index_.size() >= kCapacity) {
-		index_.erase(entries_.back().digest);
-		entries_.pop_back();
+	while (!entries_.empty() && (index_.size() >= kCapacity || token_bytes_ + token.size() > kMaxTokenBytesKept))
+		EvictLeastRecentlyUsed();
+	entries_.push_front(Entry{std::string(token), claims});
+	try {
+		index_.emplace(entries_.front().token, entries_.begin());
+	} catch (...) {
+		entries_.pop_front();
+		throw;
 	}
-	entries_.push_front(Entry{std::move(digest), claims});
-	index_.emplace(entries_.front().digest, entries_.begin());
+	token_bytes_ += token.size();
+}
+
+void VerifiedTokenCache::EvictLeastRecentlyUsed() noexcept {
+	token_bytes_ -= entries_.back().token.size();
+	index_.erase(entries_.back().token);
+	entries_.pop_back();
 }
 
 void VerifiedTokenCache::Clear() noexcept {
 	index_.clear();
 	entries_.clear();
+	token_bytes_ = 0;
 }
 
 } // namespace pg_tenancy

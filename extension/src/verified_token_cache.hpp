@@ -2,11 +2,14 @@
 // verified, so that a token reused for its lifetime (the engine reuses one per
 // user and organization) costs no second signature check. Pure C++.
 //
-// Keyed by the SHA-256 of the token's exact bytes, so no lookup ever compares a
-// guess with a cached token byte by byte; bounded (least recently used goes first);
-// cleared whenever the keyring is reloaded, so a key removed from the keyring
-// stops working as before. A hit only skips the signature: the caller re-checks
-// the times on every use.
+// Keyed by the token's exact bytes. A candidate is compared with a cached token
+// only when their 64-bit hashes are equal (which an attacker cannot arrange
+// without knowing the cached token), and then in constant time, so timing tells
+// nothing of the tokens other sessions used. Only tokens whose signature
+// verified are kept, so nobody can fill it with chosen keys. Bounded in entries
+// and in bytes (least recently used goes first); cleared whenever the keyring
+// is reloaded, so a key removed from the keyring stops working as before. A hit
+// only skips the signature: the caller re-checks the times on every use.
 #pragma once
 
 #include <cstddef>
@@ -21,27 +24,34 @@ namespace pg_tenancy {
 
 class VerifiedTokenCache {
   public:
-	// One per organization a backend serves, for a pool of a thousand tenants:
-	// about 500 kB at most.
-	static constexpr std::size_t kCapacity = 1024;
+	// One per (user, organization) a pooled backend serves, like the
+	// membership cache; the engine's tokens are about 400 bytes, so the byte
+	// bound, not the count, limits a backend fed unusually long tokens.
+	static constexpr std::size_t kCapacity = 2048;
+	static constexpr std::size_t kMaxTokenBytesKept = std::size_t{1} << 20;
 
-	// The claims `token` verified with, or nullptr. Leaves the token's digest
-	// in `digest` (empty if it could not be computed) for Remember().
-	const token::ContextClaims *Find(std::string_view token, std::string &digest) noexcept;
-	// Remembers a token, by the digest Find() gave, whose signature verified;
-	// evicts the least recently used.
-	void Remember(std::string digest, const token::ContextClaims &claims);
+	// The claims `token` verified with, or nullptr.
+	const token::ContextClaims *Find(std::string_view token) noexcept;
+	// Remembers a token whose signature verified; evicts the least recently used.
+	void Remember(std::string_view token, const token::ContextClaims &claims);
 	void Clear() noexcept;
 	std::size_t Size() const noexcept { return index_.size(); }
 
   private:
 	struct Entry {
-		std::string digest; // SHA-256 of the token
+		std::string token;
 		token::ContextClaims claims;
 	};
+	struct ConstantTimeEqual {
+		bool operator()(std::string_view a, std::string_view b) const noexcept;
+	};
+	void EvictLeastRecentlyUsed() noexcept;
+
 	std::list<Entry> entries_; // most recently used first
-	// Keys view the digests in entries_, whose nodes never move.
-	std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
+	std::size_t token_bytes_ = 0;
+	// Keys view the tokens in entries_, whose nodes never move.
+	std::unordered_map<std::string_view, std::list<Entry>::iterator, std::hash<std::string_view>, ConstantTimeEqual>
+	    index_;
 };
 
 } // namespace pg_tenancy

@@ -223,6 +223,9 @@ out=$(q -c "SELECT tenancy.keyring_fingerprint() ~ '^[0-9a-f]{64}$'" -c "SET ROL
 echo "$out" | head -1 | grep -qx t && echo "$out" | grep -q "permission denied"; report keyring_fingerprint_for_auditors_only $? "$out"
 sleep 1
 
+# 7b. tenancy.enter()'s per-backend caches past their capacity.
+source "$here/backend_caches.sh"
+
 dropdb "$db"
 
 # 8. Upgrade: every released version upgraded to the current one has exactly the
