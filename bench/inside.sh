@@ -8,22 +8,19 @@ out="$root/bench/results-$mode"
 rm -rf "$out"; mkdir -p "$out/scripts"
 db=tenancy_bench
 
-# The full run's budget is 20 minutes on a 2-core machine. 7 arms x 7 queries x
-# 5 repetitions = 245 pgbench runs. The 0.3.0 run with -T 3 took 22 min 49 s:
-# 836 s of pgbench (3.41 s per run, so 0.41 s around each: two psql calls,
-# pgbench's connections) and 533 s for everything else (the build from a fresh
-# clone, the 78 s dataset, the VACUUMs, plans, the engine and enter() measures).
-# pgbench's -T takes whole seconds; with -T 2: 245 x 2.41 s = 590 s, about
-# 1125 s in all, 18.8 minutes. The warm-up before pg_stat_statements is reset
-# is 0.3 s (connecting 4 clients and their first, cold enter() take well under
-# that), so 1.7 s of every run count for the server-time measure. More, shorter
-# repetitions would not narrow the spread as printed (min-max over the
-# repetitions widens with their number); shorter runs widen each one's noise,
-# which the lead's next full run has to show is still within the goal.
+# The full run's budget is 20 minutes on a 2-core machine. Per repetition:
+# the main run (main_seconds), the count_big run, the reference run, a VACUUM
+# and a few psql calls: about 80 s with the full settings, 400 s for 5
+# repetitions; the build, the 80 s dataset, the plans, the engine (about 150 s)
+# and enter() measures (about 90 s) bring it to about 13 minutes.
 if [ "$mode" = full ]; then
-  orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4 length="-T 2" warmup=0.3
+  orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4
+  main_seconds=50 main_warmup=10 big_seconds=10 big_warmup=2 reference_seconds=12 reference_warmup=2
+  reference_fast_weight=150 # the join arms' list and counts take 200 ms, the other scripts 0.5: about half the time each
 else # quick: a smoke test, correctness of every arm, not numbers; enter: its dataset
-  orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=3 clients=2 length="-T 1" warmup=0
+  orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=2 clients=2
+  main_seconds=3 main_warmup=1 big_seconds=2 big_warmup=0.5 reference_seconds=2 reference_warmup=0.5
+  reference_fast_weight=1 # every arm is fast on the small dataset
 fi
 arms=(limit natural tenancy guc guc_wrapped supabase naive)
 queries=(point list count_big count_small update insert mixed)
@@ -32,7 +29,7 @@ queries=(point list count_big count_small update insert mixed)
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -r)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "postgres: $(psql -XAtc 'SELECT version()' postgres)"
-  echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2 $length, $reps repetitions, arms interleaved in a new random order each time; server time per transaction from pg_stat_statements)"
+  echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2, $reps repetitions of three runs (main ${main_seconds} s, count_big ${big_seconds} s, reference ${reference_seconds} s), arms interleaved within each run; client time from pgbench's per-transaction log and server time from pg_stat_statements, after a warm-up of ${main_warmup}/${big_warmup}/${reference_warmup} s)"
 } | tee "$out/machine.txt"
 
 echo "== dataset"
@@ -72,12 +69,19 @@ mismatched=$(psql -X -qAt -d "$db" -c "SELECT count(*) FROM bench_ctx
 # organization's uuid inline from bench_ctx (an InitPlan: one more index probe
 # of a 1000-row table than the limit's query) and its id range from pgbench
 # arithmetic (range_sql).
+# Each statement carries its arm in a table alias (tenancy__ctx), which
+# pg_stat_statements keeps in its text; guc_wrapped's and naive's list their
+# columns in another order so that they are not the same statement as guc's and
+# supabase's.
 context_sql() {
+  local from="FROM bench_ctx AS $1__ctx WHERE idx = :i \\gset"
   case $1 in
-    limit) echo "SELECT org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
-    tenancy) echo "SELECT tenancy.enter(token_hs) AS entered, org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
-    guc|guc_wrapped) echo "SELECT set_config('app.org', org_id::text, true) AS ctx, org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
-    supabase|naive) echo "SELECT set_config('app.user', user_id::text, true) AS ctx, org_id AS org, min_id, max_id FROM bench_ctx WHERE idx = :i \\gset" ;;
+    limit) echo "SELECT org_id AS org, min_id, max_id $from" ;;
+    tenancy) echo "SELECT tenancy.enter(token_hs) AS entered, org_id AS org, min_id, max_id $from" ;;
+    guc) echo "SELECT set_config('app.org', org_id::text, true) AS ctx, org_id AS org, min_id, max_id $from" ;;
+    guc_wrapped) echo "SELECT org_id AS org, set_config('app.org', org_id::text, true) AS ctx, min_id, max_id $from" ;;
+    supabase) echo "SELECT set_config('app.user', user_id::text, true) AS ctx, org_id AS org, min_id, max_id $from" ;;
+    naive) echo "SELECT org_id AS org, set_config('app.user', user_id::text, true) AS ctx, min_id, max_id $from" ;;
   esac
 }
 range_sql() {
@@ -85,11 +89,11 @@ range_sql() {
   echo "\\set max_id :min_id - 1 + $(rows_of :i)"
 }
 query_sql() { # arm query
-  local table="t_$1" filter="" and_filter="" org_col="organization_id, " org_val=":org, "
+  local table="t_$1 AS $1__$2" filter="" and_filter="" org_col="organization_id, " org_val=":org, "
   if [ "$1" = limit ]; then filter="WHERE organization_id = :org"; and_filter="AND organization_id = :org"; fi
   if [ "$1" = natural ]; then
     local org="(SELECT org_id FROM bench_ctx WHERE idx = :i)"
-    table=t_limit filter="WHERE organization_id = $org" and_filter="AND organization_id = $org" org_val="$org, "
+    table="t_limit AS $1__$2" filter="WHERE organization_id = $org" and_filter="AND organization_id = $org" org_val="$org, "
   fi
   if [ "$1" = tenancy ]; then org_col=""; org_val=""; fi # the column defaults to tenancy.current_org()
   case $2 in
@@ -146,53 +150,121 @@ done
 echo "plans of every arm and query: $out/plans.txt"
 
 echo "== pgbench"
-# Two measures per run: pgbench's tps (the client's view: round trips included)
-# and the server's execution time per transaction: the benchmark role's
-# statements' total_exec_time in pg_stat_statements over the transactions (each
-# runs one statement in the natural arm, two in the others). pg_stat_statements
-# counts a prepared BEGIN or COMMIT only once per connection, so they are left
-# out of both. pg_stat_statements is reset $warmup s into the run, once every
-# client has connected and run its first transaction: a backend's first
-# tenancy.enter() is cold (milliseconds, paid once per pooled connection) and
-# would otherwise weigh on the steady-state figure.
-arm_tables="t_limit, t_tenancy, t_guc, t_guc_wrapped, t_supabase, t_naive"
-server_time_sql() { # statements per transaction
-  echo "SELECT round((1000 * sum(s.total_exec_time) / nullif(sum(s.calls) / $1, 0))::numeric, 2), round(sum(s.calls) / $1)
-  FROM pg_stat_statements s
- WHERE s.userid = 'bench_app'::regrole AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND upper(rtrim(s.query, '; ')) NOT IN ('BEGIN', 'COMMIT')"
+# Arms run side by side in one pgbench run: every arm's scripts are given
+# together (-f script@weight), and each client picks one at random for each
+# transaction, so every arm meets the same machine at the same moments and
+# noise (other processes, the hypervisor, frequency changes) falls on all of
+# them alike. Three runs per repetition:
+#   main:      limit, natural, tenancy, guc, guc_wrapped x point, list,
+#              count_small, update, insert, mixed (equal weights);
+#   count_big: every arm on the largest organization (its own run, because its
+#              statement is count_small's with another organization, and
+#              pg_stat_statements could not tell them apart);
+#   reference: limit, tenancy, supabase, naive x the main run's queries, the
+#              membership-join arms' slow queries weighted down (they are
+#              100-1000 x slower) so the fast ones keep thousands of transactions.
+# Two measures per (arm, query), taken over the same window after a warm-up:
+#   client: the mean time per transaction in pgbench's per-transaction log
+#           (-l), round trips included;
+#   server: the arm's statements' mean execution time from pg_stat_statements,
+#           reset when the window opens: the context statement plus the query
+#           (mixed: its parts weighted as the script picks them: 40 % point,
+#           30 % list, 10 % small count, update and insert). BEGIN and COMMIT are
+#           left out (a prepared BEGIN is counted once per connection).
+# Every statement names its arm and query in a table alias (tenancy__point),
+# which pg_stat_statements keeps in the query text; statements that would
+# otherwise be identical (the GUC arms' context) differ in column order.
+# The warm-up is what a pooled application is past: its connections are open
+# and tenancy.enter() has seen the tokens and memberships it serves (a
+# backend's first enter() of a token checks its signature; of a membership,
+# reads the catalog). pgbench opens new connections for every run, and picks
+# among 1,000 organizations, so the main run warms up for main_warmup seconds:
+# about 3,000 enter() calls per backend.
+reset_statements() { psql -X -qAt -d "$db" -c 'SELECT pg_stat_statements_reset()' >/dev/null; }
+statement_means() { # marker|calls|mean us of each statement of the window
+  psql -X -qAt -d "$db" -c "SELECT substring(s.query from '([a-z_]+__[a-z_]+)'), sum(s.calls),
+         round((1000 * sum(s.total_exec_time) / nullif(sum(s.calls), 0))::numeric, 3)
+    FROM pg_stat_statements s
+   WHERE s.userid = 'bench_app'::regrole AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND s.query ~ '[a-z_]+__[a-z_]+'
+   GROUP BY 1"
 }
-echo "arm,query,rep,tps,latency_ms,server_transactions,server_us_per_tx" >"$out/raw.csv"
-total_runs=$(( ${#arms[@]} * ${#queries[@]} * reps ))
-run=0
+# run_interleaved NAME REP SECONDS WARMUP ARM.QUERY@WEIGHT...: one pgbench run;
+# appends one row per script to raw.csv.
+run_interleaved() {
+  local name=$1 rep=$2 seconds=$3 warmup=$4; shift 4
+  local files=() specs=("$@") spec logdir="$out/log"
+  for spec in "${specs[@]}"; do files+=(-f "$out/scripts/${spec%@*}.sql@${spec#*@}"); done
+  rm -rf "$logdir"; mkdir -p "$logdir"
+  local started; started=$(date +%s.%N)
+  pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -l --log-prefix="$logdir/tx" "${files[@]}" "$bench_conn" \
+    >"$out/pgbench.log" 2>&1 &
+  local pid=$!
+  if [ "$warmup" = 0 ]; then reset_statements; else sleep "$warmup"; reset_statements; fi
+  wait "$pid" || { echo "pgbench failed in the $name run:"; cat "$out/pgbench.log"; exit 1; }
+  local failed; failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out/pgbench.log")
+  [ "${failed:-0}" = 0 ] || { echo "$name run: $failed failed transactions"; cat "$out/pgbench.log"; exit 1; }
+  statement_means >"$out/statements.txt"
+  sed "s/^/$name|$rep|/" "$out/statements.txt" >>"$out/statements.csv"
+  # Log line: client transaction latency_us script epoch us (PostgreSQL 15).
+  cat "$logdir"/tx.* | awk -v cutoff="$(awk -v a="$started" -v b="$warmup" 'BEGIN { printf "%.6f", a + b }')" -v name="$name" -v rep="$rep" \
+    -v specs="${specs[*]}" -v means="$out/statements.txt" '
+    BEGIN {
+      n = split(specs, s, " ")
+      for (i = 1; i <= n; i++) { sub(/@.*/, "", s[i]); split(s[i], aq, "."); arm[i - 1] = aq[1]; query[i - 1] = aq[2] }
+      FS = "|"
+      while ((getline line < means) > 0) { split(line, f, "|"); mean[f[1]] = f[3] }
+      FS = " "
+      w["point"] = 0.4; w["list"] = 0.3; w["count_small"] = 0.1; w["update"] = 0.1; w["insert"] = 0.1
+    }
+    $5 + $6 / 1e6 >= cutoff { count[$4]++; total[$4] += $3 }
+    END {
+      for (i = 0; i < n; i++) {
+        a = arm[i]; q = query[i]
+        ctx = (a == "natural") ? 0 : mean[a "__ctx"]
+        if (q == "mixed") {
+          server = ctx
+          for (p in w) server += w[p] * mean[a "__" p]
+        } else server = ctx + mean[a "__" q]
+        ok = (a == "natural" || (a "__ctx") in mean) && (q == "mixed" ? ((a "__point") in mean) : ((a "__" q) in mean))
+        printf "%s,%s,%s,%s,%d,%s,%s\n", name, a, q, rep, count[i], (count[i] ? sprintf("%.2f", total[i] / count[i]) : "NA"),
+          (ok ? sprintf("%.2f", server) : "NA")
+      }
+    }' >>"$out/raw.csv"
+  rm -rf "$logdir"
+}
+arm_tables="t_limit, t_tenancy, t_guc, t_guc_wrapped, t_supabase, t_naive"
+main_arms=(limit natural tenancy guc guc_wrapped)
+reference_arms=(limit tenancy supabase naive)
+short_queries=(point list count_small update insert mixed)
+echo "run,arm,query,rep,transactions,latency_us,server_us" >"$out/raw.csv"
+echo "run|rep|statement|calls|mean_us" >"$out/statements.csv" # every statement's own mean, per run
 bench_start=$(date +%s)
 for rep in $(seq "$reps"); do
   # Autovacuum is off on the arm tables (dataset.sql), so that it cannot land
-  # in one arm's run and not another's; the writes of the previous repetition
-  # are vacuumed here instead, for every arm alike, before its reads.
+  # in the middle of a run; the writes of the previous repetition are vacuumed
+  # here instead, for every arm alike.
   [ "$rep" = 1 ] || psql -X -q -d "$db" -c "VACUUM $arm_tables"
-  for q in "${queries[@]}"; do
-    for arm in $(printf '%s\n' "${arms[@]}" | shuf); do
-      run=$((run + 1))
-      reset="psql -X -qAt -d $db -c 'SELECT pg_stat_statements_reset()'"
-      [ "$warmup" != 0 ] || eval "$reset" >/dev/null # quick: no warm-up, so no timing can leave the window empty
-      pgbench -n -M prepared -c "$clients" -j 2 $length -f "$out/scripts/$arm.$q.sql" "$bench_conn" >"$out/pgbench.log" 2>&1 &
-      [ "$warmup" = 0 ] || { sleep "$warmup"; eval "$reset" >/dev/null; }
-      wait $! || { echo "pgbench failed for $arm/$q:"; cat "$out/pgbench.log"; exit 1; }
-      log=$(cat "$out/pgbench.log")
-      IFS='|' read -r server_us txs < <(psql -X -qAt -d "$db" -c "$(server_time_sql "$([ "$arm" = natural ] && echo 1 || echo 2)")")
-      failed=$(echo "$log" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
-      [ "${failed:-0}" = 0 ] || { echo "$arm/$q: $failed failed transactions"; echo "$log"; exit 1; }
-      tps=$(echo "$log" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-      lat=$(echo "$log" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-      # A full run's data stays usable if the reset came too late: the report skips NA.
-      [ "${txs:-0}" -gt 0 ] || { echo "  $arm/$q rep $rep: no transactions after the warm-up, server time NA"; server_us=NA; }
-      echo "$arm,$q,$rep,$tps,$lat,$txs,$server_us" >>"$out/raw.csv"
-    done
+  specs=()
+  for arm in "${main_arms[@]}"; do for q in "${short_queries[@]}"; do specs+=("$arm.$q@1"); done; done
+  run_interleaved main "$rep" "$main_seconds" "$main_warmup" "${specs[@]}"
+  # count_big costs 8 ms in the fast arms and 250 ms in the join arms.
+  specs=()
+  for arm in "${arms[@]}"; do
+    case $arm in supabase|naive) specs+=("$arm.count_big@1") ;; *) specs+=("$arm.count_big@30") ;; esac
   done
-  echo "  $run/$total_runs runs, $(( $(date +%s) - bench_start )) s"
+  run_interleaved count_big "$rep" "$big_seconds" "$big_warmup" "${specs[@]}"
+  specs=()
+  for arm in "${reference_arms[@]}"; do for q in "${short_queries[@]}"; do
+    case $arm.$q in supabase.list|supabase.count_small|supabase.mixed|naive.list|naive.count_small|naive.mixed)
+      specs+=("$arm.$q@1") ;; *) specs+=("$arm.$q@$reference_fast_weight") ;; esac
+  done; done
+  run_interleaved reference "$rep" "$reference_seconds" "$reference_warmup" "${specs[@]}"
+  echo "  repetition $rep/$reps done, $(( $(date +%s) - bench_start )) s"
 done
-rm -f "$out/pgbench.log"
+rm -f "$out/pgbench.log" "$out/statements.txt"
+missing=$(awk -F, 'NR > 1 && ($5 == 0 || $6 == "NA" || $7 == "NA")' "$out/raw.csv")
+[ -z "$missing" ] || { echo "some arm ran no transaction in a window, or has no server time:"; echo "$missing"; }
 echo
 
 echo "== engine"

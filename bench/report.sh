@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # bench/report.sh DIR: time ratios from DIR/raw.csv, as tables on stdout,
-# DIR/ratios.csv and the plots DIR/ratios.png (tps) and DIR/ratios-server.png
+# DIR/ratios.csv and the plots DIR/ratios.png (client time) and DIR/ratios-server.png
 # (server time). A ratio compares an arm's time per transaction with a base
-# arm's in the same repetition (arms interleaved), so 1.00 means as fast as the
-# base and 2.00 twice as slow. Two measures:
-#   tps:    base tps / arm tps, the client's view (round trips included);
-#   server: arm / base server execution time per transaction (pg_stat_statements).
-# Each cell is the median over the repetitions and the spread (min-max).
+# arm's in the same pgbench run (arms interleaved within it), so 1.00 means as
+# fast as the base and 2.00 twice as slow. Two measures:
+#   client: mean time per transaction from pgbench's per-transaction log, the
+#           client's view (round trips included);
+#   server: the arm's statements' mean execution time (pg_stat_statements).
+# Each cell is the median over the repetitions and the spread (min-max). The
+# membership-join arms come from the reference run, count_big from its own
+# run, everything else from the main run (bench/inside.sh).
 set -euo pipefail
 dir=$1
 awk -F, '
-function time_of(measure, a, q, r,   key) {
-  key = a "," q "," r
-  if (!(key in tps) || tps[key] <= 0) return -1
-  return measure == "tps" ? 1 / tps[key] : server[key] + 0 # NA: no data, skipped
+function run_of(a, q) {
+  if (q == "count_big") return "count_big"
+  return (a == "supabase" || a == "naive") ? "reference" : "main"
 }
-# Sets med, lo, hi for arm a against base b on query q; returns the count.
-function ratio(measure, a, b, q,   r, k, x, y, t, ta, tb) {
+function time_of(measure, run, a, q, r,   key) {
+  key = run "," a "," q "," r
+  if (!(key in latency)) return -1
+  return (measure == "client" ? latency[key] : server[key]) + 0 # NA: no data, skipped
+}
+# Sets med, lo, hi for arm a against base b on query q (both from the run a is measured in);
+# returns the count.
+function ratio(measure, a, b, q,   r, k, x, y, t, ta, tb, run) {
   k = 0
+  run = run_of(a, q)
   for (r in reps) {
-    ta = time_of(measure, a, q, r); tb = time_of(measure, b, q, r)
+    ta = time_of(measure, run, a, q, r); tb = time_of(measure, run, b, q, r)
     if (ta > 0 && tb > 0) v[++k] = ta / tb
   }
   for (x = 2; x <= k; x++) { t = v[x]; y = x - 1; while (y > 0 && v[y] > t) { v[y+1] = v[y]; y-- } v[y+1] = t }
@@ -51,30 +60,33 @@ function target(measure, a, b, q, limit, label,   spread) {
   if (spread > 0.10) wide = wide sprintf("  %s %s/%s on %s: +-%.2f\n", measure, a, b, q, spread)
   if (b != "limit") printf "%s,%s,%s,%s,%.4f,%.4f,%.4f\n", measure, q, a, b, med, lo, hi >> (dir "/ratios.csv")
 }
-NR > 1 { key = $1","$2","$3; tps[key] = $4; server[key] = $7; reps[$3] }
+NR > 1 { key = $1","$2","$3","$4; latency[key] = $6; server[key] = $7; reps[$4] }
 END {
   n = split("point list count_big count_small update insert mixed", qs, " ")
   m = split("limit natural tenancy guc guc_wrapped supabase naive", as, " ")
   print "measure,query,arm,base,median,min,max" > (dir "/ratios.csv")
-  table("tps", "time ratio to the limit, from tps (client view, round trips included): median (min-max)")
-  table("server", "time ratio to the limit, from server time per transaction (pg_stat_statements): median (min-max)")
+  table("client", "time ratio to the limit, client time per transaction (pgbench per-transaction log, round trips included): median (min-max)")
+  table("server", "time ratio to the limit, server time per transaction (pg_stat_statements): median (min-max)")
 
-  printf "server time per transaction, us (median):\n%-12s", "query"
-  for (j = 1; j <= m; j++) printf " %11s", as[j]
-  printf "\n"
-  for (i = 1; i <= n; i++) {
-    printf "%-12s", qs[i]
-    for (j = 1; j <= m; j++) {
-      k = 0
-      for (r in reps) if (server[as[j]","qs[i]","r] + 0 > 0) v[++k] = server[as[j]","qs[i]","r]
-      for (x = 2; x <= k; x++) { t = v[x]; y = x - 1; while (y > 0 && v[y] > t) { v[y+1] = v[y]; y-- } v[y+1] = t }
-      printf " %11.1f", k ? ((k % 2) ? v[(k+1)/2] : (v[k/2] + v[k/2+1]) / 2) : -1
+  split("client server", measures, " ")
+  for (k2 = 1; k2 <= 2; k2++) {
+    printf "%s time per transaction, us (median):\n%-12s", measures[k2], "query"
+    for (j = 1; j <= m; j++) printf " %11s", as[j]
+    printf "\n"
+    for (i = 1; i <= n; i++) {
+      printf "%-12s", qs[i]
+      for (j = 1; j <= m; j++) {
+        k = 0
+        for (r in reps) { t = time_of(measures[k2], run_of(as[j], qs[i]), as[j], qs[i], r); if (t > 0) v[++k] = t }
+        for (x = 2; x <= k; x++) { t = v[x]; y = x - 1; while (y > 0 && v[y] > t) { v[y+1] = v[y]; y-- } v[y+1] = t }
+        printf " %11.1f", k ? ((k % 2) ? v[(k+1)/2] : (v[k/2] + v[k/2+1]) / 2) : -1
+      }
+      printf "\n"
     }
     printf "\n"
   }
 
-  printf "\ntargets (issue 10, \"Done when\"), with this run: median (min-max, largest distance from the median)\n"
-  split("tps server", measures, " ")
+  printf "targets (issue 10, \"Done when\"), with this run: median (min-max, largest distance from the median)\n"
   for (k2 = 1; k2 <= 2; k2++)
     for (i = 1; i <= n; i++) target(measures[k2], "tenancy", "limit", qs[i], 1.05, "pg_tenancy/limit <= 1.05")
   for (k2 = 1; k2 <= 2; k2++)
@@ -84,23 +96,23 @@ END {
 
   printf "\nfor reference (not targets):\n"
   for (i = 1; i <= n; i++) {
-    ratio("tps", "tenancy", "natural", qs[i])
-    printf "  pg_tenancy/natural (4 round trips against 3), tps, %-12s %5.2f (%5.2f-%5.2f)\n", qs[i], med, lo, hi
+    ratio("client", "tenancy", "natural", qs[i])
+    printf "  pg_tenancy/natural (4 round trips against 3), client, %-12s %5.2f (%5.2f-%5.2f)\n", qs[i], med, lo, hi
   }
   split("list count_big count_small", t3, " ")
   for (i = 1; i <= 3; i++) {
-    ratio("tps", "naive", "tenancy", t3[i])
-    printf "  naive join >= 10x pg_tenancy (an earlier target), tps, %-12s %6.1fx  %s\n", t3[i], med, (med >= 10 ? "met" : "MISSED")
+    ratio("client", "naive", "tenancy", t3[i])
+    printf "  naive join >= 10x pg_tenancy (an earlier target), client, %-12s %6.1fx  %s\n", t3[i], med, (med >= 10 ? "met" : "MISSED")
   }
 }' dir="$dir" "$dir/raw.csv"
 
 if command -v gnuplot >/dev/null; then
-  for measure in tps server; do
+  for measure in client server; do
     dat="$dir/ratios-$measure.dat"
     awk -F, -v measure="$measure" '$1 == measure && $4 == "limit" { v[$2","$3] = $5; if (!($2 in seen)) { seen[$2]; order[++n] = $2 } }
       END { for (i = 1; i <= n; i++) { q = order[i]; printf "%s %s %s %s %s %s %s %s\n", q, v[q",limit"], v[q",natural"],
             v[q",tenancy"], v[q",guc"], v[q",guc_wrapped"], v[q",supabase"], v[q",naive"] } }' "$dir/ratios.csv" >"$dat"
-    png="$dir/ratios.png" title="Time per transaction (from tps)"
+    png="$dir/ratios.png" title="Client time per transaction (pgbench's log)"
     [ "$measure" = server ] && png="$dir/ratios-server.png" title="Server time per transaction (pg_stat_statements)"
     gnuplot <<GP
 set terminal pngcairo size 1100,520 font ",10" noenhanced
