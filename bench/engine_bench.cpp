@@ -118,34 +118,42 @@ double RunRaw(const std::string &conninfo, const std::vector<Tenant> &tenants, i
 	return done / seconds;
 }
 
-// Mean server execution time of SELECT tenancy.enter($1), from pg_stat_statements,
-// over `iterations` calls with token_for(i). Warm: one backend, whose first call
-// is made before the statistics are reset, so it is not counted. Cold: a new
-// backend for every call, so each is the first.
-double EnterMicros(const std::string &super, const std::string &app, const std::function<std::string(int)> &token_for,
-                   bool cold, int iterations) {
-	auto enter = [&](pqxx::connection &connection, int i) {
+// Mean server execution time of `sql` (one parameter: param_for(i)), from
+// pg_stat_statements, over `iterations` calls, each in a transaction rolled back.
+// Warm: one backend, whose first call is made before the statistics are reset,
+// so it is not counted. Cold: a new backend for every call, so each is the first.
+double StatementMicros(const std::string &super, const std::string &app, const std::string &sql,
+                       const std::function<std::string(int)> &param_for, bool cold, int iterations) {
+	auto run = [&](pqxx::connection &connection, int i) {
 		pqxx::work work(connection);
-		work.exec_params("SELECT tenancy.enter($1)", token_for(i));
+		work.exec_params(sql, param_for(i));
 		work.abort();
 	};
 	pqxx::connection admin(super);
 	std::unique_ptr<pqxx::connection> connection;
 	if (!cold) {
 		connection = std::make_unique<pqxx::connection>(app);
-		enter(*connection, -1);
+		run(*connection, -1);
 	}
 	pqxx::nontransaction(admin).exec("SELECT pg_stat_statements_reset()");
 	for (int i = 0; i < iterations; i++) {
-		if (cold)
+		if (cold) {
+			connection.reset(); // the previous backend exits first, not while the new one runs
 			connection = std::make_unique<pqxx::connection>(app);
-		enter(*connection, i);
+		}
+		run(*connection, i);
 	}
 	pqxx::nontransaction query(admin);
-	pqxx::result r = query.exec("SELECT sum(total_exec_time) / sum(calls) * 1000 FROM pg_stat_statements "
-	                            "WHERE query = 'SELECT tenancy.enter($1)'");
+	pqxx::result r = query.exec_params("SELECT sum(total_exec_time) / sum(calls) * 1000 FROM pg_stat_statements "
+	                                   "WHERE query = $1",
+	                                   sql);
 	return r[0][0].is_null() ? -1 : r[0][0].as<double>();
 }
+
+constexpr const char *kEnterSql = "SELECT tenancy.enter($1)";
+// What any first query of a new backend pays without pg_tenancy (relation cache
+// entries, catalog look-ups, page faults): the limit arm's point look-up.
+constexpr const char *kPlainPointSql = "SELECT * FROM t_limit WHERE id = $1::bigint";
 
 double Median(std::vector<double> v) {
 	std::sort(v.begin(), v.end());
@@ -230,7 +238,8 @@ void MeasureEnter(const std::vector<Tenant> &tenants, const std::string &super, 
 	auto measure = [&](const std::function<std::string(int)> &token_for, bool cold) {
 		std::vector<double> means;
 		for (int r = 0; r < repeats; r++)
-			means.push_back(EnterMicros(super, app_conninfo, token_for, cold, cold ? cold_iterations : iterations));
+			means.push_back(
+			    StatementMicros(super, app_conninfo, kEnterSql, token_for, cold, cold ? cold_iterations : iterations));
 		return Summary(means);
 	};
 	std::printf("tenancy.enter() server time, mean over calls (pg_stat_statements total_exec_time / calls)%s:\n",
@@ -242,6 +251,15 @@ void MeasureEnter(const std::vector<Tenant> &tenants, const std::string &super, 
 	            measure(fresh_token("bench-ed"), false).c_str());
 	std::printf("  cold, the first call in a new backend, %d backends:            HS256 %s us   EdDSA %s us\n",
 	            cold_iterations, measure(cycle_hs, true).c_str(), measure(cycle_ed, true).c_str());
+	auto first_id = [&](int i) {
+		return std::to_string(tenants[static_cast<std::size_t>(i + 1) % tenants.size()].min_id);
+	};
+	std::vector<double> plain;
+	for (int r = 0; r < repeats; r++)
+		plain.push_back(StatementMicros(super, app_conninfo, kPlainPointSql, first_id, true, cold_iterations));
+	std::printf(
+	    "  for comparison, cold, a plain point look-up (no pg_tenancy) as the first query of a new backend: %s us\n",
+	    Summary(plain).c_str());
 }
 
 } // namespace

@@ -76,17 +76,22 @@ Oid TenancyRelation(Oid schema, const char *name) {
 	return relid;
 }
 
-AttrNumber Column(Oid relid, const char *name) {
-	AttrNumber attnum = get_attnum(relid, name);
-	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "pg_tenancy: column %s of %s is missing", name, get_rel_name(relid));
-	return attnum;
+// The column `name` of an open relation, from its tuple descriptor (the
+// relation cache already has it: no catalog look-up in a new backend).
+AttrNumber Column(Relation rel, const char *name) {
+	const TupleDesc desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++) {
+		const Form_pg_attribute attr = TupleDescAttr(desc, i);
+		if (!attr->attisdropped && std::strcmp(NameStr(attr->attname), name) == 0)
+			return attr->attnum;
+	}
+	elog(ERROR, "pg_tenancy: column %s of %s is missing", name, RelationGetRelationName(rel));
+	return InvalidAttrNumber; // not reached
 }
 
-// Does `relid` fire tenancy.note_membership_change() before every statement
+// Does `rel` fire tenancy.note_membership_change() before every statement
 // that writes it, in every session_replication_role (ENABLE ALWAYS)?
-bool HasChangeTrigger(Oid relid) {
-	Relation rel = table_open(relid, AccessShareLock);
+bool HasChangeTrigger(Relation rel) {
 	bool found = false;
 	const TriggerDesc *triggers = rel->trigdesc;
 	for (int i = 0; triggers != nullptr && i < triggers->numtriggers && !found; i++) {
@@ -104,7 +109,6 @@ bool HasChangeTrigger(Oid relid) {
 		        std::strcmp(TextDatumGetCString(source), "tenancy_note_membership_change") == 0;
 		ReleaseSysCache(proc);
 	}
-	table_close(rel, AccessShareLock);
 	return found;
 }
 
@@ -119,14 +123,25 @@ const TenancyCatalog &Catalog() {
 		c.roles_pkey = TenancyRelation(schema, "roles_pkey");
 		c.users = TenancyRelation(schema, "users");
 		c.users_pkey = TenancyRelation(schema, "users_pkey");
-		c.membership_org = Column(c.memberships, "organization_id");
-		c.membership_user = Column(c.memberships, "user_id");
-		c.membership_role = Column(c.memberships, "role_id");
-		c.role_id = Column(c.roles, "id");
-		c.role_code = Column(c.roles, "code");
-		c.role_permissions = Column(c.roles, "permissions");
-		c.user_id = Column(c.users, "id");
-		c.change_triggers = HasChangeTrigger(c.memberships) && HasChangeTrigger(c.roles) && HasChangeTrigger(c.users);
+		// Each table is opened once: its columns and triggers come from the
+		// relation cache entry the look-ups need anyway.
+		Relation memberships = table_open(c.memberships, AccessShareLock);
+		c.membership_org = Column(memberships, "organization_id");
+		c.membership_user = Column(memberships, "user_id");
+		c.membership_role = Column(memberships, "role_id");
+		bool change_triggers = HasChangeTrigger(memberships);
+		table_close(memberships, AccessShareLock);
+		Relation roles = table_open(c.roles, AccessShareLock);
+		c.role_id = Column(roles, "id");
+		c.role_code = Column(roles, "code");
+		c.role_permissions = Column(roles, "permissions");
+		change_triggers = HasChangeTrigger(roles) && change_triggers;
+		table_close(roles, AccessShareLock);
+		Relation users = table_open(c.users, AccessShareLock);
+		c.user_id = Column(users, "id");
+		change_triggers = HasChangeTrigger(users) && change_triggers;
+		table_close(users, AccessShareLock);
+		c.change_triggers = change_triggers;
 		if (seen == catalog_invalidations) {
 			catalog = c;
 			catalog_valid = true;
