@@ -262,7 +262,8 @@ suite_bench() {
   echo "== benchmark smoke test (bench/run.sh --quick)"
   if bash bench/run.sh --quick >"$work/bench.log" 2>&1 && grep -q "throughput ratio" bench/results-quick/engine.txt &&
     [ "$(grep -c . bench/results-quick/raw.csv)" -eq 123 ] &&
-    [ "$(awk -F, 'NR > 1 && $5 > 0 && $6 > 0 && $7 > 0' bench/results-quick/raw.csv | wc -l)" -eq 122 ]; then
+    [ "$(awk -F, 'NR > 1 && $5 + 0 > 0 && $6 ~ /^[0-9.]+$/ && $6 + 0 > 0 && $7 ~ /^[0-9.]+$/ && $7 + 0 > 0' \
+      bench/results-quick/raw.csv | wc -l)" -eq 122 ]; then
     echo "ok bench:quick_smoke" | tee -a "$results"
   else
     echo "not ok bench:quick_smoke" | tee -a "$results"; tail -30 "$work/bench.log"

@@ -61,7 +61,10 @@ bool IsCatalogRelation(Oid relid) {
 }
 
 void InvalidateCatalog(Datum, Oid relid) {
-	if (relid == InvalidOid || IsCatalogRelation(relid)) {
+	// While Catalog() is being filled, `catalog` does not yet name the tables it
+	// is opening: any invalidation then counts, so a trigger disabled meanwhile
+	// cannot be missed.
+	if (relid == InvalidOid || !catalog_valid || IsCatalogRelation(relid)) {
 		catalog_valid = false;
 		catalog_invalidations++;
 		pg_tenancy::ForgetCachedMemberships();
@@ -205,6 +208,10 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 	// The generation is read before the look-up's snapshot is taken (see
 	// membership_generation.cpp), and the result is kept only if the relations
 	// did not change meanwhile.
+	// A cache hit opens no relation, so nothing else would process the
+	// invalidations committed since the transaction began: a change trigger
+	// disabled meanwhile must turn the cache off before it is consulted.
+	AcceptInvalidationMessages();
 	const TenancyCatalog &c = Catalog();
 	const uint64 invalidations_before = catalog_invalidations;
 	std::uint64_t generation = 0;

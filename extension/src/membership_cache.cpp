@@ -49,7 +49,9 @@ MembershipKey MakeKey(const std::uint8_t user[16], const std::uint8_t org[16]) {
 }
 
 void CreateTable() {
-	cache_context = AllocSetContextCreate(TopMemoryContext, "pg_tenancy membership cache", ALLOCSET_DEFAULT_SIZES);
+	// Reused if an earlier hash_create() ran out of memory after creating it.
+	if (cache_context == nullptr)
+		cache_context = AllocSetContextCreate(TopMemoryContext, "pg_tenancy membership cache", ALLOCSET_DEFAULT_SIZES);
 	HASHCTL ctl;
 	std::memset(&ctl, 0, sizeof ctl);
 	ctl.keysize = sizeof(MembershipKey);
@@ -101,7 +103,8 @@ void RememberMembership(const std::uint8_t user[16], const std::uint8_t org[16],
 		CreateTable();
 	const MembershipKey key = MakeKey(user, org);
 	// Copy the permissions first: if that fails for lack of memory, the table
-	// is as it was.
+	// is as it was. (If HASH_ENTER then fails, the copy stays in cache_context
+	// until the cache is next forgotten: the table itself stays consistent.)
 	char *permissions = nullptr;
 	std::size_t permissions_len = 0;
 	if (info.found) {
@@ -128,7 +131,7 @@ void RememberMembership(const std::uint8_t user[16], const std::uint8_t org[16],
 }
 
 void ForgetCachedMemberships() {
-	if (entries == nullptr)
+	if (cache_context == nullptr)
 		return;
 	// Dropping the context frees the table, its entries and their permissions.
 	MemoryContextDelete(cache_context);

@@ -138,7 +138,11 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 			return;
 		CopyClaims(verified.claims, result);
 		result->status = TokenCheckStatus::Valid;
-		verified_tokens.Remember(token_bytes, verified.claims);
+		try {
+			verified_tokens.Remember(token_bytes, verified.claims);
+		} catch (...) {
+			// Out of memory for the cache: the token is still valid.
+		}
 	} catch (...) {
 		result->status = TokenCheckStatus::Invalid;
 	}

@@ -2,13 +2,16 @@
 // verified, so that a token reused for its lifetime (the engine reuses one per
 // user and organization) costs no second signature check. Pure C++.
 //
-// Keyed by the token's exact bytes. A candidate is compared with a cached token
-// only when their 64-bit hashes are equal (which an attacker cannot arrange
-// without knowing the cached token), and then in constant time, so timing tells
-// nothing of the tokens other sessions used. Only tokens whose signature
-// verified are kept, so nobody can fill it with chosen keys. Bounded in entries
-// and in bytes (least recently used goes first); cleared whenever the keyring
-// is reloaded, so a key removed from the keyring stops working as before. A hit
+// Keyed by the token's exact bytes. Every comparison of a candidate with a
+// cached token is in constant time (CRYPTO_memcmp over the whole length), so
+// timing tells nothing of the content of tokens other sessions used; it can
+// tell how many cached tokens were compared (libstdc++ scans every entry while
+// there are at most 20, then only the candidate's hash bucket, comparing hash
+// codes first), which says nothing an attacker could use. Only tokens whose
+// signature verified are kept, so nobody can fill it with chosen keys. Bounded
+// in entries and in token bytes (least recently used goes first; the claims and
+// the nodes add about half as much again); cleared whenever the keyring is
+// reloaded, so a key removed from the keyring stops working as before. A hit
 // only skips the signature: the caller re-checks the times on every use.
 #pragma once
 

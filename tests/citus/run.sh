@@ -224,10 +224,10 @@ fi
 # ---- leave(): nothing visible afterwards, on any node.
 out=$(as_tenant "$tok_alice" "SELECT count(*) FROM tickets WHERE organization_id = '$acme'" "SELECT tenancy.leave()" \
   "SELECT count(*) FROM tickets WHERE organization_id = '$acme'" 2>&1)
-echo "$out" | head -1 | grep -qx 2 && ! echo "$out" | sed -n '2,$p' | grep -qx '[1-9][0-9]*'
+head -1 <<<"$out" | grep -qx 2 && ! sed -n '2,$p' <<<"$out" | grep -qx '[1-9][0-9]*'
 report nothing_visible_after_leave_router $? "$out"
 out=$(as_tenant "$tok_alice" "SELECT count(*) FROM tickets" "SELECT tenancy.leave()" "SELECT count(*) FROM tickets" 2>&1)
-echo "$out" | head -1 | grep -qx 2 && ! echo "$out" | sed -n '2,$p' | grep -qx '[1-9][0-9]*'
+head -1 <<<"$out" | grep -qx 2 && ! sed -n '2,$p' <<<"$out" | grep -qx '[1-9][0-9]*'
 report nothing_visible_after_leave_multi_shard $? "$out"
 out=$(node 0 citus_app -c "SELECT count(*) FROM tickets" 2>&1)
 ! echo "$out" | grep -qx '[1-9][0-9]*'; report nothing_visible_without_context $? "$out"

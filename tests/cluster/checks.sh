@@ -220,7 +220,7 @@ q -c "ALTER SYSTEM RESET tenancy.forward_context_to_workers" -c "SELECT pg_reloa
   -c "DROP FUNCTION pg_catalog.get_current_transaction_id()" >/dev/null
 out=$(q -c "SELECT tenancy.keyring_fingerprint() ~ '^[0-9a-f]{64}$'" -c "SET ROLE check_app" \
   -c "SELECT tenancy.keyring_fingerprint()" 2>&1)
-echo "$out" | head -1 | grep -qx t && echo "$out" | grep -q "permission denied"; report keyring_fingerprint_for_auditors_only $? "$out"
+head -1 <<<"$out" | grep -qx t && grep -q "permission denied" <<<"$out"; report keyring_fingerprint_for_auditors_only $? "$out"
 sleep 1
 
 # 7b. tenancy.enter()'s per-backend caches past their capacity.

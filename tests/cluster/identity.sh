@@ -141,7 +141,8 @@ out=$(flag_exec --bearer "$late" "${pyjwt_flags[@]}" --clock-skew 120); status=$
 usage_error() { # NAME FLAG_THE_MESSAGE_STARTS_WITH ARGS...
   local out status
   out=$("${no_identity_env[@]}" "$cli" exec "${@:3}" -c "$whoami_sql" 2>&1); status=$?
-  [ $status -eq 2 ] && echo "$out" | head -1 | grep -q -- "^$2" && ! echo "$out" | grep -qF "${jose_es256:0:40}"
+  # Here-strings: under pipefail, head closing the pipe early can fail the echo.
+  [ $status -eq 2 ] && head -1 <<<"$out" | grep -q -- "^$2" && ! grep -qF "${jose_es256:0:40}" <<<"$out"
   report "$1" $? "$status $out"
 }
 usage_error flags_bad_clock_skew_named --clock-skew --bearer "$jose_es256" "${jose_flags[@]}" --clock-skew 900
