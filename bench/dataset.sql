@@ -52,13 +52,13 @@ DO $$
 DECLARE
     arm text;
 BEGIN
-    FOREACH arm IN ARRAY ARRAY['t_tenancy', 't_guc', 't_guc_wrapped', 't_supabase', 't_naive'] LOOP
+    FOREACH arm IN ARRAY ARRAY['t_natural', 't_tenancy', 't_guc', 't_guc_wrapped', 't_supabase', 't_naive'] LOOP
         EXECUTE format('CREATE TABLE %I (LIKE t_limit INCLUDING ALL)', arm);
         EXECUTE format('INSERT INTO %I SELECT * FROM t_limit', arm);
     END LOOP;
     -- bench/inside.sh vacuums every arm table between repetitions instead, so
     -- autovacuum cannot slow one arm's run and not another's.
-    FOREACH arm IN ARRAY ARRAY['t_limit', 't_tenancy', 't_guc', 't_guc_wrapped', 't_supabase', 't_naive'] LOOP
+    FOREACH arm IN ARRAY ARRAY['t_limit', 't_natural', 't_tenancy', 't_guc', 't_guc_wrapped', 't_supabase', 't_naive'] LOOP
         EXECUTE format('ALTER TABLE %I SET (autovacuum_enabled = off)', arm);
     END LOOP;
 END $$;
@@ -79,6 +79,6 @@ CREATE POLICY by_membership ON t_naive USING (EXISTS (
     SELECT 1 FROM bench_memberships m WHERE m.organization_id = t_naive.organization_id
        AND m.user_id = bench_auth_uid()));
 
-GRANT SELECT, INSERT, UPDATE ON t_limit, t_tenancy, t_guc, t_guc_wrapped, t_supabase, t_naive TO bench_app;
+GRANT SELECT, INSERT, UPDATE ON t_limit, t_natural, t_tenancy, t_guc, t_guc_wrapped, t_supabase, t_naive TO bench_app;
 GRANT SELECT ON bench_ctx, bench_memberships TO bench_app;
 GRANT USAGE ON SEQUENCE bench_ticket_ids TO bench_app;

@@ -138,7 +138,19 @@ double StatementMicros(const std::string &super, const std::string &app, const s
 	pqxx::nontransaction(admin).exec("SELECT pg_stat_statements_reset()");
 	for (int i = 0; i < iterations; i++) {
 		if (cold) {
-			connection.reset(); // the previous backend exits first, not while the new one runs
+			// The previous backend is gone before the next one starts: one exiting
+			// while the measured call runs would share the 2 cores with it.
+			if (connection) {
+				const int pid = connection->backendpid();
+				connection.reset();
+				for (int wait = 0; wait < 1000; wait++) {
+					pqxx::nontransaction check(admin);
+					if (check.exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid).empty())
+						break;
+					check.commit();
+					std::this_thread::sleep_for(std::chrono::milliseconds(1));
+				}
+			}
 			connection = std::make_unique<pqxx::connection>(app);
 		}
 		run(*connection, i);
