@@ -61,7 +61,9 @@ IdentityError ParseHeader(std::string_view b64, Header &out) {
 	return IdentityError::None;
 }
 
-IdentityError CheckSignature(const KeySet &keys, const Header &header, const jws::SplitToken &parts) {
+// On success, `kid` is the kid of the key that verified the token (a token
+// without one is verified by the only key of its algorithm).
+IdentityError CheckSignature(const KeySet &keys, const Header &header, const jws::SplitToken &parts, std::string &kid) {
 	KeySet::Lookup why;
 	const Key *key = keys.Select(header.kid.value_or(""), header.kid.has_value(), header.alg, why);
 	switch (why) {
@@ -77,7 +79,10 @@ IdentityError CheckSignature(const KeySet &keys, const Header &header, const jws
 	std::string signature;
 	if (!tok::Base64UrlDecode(parts.signature_b64, signature))
 		return IdentityError::Malformed;
-	return VerifySignature(*key, parts.signing_input, signature) ? IdentityError::None : IdentityError::BadSignature;
+	if (!VerifySignature(*key, parts.signing_input, signature))
+		return IdentityError::BadSignature;
+	kid = key->kid;
+	return IdentityError::None;
 }
 
 IdentityError GetTime(const json &claims, const char *name, bool required, std::optional<std::int64_t> &out) {
@@ -211,7 +216,7 @@ VerifyResult VerifyIdentityToken(std::string_view token, const KeySet &keys, con
 			return result;
 		result.alg = header.alg;
 		result.kid = header.kid.value_or("");
-		if ((result.error = CheckSignature(keys, header, parts)) != IdentityError::None)
+		if ((result.error = CheckSignature(keys, header, parts, result.kid)) != IdentityError::None)
 			return result;
 		// Claims are parsed only once the signature is known to be good.
 		std::string payload;

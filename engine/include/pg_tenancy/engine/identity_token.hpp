@@ -67,7 +67,7 @@ struct VerifyResult {
 	IdentityError error = IdentityError::Internal;
 	std::string subject; // the user claim's value
 	std::string issuer;
-	std::string kid;
+	std::string kid; // the header's; once verified, that of the key that verified it
 	Algorithm alg = Algorithm::RS256;
 	// Every claim of the token (verified_claims.hpp); empty unless ok().
 	VerifiedClaims claims{};
