@@ -18,6 +18,7 @@ extern "C" {
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -51,20 +52,22 @@ struct TenancyCatalog {
 
 TenancyCatalog catalog;
 bool catalog_valid = false;
+// The relations Catalog() is reading while it fills `catalog` in, so that an
+// invalidation of one of them then is not lost (and others do not count).
+TenancyCatalog filling;
 // Bumped by every invalidation that concerns the catalog above, so one that
 // arrives while it is being filled in (opening relations accepts them) is not lost.
 uint64 catalog_invalidations = 0;
 
-bool IsCatalogRelation(Oid relid) {
-	return relid == catalog.memberships || relid == catalog.memberships_by_org_user || relid == catalog.roles ||
-	       relid == catalog.roles_pkey || relid == catalog.users || relid == catalog.users_pkey;
+bool IsRelationOf(const TenancyCatalog &c, Oid relid) {
+	return relid == c.memberships || relid == c.memberships_by_org_user || relid == c.roles || relid == c.roles_pkey ||
+	       relid == c.users || relid == c.users_pkey;
 }
 
 void InvalidateCatalog(Datum, Oid relid) {
 	// While Catalog() is being filled, `catalog` does not yet name the tables it
-	// is opening: any invalidation then counts, so a trigger disabled meanwhile
-	// cannot be missed.
-	if (relid == InvalidOid || !catalog_valid || IsCatalogRelation(relid)) {
+	// is opening, `filling` does: a trigger disabled meanwhile cannot be missed.
+	if (relid == InvalidOid || IsRelationOf(catalog, relid) || (!catalog_valid && IsRelationOf(filling, relid))) {
 		catalog_valid = false;
 		catalog_invalidations++;
 		pg_tenancy::ForgetCachedMemberships();
@@ -117,6 +120,7 @@ bool HasChangeTrigger(Relation rel) {
 
 const TenancyCatalog &Catalog() {
 	while (!catalog_valid) {
+		CHECK_FOR_INTERRUPTS(); // retried only while these tables keep changing
 		uint64 seen = catalog_invalidations;
 		TenancyCatalog c;
 		Oid schema = get_namespace_oid("tenancy", true);
@@ -126,6 +130,7 @@ const TenancyCatalog &Catalog() {
 		c.roles_pkey = TenancyRelation(schema, "roles_pkey");
 		c.users = TenancyRelation(schema, "users");
 		c.users_pkey = TenancyRelation(schema, "users_pkey");
+		filling = c;
 		// Each table is opened once: its columns and triggers come from the
 		// relation cache entry the look-ups need anyway.
 		Relation memberships = table_open(c.memberships, AccessShareLock);
