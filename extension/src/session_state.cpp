@@ -6,7 +6,11 @@
 // A pool runs the last two at every commit, so they read the backend's own
 // state directly (settings, portals, prepared statements, locks, LISTEN
 // channels) instead of querying the catalog views; only a session that ever
-// created a temporary object pays for catalog queries.
+// created a temporary object pays for catalog queries. Listing prepared
+// statements or channels costs as much as the rest together (the built-in
+// functions build a tuple descriptor and a tuplestore per call), so they are
+// listed only after the utility hook saw a SQL PREPARE or a LISTEN that no
+// check has seen gone since.
 extern "C" {
 #include "postgres.h"
 
@@ -33,9 +37,15 @@ extern "C" {
 
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/pg_boundary.hpp"
+#include "pg_tenancy/session_state.hpp"
 #include "pg_tenancy/sqlstate.hpp"
 
 namespace {
+
+// Set by the utility hook before a SQL PREPARE or LISTEN runs; cleared by a
+// check that listed them and found none (so the next check may skip).
+bool prepared_by_sql_possible = false;
+bool listening_possible = false;
 
 struct Leftovers {
 	ArrayBuildState *state;
@@ -154,19 +164,27 @@ void CollectHoldableCursors(Leftovers &out) {
 }
 
 void CollectPreparedStatements(Leftovers &out) {
+	if (!prepared_by_sql_possible)
+		return;
 	// Statements prepared through the protocol (by drivers, like the engine's
 	// tenancy_enter) are the driver's business; SQL PREPAREs are the caller's.
+	const int before = out.count;
 	ForEachRow(F_PG_PREPARED_STATEMENT, [&](Datum *values, bool *nulls, int natts) { // name, …, from_sql
 		if (natts >= 5 && !nulls[0] && !nulls[4] && DatumGetBool(values[4]))
 			Add(out, "prepared statement", TextDatumGetCString(values[0]));
 	});
+	prepared_by_sql_possible = out.count != before;
 }
 
 void CollectListenChannels(Leftovers &out) {
+	if (!listening_possible)
+		return;
+	const int before = out.count;
 	ForEachRow(F_PG_LISTENING_CHANNELS, [&](Datum *values, bool *nulls, int natts) {
 		if (natts >= 1 && !nulls[0])
 			Add(out, "listening on", TextDatumGetCString(values[0]));
 	});
+	listening_possible = out.count != before;
 }
 
 // This backend's advisory locks, from its own lock lists (what pg_locks would
@@ -204,6 +222,18 @@ Leftovers CollectLeftovers(MemoryContext context) {
 }
 
 } // namespace
+
+namespace pg_tenancy {
+
+void NotePrepareBySql() {
+	prepared_by_sql_possible = true;
+}
+
+void NoteListen() {
+	listening_possible = true;
+}
+
+} // namespace pg_tenancy
 
 PGT_FUNCTION(tenancy_session_leftovers) {
 	Leftovers leftovers = CollectLeftovers(CurrentMemoryContext);

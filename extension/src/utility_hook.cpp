@@ -12,6 +12,10 @@
 //   caller owns would otherwise lock a table it does not).
 // - A session-level SET of tenancy.context (see guc.cpp): only SET LOCAL.
 //
+// It also notes every SQL PREPARE and LISTEN for the session checks
+// (session_state.cpp), which then need not list prepared statements and
+// channels at every commit of a session that never made any.
+//
 // And one thing after: COMMIT PREPARED bumps the membership generation
 // (membership_generation.cpp), since the prepared transaction may have changed
 // memberships, roles or users and its own backend's commit callback never runs.
@@ -39,6 +43,7 @@ extern "C" {
 
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/membership_generation.hpp"
+#include "pg_tenancy/session_state.hpp"
 #include "pg_tenancy/utility_hook.hpp"
 
 namespace {
@@ -181,6 +186,10 @@ void TenancyProcessUtility(PlannedStmt *pstmt, const char *query_string, bool re
 		CheckLock(castNode(LockStmt, statement));
 	else if (IsA(statement, VariableSetStmt))
 		CheckSet(castNode(VariableSetStmt, statement));
+	else if (IsA(statement, PrepareStmt))
+		pg_tenancy::NotePrepareBySql();
+	else if (IsA(statement, ListenStmt))
+		pg_tenancy::NoteListen();
 	if (previous_hook)
 		previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 	else

@@ -41,4 +41,30 @@ $$;
 UNLISTEN *;
 DISCARD TEMP;
 SELECT tenancy.session_leftovers() AS clean_again;
+-- A check that found no SQL PREPARE and no LISTEN left skips listing them
+-- until the next one: each must still be seen, however it is issued (at top
+-- level, from PL/pgSQL, from a SQL function, after a DEALLOCATE or UNLISTEN).
+PREPARE one AS SELECT 1;
+SELECT tenancy.session_leftovers() AS prepared;
+DEALLOCATE one;
+SELECT tenancy.session_leftovers() AS deallocated;
+SELECT tenancy.session_leftovers() AS still_clean;
+DO $$ BEGIN EXECUTE 'PREPARE two AS SELECT 2'; END $$;
+SELECT tenancy.session_leftovers() AS prepared_from_plpgsql;
+DEALLOCATE ALL;
+SELECT tenancy.session_leftovers() AS clean;
+CREATE FUNCTION pg_temp.listen_quietly() RETURNS void LANGUAGE sql AS 'LISTEN quiet';
+SELECT pg_temp.listen_quietly();
+SELECT tenancy.session_leftovers() AS listening_from_a_sql_function;
+DISCARD TEMP;
+UNLISTEN quiet;
+SELECT tenancy.session_leftovers() AS clean;
+DO $$ BEGIN LISTEN from_plpgsql; END $$;
+SELECT tenancy.session_leftovers() AS listening_from_plpgsql;
+UNLISTEN *;
+SELECT tenancy.session_leftovers() AS unlistened;
+LISTEN again;
+SELECT tenancy.session_leftovers() AS listening_again;
+UNLISTEN again;
+SELECT tenancy.session_leftovers() AS clean_at_last;
 RESET ROLE;
