@@ -6,6 +6,7 @@
 //               entered, hygiene check at commit), no WHERE organization_id;
 //   raw arm:    a libpqxx connection per thread, pqxx::work on t_limit with a
 //               hand-written WHERE organization_id = $1, no context.
+// Every thread runs both, each tenant and statement drawn once for the two.
 //
 // enter() is measured warm with the same token again (the engine reuses one
 // per user and organization, so the server's cache of verified tokens hits),
@@ -21,6 +22,7 @@
 #include <functional>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -41,20 +43,17 @@ struct Tenant {
 
 using Clock = std::chrono::steady_clock;
 
-// One step of the mixed workload; the same weights as the pgbench mixed script.
-template <typename Exec> void MixedStep(std::mt19937 &random, const Tenant &t, Exec &&exec) {
+// One step of the mixed workload (the weights of the pgbench mixed script):
+// query number and ticket id, drawn once and run by both arms.
+struct Step {
+	int query;
+	long long id;
+};
+
+Step DrawStep(std::mt19937 &random, const Tenant &t) {
 	long long id = std::uniform_int_distribution<long long>(t.min_id, t.max_id)(random);
 	int r = static_cast<int>(random() % 100);
-	if (r < 40)
-		exec(0, id);
-	else if (r < 70)
-		exec(1, id);
-	else if (r < 80)
-		exec(2, id);
-	else if (r < 90)
-		exec(3, id);
-	else
-		exec(4, id);
+	return {r < 40 ? 0 : r < 70 ? 1 : r < 80 ? 2 : r < 90 ? 3 : 4, id};
 }
 
 const char *kRawSql[] = {
@@ -76,46 +75,68 @@ const char *kTenantSql[] = {
     "SELECT nextval('bench_ticket_ids'), 'new', 'open', now() WHERE $1::bigint IS NOT NULL",
 };
 
-double RunEngine(tenancy::Engine &engine, const std::vector<Tenant> &tenants, int threads, double seconds) {
-	std::atomic<long> done{0};
-	std::vector<std::thread> pool;
-	auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-	for (int t = 0; t < threads; t++)
-		pool.emplace_back([&, t] {
-			std::mt19937 random(17 + t);
-			while (Clock::now() < deadline) {
-				const Tenant &tenant = tenants[random() % tenants.size()];
-				auto tx = engine.Transaction(tenant.who, tenant.org);
-				MixedStep(random, tenant, [&](int q, long long id) { tx.ExecParams(kTenantSql[q], id); });
-				tx.Commit();
-				done++;
-			}
-		});
-	for (auto &thread : pool)
-		thread.join();
-	return done / seconds;
-}
+// Client-side time of one transaction of each arm, summed per repetition.
+struct ArmTotals {
+	double engine_seconds = 0, raw_seconds = 0;
+	long engine_count = 0, raw_count = 0;
+};
 
-double RunRaw(const std::string &conninfo, const std::vector<Tenant> &tenants, int threads, double seconds) {
-	std::atomic<long> done{0};
+// Both arms in the same threads at the same time: each thread draws a tenant
+// and a step, runs it as an engine transaction and as a raw libpqxx one (the
+// order alternating), and times each. The machine's state (other load, CPU
+// frequency, checkpoints) then weighs on both arms alike, and so do the
+// tenants and statements drawn. Time before `warmup` is not counted.
+ArmTotals RunInterleaved(tenancy::Engine &engine, const std::string &conninfo, const std::vector<Tenant> &tenants,
+                         int threads, double warmup, double seconds, unsigned seed) {
+	std::vector<ArmTotals> per_thread(static_cast<std::size_t>(threads));
 	std::vector<std::thread> pool;
-	auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+	const auto begin = Clock::now();
+	const auto counted_from = begin + std::chrono::duration<double>(warmup);
+	const auto deadline = counted_from + std::chrono::duration<double>(seconds);
 	for (int t = 0; t < threads; t++)
 		pool.emplace_back([&, t] {
-			pqxx::connection connection(conninfo);
-			std::mt19937 random(17 + t);
-			while (Clock::now() < deadline) {
+			pqxx::connection raw_connection(conninfo);
+			std::mt19937 random(seed + static_cast<unsigned>(t));
+			ArmTotals &totals = per_thread[static_cast<std::size_t>(t)];
+			for (long i = 0; Clock::now() < deadline; i++) {
 				const Tenant &tenant = tenants[random() % tenants.size()];
-				pqxx::work work(connection);
-				MixedStep(random, tenant,
-				          [&](int q, long long id) { work.exec_params(kRawSql[q], id, tenant.org_text); });
-				work.commit();
-				done++;
+				const Step step = DrawStep(random, tenant);
+				auto run_engine = [&] {
+					auto tx = engine.Transaction(tenant.who, tenant.org);
+					tx.ExecParams(kTenantSql[step.query], step.id);
+					tx.Commit();
+				};
+				auto run_raw = [&] {
+					pqxx::work work(raw_connection);
+					work.exec_params(kRawSql[step.query], step.id, tenant.org_text);
+					work.commit();
+				};
+				for (int half = 0; half < 2; half++) {
+					const bool engine_turn = (half == 0) == (i % 2 == 0);
+					const auto started = Clock::now();
+					if (engine_turn)
+						run_engine();
+					else
+						run_raw();
+					const auto ended = Clock::now();
+					if (started < counted_from || ended > deadline)
+						continue;
+					const double elapsed = std::chrono::duration<double>(ended - started).count();
+					(engine_turn ? totals.engine_seconds : totals.raw_seconds) += elapsed;
+					(engine_turn ? totals.engine_count : totals.raw_count)++;
+				}
 			}
 		});
 	for (auto &thread : pool)
 		thread.join();
-	return done / seconds;
+	ArmTotals sum;
+	for (const ArmTotals &t : per_thread) {
+		sum.engine_seconds += t.engine_seconds;
+		sum.raw_seconds += t.raw_seconds;
+		sum.engine_count += t.engine_count;
+		sum.raw_count += t.raw_count;
+	}
+	return sum;
 }
 
 // Mean server execution time of `sql` (one parameter: param_for(i)), from
@@ -172,9 +193,12 @@ double Median(std::vector<double> v) {
 	return v[v.size() / 2];
 }
 
-// The engine against raw libpqxx on the mixed workload, interleaved.
+// The engine against raw libpqxx on the mixed workload, interleaved within
+// each run. Engine/raw is the ratio of throughputs at equal concurrency: the
+// raw arm's mean transaction time over the engine's (above 1: the engine is
+// faster).
 void RunEngineArm(const std::vector<Tenant> &tenants, const std::string &app_conninfo, const std::string &super,
-                  int threads, int reps, double seconds) {
+                  int threads, int reps, double warmup, double seconds) {
 	tenancy::EngineConfig config;
 	config.conninfo = app_conninfo;
 	config.admin_conninfo = super;
@@ -185,26 +209,24 @@ void RunEngineArm(const std::vector<Tenant> &tenants, const std::string &app_con
 	config.signing_kid = "bench-hs";
 	tenancy::Engine engine(config);
 	engine.WaitForChangeListener(std::chrono::seconds(5));
-	RunEngine(engine, tenants, threads, 1); // warm the pool and the membership cache
 
-	std::vector<double> engine_tps, raw_tps, ratios;
+	std::vector<double> engine_us, raw_us, ratios;
 	for (int rep = 0; rep < reps; rep++) {
-		bool engine_first = rep % 2 == 0; // interleave the order
-		double e = 0, r = 0;
-		if (engine_first) {
-			e = RunEngine(engine, tenants, threads, seconds);
-			r = RunRaw(app_conninfo, tenants, threads, seconds);
-		} else {
-			r = RunRaw(app_conninfo, tenants, threads, seconds);
-			e = RunEngine(engine, tenants, threads, seconds);
-		}
-		engine_tps.push_back(e);
-		raw_tps.push_back(r);
-		ratios.push_back(e / r);
+		const ArmTotals totals = RunInterleaved(engine, app_conninfo, tenants, threads, warmup, seconds,
+		                                        17u + 100u * static_cast<unsigned>(rep));
+		if (totals.engine_count == 0 || totals.raw_count == 0)
+			throw std::runtime_error("the engine arm completed no transaction in a repetition");
+		const double e = 1e6 * totals.engine_seconds / static_cast<double>(totals.engine_count);
+		const double r = 1e6 * totals.raw_seconds / static_cast<double>(totals.raw_count);
+		engine_us.push_back(e);
+		raw_us.push_back(r);
+		ratios.push_back(r / e);
 	}
-	std::printf("engine mixed workload, %d threads, %d x %.0f s interleaved:\n", threads, reps, seconds);
-	std::printf("  raw libpqxx, hand-written filter: %8.0f tx/s (median)\n", Median(raw_tps));
-	std::printf("  engine (context, pool, hygiene):  %8.0f tx/s (median)\n", Median(engine_tps));
+	std::printf("engine mixed workload, %d threads, %d x %.0f s (after %.0f s warm-up), both arms interleaved in "
+	            "every thread (the same tenants and statements):\n",
+	            threads, reps, seconds, warmup);
+	std::printf("  raw libpqxx, hand-written filter: %8.1f us per transaction (median)\n", Median(raw_us));
+	std::printf("  engine (context, pool, hygiene):  %8.1f us per transaction (median)\n", Median(engine_us));
 	std::printf("  throughput ratio engine/raw: %.3f (min %.3f, max %.3f)\n", Median(ratios),
 	            *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()));
 	std::printf("  round trips per one-statement transaction: engine 2 (BEGIN, enter and the statement pipelined; "
@@ -280,16 +302,17 @@ int main(int argc, char **argv) {
 	CLI::App app{"pg_tenancy engine benchmark"};
 	std::string mode = "quick", database = "tenancy_bench";
 	int enter_repeats = 1;
-	app.add_option("--mode", mode)->check(CLI::IsMember({"quick", "full", "enter"}));
+	app.add_option("--mode", mode)->check(CLI::IsMember({"quick", "full", "enter", "engine"}));
 	app.add_option("--database", database);
 	app.add_option("--enter-repeats", enter_repeats, "measure each enter() figure N times: median (min-max)")
 	    ->check(CLI::Range(1, 50));
 	CLI11_PARSE(app, argc, argv);
 	// enter: only the enter() measures, at the full run's sizes, without the
-	// engine arm (bench/run.sh --enter).
+	// engine arm (bench/run.sh --enter); engine: only the engine arm, at the
+	// full run's sizes (bench/run.sh --engine).
 	const bool full = mode != "quick";
 	const int threads = 4, reps = full ? 5 : 3;
-	const double seconds = full ? 5 : 1;
+	const double warmup = full ? 3 : 0.5, seconds = full ? 20 : 1;
 	const std::string super = "dbname=" + database;
 	const std::string app_conninfo = "dbname=" + database + " user=bench_app password=bench_app";
 
@@ -304,7 +327,8 @@ int main(int argc, char **argv) {
 			                   row[4].as<long long>(), row[5].as<long long>()});
 	}
 	if (mode != "enter")
-		RunEngineArm(tenants, app_conninfo, super, threads, reps, seconds);
-	MeasureEnter(tenants, super, app_conninfo, full, enter_repeats);
+		RunEngineArm(tenants, app_conninfo, super, threads, reps, warmup, seconds);
+	if (mode != "engine")
+		MeasureEnter(tenants, super, app_conninfo, full, enter_repeats);
 	return 0;
 }

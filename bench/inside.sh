@@ -17,7 +17,7 @@ if [ "$mode" = full ]; then
   orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4
   main_seconds=50 main_warmup=10 big_seconds=10 big_warmup=2 reference_seconds=16 reference_warmup=6
   reference_fast_weight=150 # the join arms' list and counts take 200 ms, the other scripts 0.5: about half the time each
-else # quick: a smoke test, correctness of every arm, not numbers; enter: its dataset
+else # quick: a smoke test, correctness of every arm, not numbers; enter, engine: its dataset
   orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=2 clients=2
   main_seconds=3 main_warmup=1 big_seconds=2 big_warmup=0.5 reference_seconds=2 reference_warmup=0.5
   reference_fast_weight=1 # every arm is fast on the small dataset
@@ -51,6 +51,11 @@ if [ "$mode" = enter ]; then
   echo "== tenancy.enter() (load: $(uptime | sed 's/.*load average/load average/'))"
   "$root/build/engine_bench" --mode enter --enter-repeats "${ENTER_REPEATS:-5}" --database "$db" | tee "$out/enter.txt"
   echo "load afterwards: $(uptime | sed 's/.*load average/load average/')" | tee -a "$out/enter.txt"
+  exit 0
+fi
+if [ "$mode" = engine ]; then
+  echo "== engine against raw libpqxx (load: $(uptime | sed 's/.*load average/load average/'))"
+  "$root/build/engine_bench" --mode engine --database "$db" | tee "$out/engine.txt"
   exit 0
 fi
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick|--full|--enter]: pg_tenancy's policies against a hand-written
+# bench/run.sh [--quick|--full|--enter|--engine]: pg_tenancy's policies against a hand-written
 # filter and the policies people write today, side by side in one run, plus the
 # engine against raw libpqxx. Builds everything, starts a throwaway cluster,
 # prints a table of time ratios to the limit (no RLS, hand-written filter) and
@@ -8,10 +8,12 @@
 # only tenancy.enter()'s server time (a small dataset, no pgbench, no engine
 # arm; ENTER_REPEATS=N, default 5, gives a median and a range): the quick loop
 # for work on enter(), which runs alongside other work on a shared machine.
+# --engine measures only the engine against raw libpqxx, on the same small
+# dataset (the full run's repetitions, about 2 minutes).
 set -euo pipefail
 mode=quick
-case "${1:-}" in --quick|"") mode=quick ;; --full) mode=full ;; --enter) mode=enter ;;
-  *) echo "usage: bench/run.sh [--quick|--full|--enter]" >&2; exit 2 ;; esac
+case "${1:-}" in --quick|"") mode=quick ;; --full) mode=full ;; --enter) mode=enter ;; --engine) mode=engine ;;
+  *) echo "usage: bench/run.sh [--quick|--full|--enter|--engine]" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
