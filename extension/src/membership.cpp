@@ -43,7 +43,7 @@ namespace {
 struct TenancyCatalog {
 	Oid memberships, memberships_by_org_user, roles, roles_pkey, users, users_pkey;
 	AttrNumber membership_org, membership_user, membership_role;
-	AttrNumber role_id, role_code, role_permissions, user_id;
+	AttrNumber role_id, role_code, role_permissions;
 	// All three tables carry the enabled change trigger, so the cache may be used
 	// (not with the library newer than the installed extension, nor with the
 	// trigger disabled: either change invalidates the relation cache).
@@ -95,26 +95,54 @@ AttrNumber Column(Relation rel, const char *name) {
 	return InvalidAttrNumber; // not reached
 }
 
-// Does `rel` fire tenancy.note_membership_change() before every statement
-// that writes it, in every session_replication_role (ENABLE ALWAYS)?
+// Is this trigger tenancy.note_membership_change(), fired before every
+// statement that writes its table, in every session_replication_role (ENABLE
+// ALWAYS)?
+bool IsChangeTrigger(char enabled, int16 type, Oid function) {
+	const int16 events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
+	if (enabled != TRIGGER_FIRES_ALWAYS || TRIGGER_FOR_ROW(type) || !TRIGGER_FOR_BEFORE(type) ||
+	    (type & events) != events)
+		return false;
+	HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
+	if (!HeapTupleIsValid(proc))
+		return false;
+	bool isnull = false;
+	Datum source = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
+	const bool found = !isnull && reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->prolang == ClanguageId &&
+	                   std::strcmp(TextDatumGetCString(source), "tenancy_note_membership_change") == 0;
+	ReleaseSysCache(proc);
+	return found;
+}
+
+// Does the open relation `rel` carry the change trigger? From its relation
+// cache entry.
 bool HasChangeTrigger(Relation rel) {
-	bool found = false;
 	const TriggerDesc *triggers = rel->trigdesc;
-	for (int i = 0; triggers != nullptr && i < triggers->numtriggers && !found; i++) {
+	for (int i = 0; triggers != nullptr && i < triggers->numtriggers; i++) {
 		const Trigger &t = triggers->triggers[i];
-		const int16 events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
-		if (t.tgenabled != TRIGGER_FIRES_ALWAYS || TRIGGER_FOR_ROW(t.tgtype) || !TRIGGER_FOR_BEFORE(t.tgtype) ||
-		    (t.tgtype & events) != events)
-			continue;
-		HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(t.tgfoid));
-		if (!HeapTupleIsValid(proc))
-			continue;
-		bool isnull = false;
-		Datum source = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
-		found = !isnull && reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->prolang == ClanguageId &&
-		        std::strcmp(TextDatumGetCString(source), "tenancy_note_membership_change") == 0;
-		ReleaseSysCache(proc);
+		if (IsChangeTrigger(t.tgenabled, t.tgtype, t.tgfoid))
+			return true;
 	}
+	return false;
+}
+
+// Does the relation `relid` carry the change trigger? From pg_trigger: for a
+// table enter() does not read (tenancy.users), whose relation cache entry a
+// new backend would build only for this (with all its columns, defaults,
+// constraints and foreign-key triggers). Its invalidations reach
+// InvalidateCatalog() all the same.
+bool HasChangeTrigger(Oid relid) {
+	Relation triggers = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData key;
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	SysScanDesc scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
+	bool found = false;
+	for (HeapTuple tuple = systable_getnext(scan); !found && HeapTupleIsValid(tuple); tuple = systable_getnext(scan)) {
+		const Form_pg_trigger t = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
+		found = IsChangeTrigger(t->tgenabled, t->tgtype, t->tgfoid);
+	}
+	systable_endscan(scan);
+	table_close(triggers, AccessShareLock);
 	return found;
 }
 
@@ -131,8 +159,8 @@ const TenancyCatalog &Catalog() {
 		c.users = TenancyRelation(schema, "users");
 		c.users_pkey = TenancyRelation(schema, "users_pkey");
 		filling = c;
-		// Each table is opened once: its columns and triggers come from the
-		// relation cache entry the look-ups need anyway.
+		// Each table the look-ups read is opened once: its columns and
+		// triggers come from the relation cache entry they need anyway.
 		Relation memberships = table_open(c.memberships, AccessShareLock);
 		c.membership_org = Column(memberships, "organization_id");
 		c.membership_user = Column(memberships, "user_id");
@@ -145,11 +173,7 @@ const TenancyCatalog &Catalog() {
 		c.role_permissions = Column(roles, "permissions");
 		change_triggers = HasChangeTrigger(roles) && change_triggers;
 		table_close(roles, AccessShareLock);
-		Relation users = table_open(c.users, AccessShareLock);
-		c.user_id = Column(users, "id");
-		change_triggers = HasChangeTrigger(users) && change_triggers;
-		table_close(users, AccessShareLock);
-		c.change_triggers = change_triggers;
+		c.change_triggers = change_triggers && HasChangeTrigger(c.users);
 		if (seen == catalog_invalidations) {
 			catalog = c;
 			catalog_valid = true;
@@ -270,11 +294,16 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 
 bool UserExists(const std::uint8_t user[16]) {
 	const TenancyCatalog &c = Catalog();
+	// Looked up here, not in Catalog(): only a token without an organization
+	// needs it, and a new backend's first enter() need not pay for it.
+	const AttrNumber user_id = get_attnum(c.users, "id");
+	if (user_id == InvalidAttrNumber)
+		elog(ERROR, "pg_tenancy: column id of tenancy.users is missing");
 	pg_uuid_t user_key;
 	std::memcpy(user_key.data, user, UUID_LEN);
 	bool found = false;
 	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-	const AttrNumber columns[1] = {c.user_id};
+	const AttrNumber columns[1] = {user_id};
 	const pg_uuid_t *keys[1] = {&user_key};
 	FetchUnique(c.users, c.users_pkey, snapshot, columns, keys, 1,
 	            [&](TupleDesc, HeapTuple tuple) { found = tuple != nullptr; });
