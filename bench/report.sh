@@ -6,7 +6,8 @@
 # fast as the base and 2.00 twice as slow. Two measures:
 #   client: mean time per transaction from pgbench's per-transaction log, the
 #           client's view (round trips included);
-#   server: the arm's statements' mean execution time (pg_stat_statements).
+#   server: the arm's statements' mean planning and execution time
+#           (pg_stat_statements, track_planning on).
 # Each cell is the median over the repetitions and the spread (min-max). The
 # membership-join arms come from the reference run, count_big from its own
 # run, everything else from the main run (bench/inside.sh).
@@ -66,7 +67,7 @@ END {
   m = split("limit natural tenancy guc guc_wrapped supabase naive", as, " ")
   print "measure,query,arm,base,median,min,max" > (dir "/ratios.csv")
   table("client", "time ratio to the limit, client time per transaction (pgbench per-transaction log, round trips included): median (min-max)")
-  table("server", "time ratio to the limit, server time per transaction (pg_stat_statements): median (min-max)")
+  table("server", "time ratio to the limit, server time per transaction (pg_stat_statements, planning and execution): median (min-max)")
 
   split("client server", measures, " ")
   for (k2 = 1; k2 <= 2; k2++) {
@@ -113,7 +114,7 @@ if command -v gnuplot >/dev/null; then
       END { for (i = 1; i <= n; i++) { q = order[i]; printf "%s %s %s %s %s %s %s %s\n", q, v[q",limit"], v[q",natural"],
             v[q",tenancy"], v[q",guc"], v[q",guc_wrapped"], v[q",supabase"], v[q",naive"] } }' "$dir/ratios.csv" >"$dat"
     png="$dir/ratios.png" title="Client time per transaction (pgbench's log)"
-    [ "$measure" = server ] && png="$dir/ratios-server.png" title="Server time per transaction (pg_stat_statements)"
+    [ "$measure" = server ] && png="$dir/ratios-server.png" title="Server time per transaction (pg_stat_statements: planning and execution)"
     gnuplot <<GP
 set terminal pngcairo size 1100,520 font ",10" noenhanced
 set output "$png"

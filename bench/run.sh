@@ -31,6 +31,7 @@ if [ -z "${TENANCY_INSIDE_CLUSTER:-}" ]; then
   exec pg_virtualenv -t -o shared_preload_libraries=pg_tenancy,pg_stat_statements \
     -o "tenancy.keyring_file=$work/server.keyring" -o "shared_buffers=$shared_buffers" \
     -o max_wal_size=4GB -o checkpoint_timeout=30min -o synchronous_commit=off -o jit=off \
+    -o pg_stat_statements.track_planning=on \
     bash "$0" "--$mode"
 fi
 
