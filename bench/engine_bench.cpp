@@ -215,7 +215,8 @@ void RunEngineArm(const std::vector<Tenant> &tenants, const std::string &app_con
 		const ArmTotals totals = RunInterleaved(engine, app_conninfo, tenants, threads, warmup, seconds,
 		                                        17u + 100u * static_cast<unsigned>(rep));
 		if (totals.engine_count == 0 || totals.raw_count == 0)
-			throw std::runtime_error("the engine arm completed no transaction in a repetition");
+			throw std::runtime_error(std::string("the ") + (totals.engine_count == 0 ? "engine" : "raw libpqxx") +
+			                         " side completed no transaction in a repetition");
 		const double e = 1e6 * totals.engine_seconds / static_cast<double>(totals.engine_count);
 		const double r = 1e6 * totals.raw_seconds / static_cast<double>(totals.raw_count);
 		engine_us.push_back(e);

@@ -29,6 +29,7 @@ queries=(point list count_big count_small update insert mixed)
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -r)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "postgres: $(psql -XAtc 'SELECT version()' postgres)"
+  echo "huge pages: ${TENANCY_BENCH_HUGE_PAGES:-off (the default; bench/run.sh --huge-pages reserves them)}"
   echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2, $reps repetitions of three runs (main ${main_seconds} s, count_big ${big_seconds} s, reference ${reference_seconds} s), arms interleaved within each run; client time from pgbench's per-transaction log and server time (planning and execution) from pg_stat_statements, after a warm-up of ${main_warmup}/${big_warmup}/${reference_warmup} s)"
 } | tee "$out/machine.txt"
 

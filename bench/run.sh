@@ -9,11 +9,16 @@
 # arm; ENTER_REPEATS=N, default 5, gives a median and a range): the quick loop
 # for work on enter(), which runs alongside other work on a shared machine.
 # --engine measures only the engine against raw libpqxx, on the same small
-# dataset (the full run's repetitions, about 2 minutes).
+# dataset (the full run's repetitions, about 2 minutes). --huge-pages (as root)
+# reserves huge pages for the run's shared memory and starts the server with
+# huge_pages=on, as PostgreSQL advises for large shared_buffers.
 set -euo pipefail
-mode=quick
-case "${1:-}" in --quick|"") mode=quick ;; --full) mode=full ;; --enter) mode=enter ;; --engine) mode=engine ;;
-  *) echo "usage: bench/run.sh [--quick|--full|--enter|--engine]" >&2; exit 2 ;; esac
+mode=quick huge_pages=0
+for arg in "$@"; do
+  case "$arg" in --quick) mode=quick ;; --full) mode=full ;; --enter) mode=enter ;; --engine) mode=engine ;;
+    --huge-pages) huge_pages=1 ;;
+    *) echo "usage: bench/run.sh [--quick|--full|--enter|--engine] [--huge-pages]" >&2; exit 2 ;; esac
+done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
@@ -22,17 +27,37 @@ if [ -z "${TENANCY_INSIDE_CLUSTER:-}" ]; then
   make -s -j"$(nproc)" >/dev/null && make -s install >/dev/null
   cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" --target tenancy engine_bench >/dev/null
   work=$(mktemp -d /tmp/pg_tenancy_bench.XXXXXX); chmod 755 "$work"
-  trap 'rm -rf "$work"' EXIT
+  cleanup() { rm -rf "$work"; }
+  trap cleanup EXIT
   build/tenancy keygen --alg HS256 --kid bench-hs --keyring "$work/app.keyring" --server-keyring "$work/server.keyring" >/dev/null
   build/tenancy keygen --alg EdDSA --kid bench-ed --keyring "$work/app.keyring" --server-keyring "$work/server.keyring" >/dev/null
   chown postgres: "$work/server.keyring"
   export TENANCY_CLI="$root/build/tenancy" TENANCY_KEYRING="$work/app.keyring" TENANCY_WORK="$work" TENANCY_INSIDE_CLUSTER=1
-  shared_buffers=$([ "$mode" = full ] && echo 3GB || echo 256MB)
-  exec pg_virtualenv -t -o shared_preload_libraries=pg_tenancy,pg_stat_statements \
-    -o "tenancy.keyring_file=$work/server.keyring" -o "shared_buffers=$shared_buffers" \
+  shared_buffers_mb=$([ "$mode" = full ] && echo 3072 || echo 256)
+  huge_option=()
+  if [ "$huge_pages" -eq 1 ]; then
+    # PostgreSQL's advice for large shared_buffers: shared memory in 2 MB pages,
+    # so a new backend does not fault its pages in 4 kB at a time. Reserved for
+    # this run only; the previous reservation comes back at exit.
+    previous_pages=$(cat /proc/sys/vm/nr_hugepages)
+    wanted_pages=$(( shared_buffers_mb * 115 / 100 / 2 + 64 ))
+    cleanup() { rm -rf "$work"; echo "$previous_pages" > /proc/sys/vm/nr_hugepages; }
+    echo "$wanted_pages" > /proc/sys/vm/nr_hugepages
+    got_pages=$(cat /proc/sys/vm/nr_hugepages)
+    if [ "$got_pages" -lt "$wanted_pages" ]; then
+      echo "bench/run.sh: could reserve only $got_pages of $wanted_pages huge pages of 2 MB; free memory, or run without --huge-pages" >&2
+      exit 1
+    fi
+    huge_option=(-o huge_pages=on)
+    export TENANCY_BENCH_HUGE_PAGES="on ($wanted_pages pages of 2 MB reserved)"
+  fi
+  # Not exec: the trap must run when the cluster is gone.
+  pg_virtualenv -t -o shared_preload_libraries=pg_tenancy,pg_stat_statements \
+    -o "tenancy.keyring_file=$work/server.keyring" -o "shared_buffers=${shared_buffers_mb}MB" \
     -o max_wal_size=4GB -o checkpoint_timeout=30min -o synchronous_commit=off -o jit=off \
-    -o pg_stat_statements.track_planning=on \
+    -o pg_stat_statements.track_planning=on "${huge_option[@]}" \
     bash "$0" "--$mode"
+  exit $?
 fi
 
 exec bash bench/inside.sh "$mode"

@@ -295,10 +295,10 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 bool UserExists(const std::uint8_t user[16]) {
 	const TenancyCatalog &c = Catalog();
 	// Looked up here, not in Catalog(): only a token without an organization
-	// needs it, and a new backend's first enter() need not pay for it.
-	const AttrNumber user_id = get_attnum(c.users, "id");
-	if (user_id == InvalidAttrNumber)
-		elog(ERROR, "pg_tenancy: column id of tenancy.users is missing");
+	// needs it, and a new backend's first enter() need not build this relation
+	// cache entry. Locked first, so the column number read is current.
+	Relation users = table_open(c.users, AccessShareLock);
+	const AttrNumber user_id = Column(users, "id");
 	pg_uuid_t user_key;
 	std::memcpy(user_key.data, user, UUID_LEN);
 	bool found = false;
@@ -308,6 +308,7 @@ bool UserExists(const std::uint8_t user[16]) {
 	FetchUnique(c.users, c.users_pkey, snapshot, columns, keys, 1,
 	            [&](TupleDesc, HeapTuple tuple) { found = tuple != nullptr; });
 	UnregisterSnapshot(snapshot);
+	table_close(users, AccessShareLock);
 	return found;
 }
 

@@ -43,9 +43,12 @@ extern "C" {
 namespace {
 
 // Set by the utility hook before a SQL PREPARE or LISTEN runs; cleared by a
-// check that listed them and found none (so the next check may skip).
+// check that listed them and found none (so the next check may skip). A LISTEN
+// takes effect only when its transaction commits, so a check inside that
+// transaction cannot clear the flag: it would see no channel yet.
 bool prepared_by_sql_possible = false;
 bool listening_possible = false;
+LocalTransactionId listen_noted_in = InvalidLocalTransactionId;
 
 struct Leftovers {
 	ArrayBuildState *state;
@@ -184,7 +187,7 @@ void CollectListenChannels(Leftovers &out) {
 		if (natts >= 1 && !nulls[0])
 			Add(out, "listening on", TextDatumGetCString(values[0]));
 	});
-	listening_possible = out.count != before;
+	listening_possible = out.count != before || listen_noted_in == MyProc->lxid;
 }
 
 // This backend's advisory locks, from its own lock lists (what pg_locks would
@@ -231,6 +234,7 @@ void NotePrepareBySql() {
 
 void NoteListen() {
 	listening_possible = true;
+	listen_noted_in = MyProc->lxid;
 }
 
 } // namespace pg_tenancy

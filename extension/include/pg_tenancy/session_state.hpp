@@ -5,8 +5,11 @@
 namespace pg_tenancy {
 
 // A SQL PREPARE or a LISTEN is about to run in this backend: until a check
-// finds none of them left, the checks must look (the hook sees every one, since
-// pg_tenancy is preloaded; a check that finds none lets the next ones skip).
+// finds none of them left, the checks must look (a check that finds none lets
+// the next ones skip). pg_tenancy is preloaded, so its ProcessUtility hook sees
+// every statement, unless a library loaded after it calls
+// standard_ProcessUtility() without the hooks before it, or C code prepares or
+// listens without a statement (the LOCK and SET checks share that limit).
 void NotePrepareBySql();
 void NoteListen();
 

@@ -67,4 +67,17 @@ LISTEN again;
 SELECT tenancy.session_leftovers() AS listening_again;
 UNLISTEN again;
 SELECT tenancy.session_leftovers() AS clean_at_last;
+-- A LISTEN takes effect at COMMIT: a check earlier in its transaction sees no
+-- channel, and must not let the checks after COMMIT skip the listing.
+BEGIN;
+LISTEN at_commit;
+SELECT tenancy.session_leftovers() AS before_commit;
+COMMIT;
+SELECT tenancy.session_leftovers() AS after_commit;
+UNLISTEN *;
+BEGIN;
+LISTEN rolled_back;
+SELECT tenancy.session_leftovers() AS before_rollback;
+ROLLBACK;
+SELECT tenancy.session_leftovers() AS after_rollback;
 RESET ROLE;
