@@ -39,13 +39,17 @@ if [ -z "${TENANCY_INSIDE_CLUSTER:-}" ]; then
     # PostgreSQL's advice for large shared_buffers: shared memory in 2 MB pages,
     # so a new backend does not fault its pages in 4 kB at a time. Reserved for
     # this run only; the previous reservation comes back at exit.
+    if [ ! -w /proc/sys/vm/nr_hugepages ]; then
+      echo "bench/run.sh: --huge-pages reserves huge pages through /proc/sys/vm/nr_hugepages, which needs root" >&2
+      exit 2
+    fi
     previous_pages=$(cat /proc/sys/vm/nr_hugepages)
-    wanted_pages=$(( shared_buffers_mb * 115 / 100 / 2 + 64 ))
+    wanted_pages=$(( shared_buffers_mb * 115 / 100 / 2 + 64 )) # shared memory is a little more than shared_buffers
     cleanup() { rm -rf "$work"; echo "$previous_pages" > /proc/sys/vm/nr_hugepages; }
-    echo "$wanted_pages" > /proc/sys/vm/nr_hugepages
-    got_pages=$(cat /proc/sys/vm/nr_hugepages)
-    if [ "$got_pages" -lt "$wanted_pages" ]; then
-      echo "bench/run.sh: could reserve only $got_pages of $wanted_pages huge pages of 2 MB; free memory, or run without --huge-pages" >&2
+    echo $(( previous_pages + wanted_pages )) > /proc/sys/vm/nr_hugepages # on top of any reserved before
+    free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+    if [ "$free_pages" -lt "$wanted_pages" ]; then
+      echo "bench/run.sh: only $free_pages of the $wanted_pages huge pages of 2 MB it needs are free; free memory, or run without --huge-pages" >&2
       exit 1
     fi
     huge_option=(-o huge_pages=on)
