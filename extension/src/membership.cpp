@@ -32,6 +32,7 @@ extern "C" {
 
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/membership_cache.hpp"
@@ -182,19 +183,27 @@ const TenancyCatalog &Catalog() {
 	return catalog;
 }
 
-// Calls `use` with the one row of `table` whose unique index matches the uuid
-// `keys` on `columns`, or with nullptr. The tuple is only valid during the call.
+// Calls `use` with the one row of the open relation `rel` whose unique index
+// matches the uuid `keys` on `columns`, or with nullptr. The tuple is only
+// valid during the call.
 template <typename Use>
-void FetchUnique(Oid table, Oid index, Snapshot snapshot, const AttrNumber *columns, const pg_uuid_t *const *keys,
+void FetchUnique(Relation rel, Oid index, Snapshot snapshot, const AttrNumber *columns, const pg_uuid_t *const *keys,
                  int nkeys, Use &&use) {
 	ScanKeyData scan_keys[2];
 	for (int i = 0; i < nkeys; i++) // systable scans take heap attribute numbers
 		ScanKeyInit(&scan_keys[i], columns[i], BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(keys[i]));
-	Relation rel = table_open(table, AccessShareLock);
 	SysScanDesc scan = systable_beginscan(rel, index, true, snapshot, nkeys, scan_keys);
 	HeapTuple tuple = systable_getnext(scan);
 	use(RelationGetDescr(rel), HeapTupleIsValid(tuple) ? tuple : nullptr);
 	systable_endscan(scan);
+}
+
+// The same for the table `table`, opened (and locked) for the look-up.
+template <typename Use>
+void FetchUnique(Oid table, Oid index, Snapshot snapshot, const AttrNumber *columns, const pg_uuid_t *const *keys,
+                 int nkeys, Use &&use) {
+	Relation rel = table_open(table, AccessShareLock);
+	FetchUnique(rel, index, snapshot, columns, keys, nkeys, std::forward<Use>(use));
 	table_close(rel, AccessShareLock);
 }
 
@@ -305,7 +314,7 @@ bool UserExists(const std::uint8_t user[16]) {
 	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
 	const AttrNumber columns[1] = {user_id};
 	const pg_uuid_t *keys[1] = {&user_key};
-	FetchUnique(c.users, c.users_pkey, snapshot, columns, keys, 1,
+	FetchUnique(users, c.users_pkey, snapshot, columns, keys, 1,
 	            [&](TupleDesc, HeapTuple tuple) { found = tuple != nullptr; });
 	UnregisterSnapshot(snapshot);
 	table_close(users, AccessShareLock);
