@@ -75,5 +75,5 @@ $(CURRENT_SCRIPT): $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) >$@
 
 # PGXS does not track header dependencies by default; rebuild on any header change.
-$(OBJS): $(wildcard extension/include/pg_tenancy/*.hpp token/include/pg_tenancy/token/*.hpp \
+$(OBJS): $(wildcard extension/include/pg_tenancy/*.hpp extension/src/*.hpp token/include/pg_tenancy/token/*.hpp \
                     token/src/*.hpp)

@@ -2,6 +2,8 @@
 // extension/src): exact-bytes keys, least-recently-used eviction, the byte bound.
 #include <boost/test/unit_test.hpp>
 
+#include <map>
+#include <random>
 #include <string>
 
 #include "../../extension/src/verified_token_cache.hpp"
@@ -80,6 +82,71 @@ BOOST_AUTO_TEST_CASE(remembering_twice_keeps_one_entry_and_clear_forgets_all) {
 	BOOST_TEST(cache.Find(TokenNumber(1)) == nullptr);
 	cache.Remember(TokenNumber(2), ClaimsWithJti("after"));
 	BOOST_TEST(cache.Find(TokenNumber(2))->jti == "after");
+}
+
+BOOST_AUTO_TEST_CASE(a_token_in_use_outlives_a_stream_of_tokens_used_once) {
+	// What the engine's pool looks like: a few tokens reused at every request
+	// among many used once: the hot tokens are never the ones evicted.
+	VerifiedTokenCache cache;
+	const std::string hot = TokenNumber(1000000);
+	cache.Remember(hot, ClaimsWithJti("hot"));
+	for (std::size_t i = 0; i < 5 * VerifiedTokenCache::kCapacity; i++) {
+		BOOST_TEST_REQUIRE(cache.Find(hot) != nullptr);
+		cache.Remember(TokenNumber(i), ClaimsWithJti(std::to_string(i)));
+	}
+	BOOST_TEST(cache.Find(hot)->jti == "hot");
+	BOOST_TEST(cache.Size() == VerifiedTokenCache::kCapacity);
+}
+
+BOOST_AUTO_TEST_CASE(tokens_differing_in_one_byte_are_told_apart) {
+	VerifiedTokenCache cache;
+	std::string a = TokenNumber(7), b = a, c = a;
+	a[0] = 'A';
+	b[0] = 'B';
+	c[0] = 'C';
+	cache.Remember(a, ClaimsWithJti("a"));
+	cache.Remember(b, ClaimsWithJti("b"));
+	BOOST_TEST(cache.Size() == 2u);
+	BOOST_TEST(cache.Find(a)->jti == "a");
+	BOOST_TEST(cache.Find(b)->jti == "b");
+	BOOST_TEST(cache.Find(c) == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(agrees_with_a_model_through_random_remembers_finds_and_clears) {
+	// Every answer is checked against a map of every token remembered since the
+	// last Clear(): a found token always carries its own claims, nothing
+	// cleared is ever found, and every token the cache counts can be found.
+	VerifiedTokenCache cache;
+	std::map<std::string, std::string> model; // token -> jti, a superset of the cache
+	std::mt19937 random(20261202);
+	for (int step = 0; step < 200000; step++) {
+		const std::size_t n = random() % (3 * VerifiedTokenCache::kCapacity);
+		const std::string token = TokenNumber(n, 200 + n % 7 * 600);
+		const int action = static_cast<int>(random() % 100);
+		if (action < 50) {
+			const auto *found = cache.Find(token);
+			if (found != nullptr) {
+				BOOST_TEST_REQUIRE(model.count(token) == 1u);
+				BOOST_TEST_REQUIRE(found->jti == model[token]);
+			}
+		} else if (action < 99) {
+			if (cache.Find(token) == nullptr)
+				model[token] = std::to_string(step);
+			cache.Remember(token, ClaimsWithJti(model[token]));
+			BOOST_TEST_REQUIRE(cache.Find(token) != nullptr);
+		} else {
+			cache.Clear();
+			model.clear();
+		}
+		BOOST_TEST_REQUIRE(cache.Size() <= VerifiedTokenCache::kCapacity);
+	}
+	std::size_t found = 0;
+	for (const auto &[token, jti] : model)
+		if (const auto *claims = cache.Find(token)) {
+			BOOST_TEST_REQUIRE(claims->jti == jti);
+			found++;
+		}
+	BOOST_TEST(found == cache.Size());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
