@@ -17,6 +17,8 @@ if [ "$mode" = full ]; then
   orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4
   main_seconds=50 main_warmup=10 big_seconds=10 big_warmup=2 reference_seconds=16 reference_warmup=6
   reference_fast_weight=150 # the join arms' list and counts take 200 ms, the other scripts 0.5: about half the time each
+elif [ "$mode" = context ]; then # the full run's 1,000 organizations; only bench_ctx is read
+  orgs=1000 big_orgs=2 big_rows=5000 small_rows=20 reps=1 clients=4
 else # quick: a smoke test, correctness of every arm, not numbers; enter, engine: its dataset
   orgs=50 big_orgs=2 big_rows=5000 small_rows=100 reps=2 clients=2
   main_seconds=3 main_warmup=1 big_seconds=2 big_warmup=0.5 reference_seconds=2 reference_warmup=0.5
@@ -30,7 +32,11 @@ queries=(point list count_big count_small update insert mixed)
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "postgres: $(psql -XAtc 'SELECT version()' postgres)"
   echo "huge pages: ${TENANCY_BENCH_HUGE_PAGES:-off (the default; bench/run.sh --huge-pages reserves them)}"
-  echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2, $reps repetitions of three runs (main ${main_seconds} s, count_big ${big_seconds} s, reference ${reference_seconds} s), arms interleaved within each run; client time from pgbench's per-transaction log and server time (planning and execution) from pg_stat_statements, after a warm-up of ${main_warmup}/${big_warmup}/${reference_warmup} s)"
+  if [ "$mode" = context ]; then
+    echo "mode: context ($orgs organizations; bench/context_cost.sh: six context statements interleaved in one pgbench -M prepared run at 1 and at $clients clients, then the no-op and enter() alone at 1 client; ${CONTEXT_SECONDS:-30} s each after a warm-up of ${CONTEXT_WARMUP:-8} s on the same connections)"
+  else
+    echo "mode: $mode ($orgs organizations, $big_orgs with $big_rows tickets, the rest $small_rows; pgbench -M prepared -c $clients -j 2, $reps repetitions of three runs (main ${main_seconds} s, count_big ${big_seconds} s, reference ${reference_seconds} s), arms interleaved within each run; client time from pgbench's per-transaction log and server time (planning and execution) from pg_stat_statements, after a warm-up of ${main_warmup}/${big_warmup}/${reference_warmup} s)"
+  fi
 } | tee "$out/machine.txt"
 
 echo "== dataset"
@@ -52,6 +58,11 @@ if [ "$mode" = enter ]; then
   echo "== tenancy.enter() (load: $(uptime | sed 's/.*load average/load average/'))"
   "$root/build/engine_bench" --mode enter --enter-repeats "${ENTER_REPEATS:-5}" --database "$db" | tee "$out/enter.txt"
   echo "load afterwards: $(uptime | sed 's/.*load average/load average/')" | tee -a "$out/enter.txt"
+  exit 0
+fi
+if [ "$mode" = context ]; then
+  echo "== what a context statement's server time costs the client (load: $(uptime | sed 's/.*load average/load average/'))"
+  bash bench/context_cost.sh "$db" "$out"
   exit 0
 fi
 if [ "$mode" = engine ]; then

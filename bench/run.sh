@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick|--full|--enter|--engine]: pg_tenancy's policies against a hand-written
+# bench/run.sh [--quick|--full|--enter|--engine|--context]: pg_tenancy's policies against a hand-written
 # filter and the policies people write today, side by side in one run, plus the
 # engine against raw libpqxx. Builds everything, starts a throwaway cluster,
 # prints a table of time ratios to the limit (no RLS, hand-written filter) and
@@ -9,15 +9,18 @@
 # arm; ENTER_REPEATS=N, default 5, gives a median and a range): the quick loop
 # for work on enter(), which runs alongside other work on a shared machine.
 # --engine measures only the engine against raw libpqxx, on the same small
-# dataset (the full run's repetitions, about 2 minutes). --huge-pages (as root)
-# reserves huge pages for the run's shared memory and starts the server with
-# huge_pages=on, as PostgreSQL advises for large shared_buffers.
+# dataset (the full run's repetitions, about 2 minutes). --context shows what a
+# context statement's server time costs the client, with CPU-burning statements
+# as controls (bench/context_cost.sh; 1,000 organizations, about 4 minutes).
+# --huge-pages (as root) reserves huge pages for the run's shared memory and
+# starts the server with huge_pages=on, as PostgreSQL advises for large
+# shared_buffers.
 set -euo pipefail
 mode=quick huge_pages=0
 for arg in "$@"; do
-  case "$arg" in --quick) mode=quick ;; --full) mode=full ;; --enter) mode=enter ;; --engine) mode=engine ;;
+  case "$arg" in --quick) mode=quick ;; --full) mode=full ;; --enter) mode=enter ;; --engine) mode=engine ;; --context) mode=context ;;
     --huge-pages) huge_pages=1 ;;
-    *) echo "usage: bench/run.sh [--quick|--full|--enter|--engine] [--huge-pages]" >&2; exit 2 ;; esac
+    *) echo "usage: bench/run.sh [--quick|--full|--enter|--engine|--context] [--huge-pages]" >&2; exit 2 ;; esac
 done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -99,6 +99,10 @@ void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::To
 		std::free(record);
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
+	// Kept with the verified token, for its next enter() at the same membership
+	// generation (a copy: the setting takes this record).
+	if (claims.has_org && membership.current_at_generation)
+		pg_tenancy::PrepareContext(claims, membership.generation, value, record);
 	// Only a context actually set uses up the transaction's one enter().
 	pg_tenancy::MarkContextEntered();
 	// The setting copies the value; free ours even if setting it fails.
@@ -107,6 +111,29 @@ void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::To
 	PG_FINALLY();
 	{ std::free(value); }
 	PG_END_TRY();
+}
+
+// Sets the context this backend built from the same token before, if no
+// membership, role or user changed since (the generation enter() reads the
+// membership cache at, so the same membership it would read). False when
+// there is none: the caller builds it.
+bool ApplyPreparedContext(const pg_tenancy::TokenCheckResult &claims) {
+	if (!claims.has_org)
+		return false;
+	std::uint64_t generation = 0;
+	const char *value = nullptr;
+	const pg_tenancy::ContextRecord *prepared = nullptr;
+	if (!pg_tenancy::MembershipCacheGeneration(&generation) ||
+	    !pg_tenancy::FindPreparedContext(claims, generation, &value, &prepared))
+		return false;
+	// The setting takes a record of its own (PostgreSQL frees it with free()).
+	auto *record = static_cast<pg_tenancy::ContextRecord *>(std::malloc(prepared->total_bytes));
+	if (record == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	std::memcpy(record, prepared, prepared->total_bytes);
+	pg_tenancy::MarkContextEntered();
+	pg_tenancy::ApplyEnteredContext(value, record); // copies the value
+	return true;
 }
 
 } // namespace
@@ -121,7 +148,8 @@ PGT_FUNCTION(tenancy_enter) {
 	pg_tenancy::TokenCheckResult check;
 	CheckToken(token, &check);
 
-	ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check);
+	if (!ApplyPreparedContext(check))
+		ApplyContext(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), check);
 	pg_tenancy::ForwardEnteredContext(pg_tenancy::active_context);
 	PG_RETURN_VOID();
 }

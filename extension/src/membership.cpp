@@ -246,16 +246,15 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 	// The generation is read before the look-up's snapshot is taken (see
 	// membership_generation.cpp), and the result is kept only if the relations
 	// did not change meanwhile.
-	// A cache hit opens no relation, so nothing else would process the
-	// invalidations committed since the transaction began: a change trigger
-	// disabled meanwhile must turn the cache off before it is consulted.
-	AcceptInvalidationMessages();
+	std::uint64_t generation = 0;
+	const bool cacheable = MembershipCacheGeneration(&generation);
 	const TenancyCatalog &c = Catalog();
 	const uint64 invalidations_before = catalog_invalidations;
-	std::uint64_t generation = 0;
-	const bool cacheable = c.change_triggers && MembershipGenerationForCache(&generation);
-	if (cacheable && FindCachedMembership(user, org, generation, info))
+	if (cacheable && FindCachedMembership(user, org, generation, info)) {
+		info->current_at_generation = true;
+		info->generation = generation;
 		return;
+	}
 	pg_uuid_t org_key, user_key, role_key;
 	std::memcpy(org_key.data, org, UUID_LEN);
 	std::memcpy(user_key.data, user, UUID_LEN);
@@ -297,8 +296,19 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 		});
 	}
 	UnregisterSnapshot(snapshot);
-	if (cacheable && invalidations_before == catalog_invalidations)
+	if (cacheable && invalidations_before == catalog_invalidations) {
 		RememberMembership(user, org, generation, *info);
+		info->current_at_generation = true;
+		info->generation = generation;
+	}
+}
+
+bool MembershipCacheGeneration(std::uint64_t *generation) {
+	// A cache hit opens no relation, so nothing else would process the
+	// invalidations committed since the transaction began: a change trigger
+	// disabled meanwhile must turn the cache off before it is consulted.
+	AcceptInvalidationMessages();
+	return Catalog().change_triggers && MembershipGenerationForCache(generation);
 }
 
 bool UserExists(const std::uint8_t user[16]) {

@@ -123,12 +123,14 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 		std::string_view token_bytes(token_text, len);
 		token::VerifyOptions verify{options.now, options.leeway, options.max_lifetime};
 		VerifiedTokenCache &verified_tokens = Cache().verified;
-		if (const token::ContextClaims *claims = verified_tokens.Find(token_bytes)) {
-			token::TokenError error = token::CheckContextTimes(*claims, verify);
+		if (VerifiedTokenCache::Entry *cached = verified_tokens.Find(token_bytes)) {
+			token::TokenError error = token::CheckContextTimes(cached->claims, verify);
 			result->reason = token::TokenErrorReason(error);
 			if (error != token::TokenError::None)
 				return;
-			CopyClaims(*claims, result);
+			CopyClaims(cached->claims, result);
+			result->cached_token = cached;
+			result->cache_stamp = verified_tokens.Stamp();
 			result->status = TokenCheckStatus::Valid;
 			return;
 		}
@@ -139,13 +141,44 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 		CopyClaims(verified.claims, result);
 		result->status = TokenCheckStatus::Valid;
 		try {
-			verified_tokens.Remember(token_bytes, verified.claims);
+			// Not handed out: a context is prepared only for a token used again
+			// (the engine's), not for every one-off token.
+			(void)verified_tokens.Remember(token_bytes, verified.claims);
 		} catch (...) {
 			// Out of memory for the cache: the token is still valid.
 		}
 	} catch (...) {
 		result->status = TokenCheckStatus::Invalid;
 	}
+}
+
+namespace {
+
+// The entry CheckContextToken() left in `check`, if the cache has not changed since.
+VerifiedTokenCache::Entry *CheckedEntry(const TokenCheckResult &check) noexcept {
+	if (check.status != TokenCheckStatus::Valid || check.cached_token == nullptr ||
+	    check.cache_stamp != Cache().verified.Stamp())
+		return nullptr;
+	return static_cast<VerifiedTokenCache::Entry *>(const_cast<void *>(check.cached_token));
+}
+
+} // namespace
+
+bool FindPreparedContext(const TokenCheckResult &check, std::uint64_t generation, const char **value,
+                         const ContextRecord **record) noexcept {
+	const VerifiedTokenCache::Entry *entry = CheckedEntry(check);
+	if (entry == nullptr || !entry->prepared.valid || entry->prepared.generation != generation)
+		return false;
+	*value = entry->prepared.value.c_str();
+	*record = reinterpret_cast<const ContextRecord *>(entry->prepared.record.data());
+	return true;
+}
+
+void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, const char *value,
+                    const ContextRecord *record) noexcept {
+	if (VerifiedTokenCache::Entry *entry = CheckedEntry(check))
+		(void)Cache().verified.Prepare(entry, generation, value,
+		                               std::string_view(reinterpret_cast<const char *>(record), record->total_bytes));
 }
 
 void WarmUpTokenChecks(const char *keyring_file) noexcept {
@@ -183,8 +216,8 @@ void WarmUpTokenChecks(const char *keyring_file) noexcept {
 				cache.Remember(minted, verified.claims);
 			}
 		}
-		if (const token::ContextClaims *cached = cache.Find(minted))
-			(void)token::CheckContextTimes(*cached, verify);
+		if (const VerifiedTokenCache::Entry *cached = cache.Find(minted))
+			(void)token::CheckContextTimes(cached->claims, verify);
 	} catch (...) {
 		// Only an optimisation.
 	}

@@ -10,24 +10,26 @@ bool VerifiedTokenCache::ConstantTimeEqual::operator()(std::string_view a, std::
 	return token::ConstantTimeEqual(a, b);
 }
 
-const token::ContextClaims *VerifiedTokenCache::Find(std::string_view token) noexcept {
+VerifiedTokenCache::Entry *VerifiedTokenCache::Find(std::string_view token) noexcept {
 	try {
 		auto it = index_.find(token);
 		if (it == index_.end())
 			return nullptr;
 		entries_.splice(entries_.begin(), entries_, it->second);
-		return &it->second->claims;
+		return &*it->second;
 	} catch (...) {
 		return nullptr; // verify the signature instead
 	}
 }
 
-void VerifiedTokenCache::Remember(std::string_view token, const token::ContextClaims &claims) {
-	if (token.empty() || token.size() > kMaxTokenBytesKept || index_.count(token))
-		return;
+VerifiedTokenCache::Entry *VerifiedTokenCache::Remember(std::string_view token, const token::ContextClaims &claims) {
+	if (token.empty() || token.size() > kMaxTokenBytesKept)
+		return nullptr;
+	if (Entry *existing = Find(token))
+		return existing;
 	while (!entries_.empty() && (index_.size() >= kCapacity || token_bytes_ + token.size() > kMaxTokenBytesKept))
 		EvictLeastRecentlyUsed();
-	entries_.push_front(Entry{std::string(token), claims});
+	entries_.push_front(Entry{std::string(token), claims, {}});
 	try {
 		index_.emplace(entries_.front().token, entries_.begin());
 	} catch (...) {
@@ -35,18 +37,49 @@ void VerifiedTokenCache::Remember(std::string_view token, const token::ContextCl
 		throw;
 	}
 	token_bytes_ += token.size();
+	stamp_++;
+	return &entries_.front();
+}
+
+bool VerifiedTokenCache::Prepare(Entry *entry, std::uint64_t generation, std::string_view value,
+                                 std::string_view record) noexcept {
+	DropPrepared(*entry);
+	const std::size_t bytes = value.size() + record.size();
+	if (bytes > kMaxPreparedBytes || prepared_bytes_ + bytes > kMaxPreparedBytesKept)
+		return false;
+	try {
+		entry->prepared.value.assign(value);
+		entry->prepared.record.assign(record);
+	} catch (...) {
+		DropPrepared(*entry);
+		return false;
+	}
+	entry->prepared.generation = generation;
+	entry->prepared.valid = true;
+	prepared_bytes_ += bytes;
+	return true;
+}
+
+void VerifiedTokenCache::DropPrepared(Entry &entry) noexcept {
+	if (entry.prepared.valid)
+		prepared_bytes_ -= entry.prepared.value.size() + entry.prepared.record.size();
+	entry.prepared = PreparedContext{};
 }
 
 void VerifiedTokenCache::EvictLeastRecentlyUsed() noexcept {
+	stamp_++;
+	DropPrepared(entries_.back());
 	token_bytes_ -= entries_.back().token.size();
 	index_.erase(entries_.back().token);
 	entries_.pop_back();
 }
 
 void VerifiedTokenCache::Clear() noexcept {
+	stamp_++;
 	index_.clear();
 	entries_.clear();
 	token_bytes_ = 0;
+	prepared_bytes_ = 0;
 }
 
 } // namespace pg_tenancy

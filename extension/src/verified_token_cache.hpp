@@ -13,9 +13,16 @@
 // the nodes add about half as much again); cleared whenever the keyring is
 // reloaded, so a key removed from the keyring stops working as before. A hit
 // only skips the signature: the caller re-checks the times on every use.
+//
+// Each token can also carry the context tenancy.enter() built from it (the
+// setting's value and the record), tagged with the membership generation it
+// was read at: while that generation holds, the next enter() of the same token
+// sets the context without reading the membership or building it again
+// (about 1 kB more per token; kMaxPreparedBytesKept in all).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <list>
 #include <string>
 #include <string_view>
@@ -32,19 +39,40 @@ class VerifiedTokenCache {
 	// bound, not the count, limits a backend fed unusually long tokens.
 	static constexpr std::size_t kCapacity = 2048;
 	static constexpr std::size_t kMaxTokenBytesKept = std::size_t{1} << 20;
+	// Prepared contexts are kept while their bytes fit; a role with very many
+	// permissions makes long ones, which are then simply not kept.
+	static constexpr std::size_t kMaxPreparedBytesKept = std::size_t{4} << 20;
+	static constexpr std::size_t kMaxPreparedBytes = 16384;
 
-	// The claims `token` verified with, or nullptr.
-	const token::ContextClaims *Find(std::string_view token) noexcept;
-	// Remembers a token whose signature verified; evicts the least recently used.
-	void Remember(std::string_view token, const token::ContextClaims &claims);
-	void Clear() noexcept;
-	std::size_t Size() const noexcept { return index_.size(); }
-
-  private:
+	struct PreparedContext {
+		bool valid = false;
+		std::uint64_t generation = 0;
+		std::string value;  // the tenancy.context setting
+		std::string record; // the ContextRecord's bytes
+	};
 	struct Entry {
 		std::string token;
 		token::ContextClaims claims;
+		PreparedContext prepared;
 	};
+
+	// The entry of `token`, or nullptr. Valid while Stamp() is unchanged.
+	Entry *Find(std::string_view token) noexcept;
+	// Remembers a token whose signature verified; evicts the least recently
+	// used. Returns its entry (as Find() would), or nullptr if it is not kept.
+	Entry *Remember(std::string_view token, const token::ContextClaims &claims);
+	// Attaches a prepared context to `entry` (from Find() or Remember()),
+	// replacing any; false, with the entry left without one, if it does not fit.
+	bool Prepare(Entry *entry, std::uint64_t generation, std::string_view value, std::string_view record) noexcept;
+	void Clear() noexcept;
+	std::size_t Size() const noexcept { return index_.size(); }
+	std::size_t PreparedBytes() const noexcept { return prepared_bytes_; }
+	// Changes whenever an entry may have moved or gone (an insertion, an
+	// eviction, Clear()): a caller holding an entry checks it still applies.
+	std::uint64_t Stamp() const noexcept { return stamp_; }
+
+  private:
+	void DropPrepared(Entry &entry) noexcept;
 	struct ConstantTimeEqual {
 		bool operator()(std::string_view a, std::string_view b) const noexcept;
 	};
@@ -52,6 +80,8 @@ class VerifiedTokenCache {
 
 	std::list<Entry> entries_; // most recently used first
 	std::size_t token_bytes_ = 0;
+	std::size_t prepared_bytes_ = 0;
+	std::uint64_t stamp_ = 0;
 	// Keys view the tokens in entries_, whose nodes never move.
 	std::unordered_map<std::string_view, std::list<Entry>::iterator, std::hash<std::string_view>, ConstantTimeEqual>
 	    index_;

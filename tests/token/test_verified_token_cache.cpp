@@ -34,9 +34,9 @@ BOOST_AUTO_TEST_CASE(finds_only_the_exact_token) {
 	const std::string token = TokenNumber(1);
 	BOOST_TEST(cache.Find(token) == nullptr);
 	cache.Remember(token, ClaimsWithJti("one"));
-	const ContextClaims *found = cache.Find(token);
+	const VerifiedTokenCache::Entry *found = cache.Find(token);
 	BOOST_TEST_REQUIRE(found != nullptr);
-	BOOST_TEST(found->jti == "one");
+	BOOST_TEST(found->claims.jti == "one");
 	std::string last_byte_changed = token;
 	last_byte_changed.back() = 't';
 	BOOST_TEST(cache.Find(last_byte_changed) == nullptr);
@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(evicts_the_least_recently_used_at_capacity) {
 	BOOST_TEST(cache.Find(TokenNumber(0)) != nullptr);
 	BOOST_TEST(cache.Find(TokenNumber(1)) == nullptr); // the least recently used went
 	BOOST_TEST(cache.Find(TokenNumber(2)) != nullptr);
-	BOOST_TEST(cache.Find(TokenNumber(VerifiedTokenCache::kCapacity))->jti == "new");
+	BOOST_TEST(cache.Find(TokenNumber(VerifiedTokenCache::kCapacity))->claims.jti == "new");
 }
 
 BOOST_AUTO_TEST_CASE(keeps_at_most_its_byte_bound) {
@@ -76,12 +76,12 @@ BOOST_AUTO_TEST_CASE(remembering_twice_keeps_one_entry_and_clear_forgets_all) {
 	cache.Remember(TokenNumber(1), ClaimsWithJti("first"));
 	cache.Remember(TokenNumber(1), ClaimsWithJti("second"));
 	BOOST_TEST(cache.Size() == 1u);
-	BOOST_TEST(cache.Find(TokenNumber(1))->jti == "first");
+	BOOST_TEST(cache.Find(TokenNumber(1))->claims.jti == "first");
 	cache.Clear();
 	BOOST_TEST(cache.Size() == 0u);
 	BOOST_TEST(cache.Find(TokenNumber(1)) == nullptr);
 	cache.Remember(TokenNumber(2), ClaimsWithJti("after"));
-	BOOST_TEST(cache.Find(TokenNumber(2))->jti == "after");
+	BOOST_TEST(cache.Find(TokenNumber(2))->claims.jti == "after");
 }
 
 BOOST_AUTO_TEST_CASE(a_token_in_use_outlives_a_stream_of_tokens_used_once) {
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(a_token_in_use_outlives_a_stream_of_tokens_used_once) {
 		BOOST_TEST_REQUIRE(cache.Find(hot) != nullptr);
 		cache.Remember(TokenNumber(i), ClaimsWithJti(std::to_string(i)));
 	}
-	BOOST_TEST(cache.Find(hot)->jti == "hot");
+	BOOST_TEST(cache.Find(hot)->claims.jti == "hot");
 	BOOST_TEST(cache.Size() == VerifiedTokenCache::kCapacity);
 }
 
@@ -107,8 +107,8 @@ BOOST_AUTO_TEST_CASE(tokens_differing_in_one_byte_are_told_apart) {
 	cache.Remember(a, ClaimsWithJti("a"));
 	cache.Remember(b, ClaimsWithJti("b"));
 	BOOST_TEST(cache.Size() == 2u);
-	BOOST_TEST(cache.Find(a)->jti == "a");
-	BOOST_TEST(cache.Find(b)->jti == "b");
+	BOOST_TEST(cache.Find(a)->claims.jti == "a");
+	BOOST_TEST(cache.Find(b)->claims.jti == "b");
 	BOOST_TEST(cache.Find(c) == nullptr);
 }
 
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_model_through_random_remembers_finds_and_clea
 			const auto *found = cache.Find(token);
 			if (found != nullptr) {
 				BOOST_TEST_REQUIRE(model.count(token) == 1u);
-				BOOST_TEST_REQUIRE(found->jti == model[token]);
+				BOOST_TEST_REQUIRE(found->claims.jti == model[token]);
 			}
 		} else if (action < 99) {
 			if (cache.Find(token) == nullptr)
@@ -142,11 +142,74 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_model_through_random_remembers_finds_and_clea
 	}
 	std::size_t found = 0;
 	for (const auto &[token, jti] : model)
-		if (const auto *claims = cache.Find(token)) {
-			BOOST_TEST_REQUIRE(claims->jti == jti);
+		if (const auto *entry = cache.Find(token)) {
+			BOOST_TEST_REQUIRE(entry->claims.jti == jti);
 			found++;
 		}
 	BOOST_TEST(found == cache.Size());
+}
+
+BOOST_AUTO_TEST_CASE(a_prepared_context_stays_with_its_token_until_evicted_or_cleared) {
+	VerifiedTokenCache cache;
+	VerifiedTokenCache::Entry *entry = cache.Remember(TokenNumber(1), ClaimsWithJti("one"));
+	BOOST_TEST_REQUIRE(entry != nullptr);
+	BOOST_TEST(!entry->prepared.valid);
+	BOOST_TEST(cache.Prepare(entry, 7, "value", "record"));
+	const VerifiedTokenCache::Entry *found = cache.Find(TokenNumber(1));
+	BOOST_TEST_REQUIRE(found != nullptr);
+	BOOST_TEST(found->prepared.valid);
+	BOOST_TEST(found->prepared.generation == 7u);
+	BOOST_TEST(found->prepared.value == "value");
+	BOOST_TEST(found->prepared.record == "record");
+	BOOST_TEST(cache.PreparedBytes() == 11u);
+	// Prepared again (a new generation): replaced, counted once.
+	BOOST_TEST(cache.Prepare(cache.Find(TokenNumber(1)), 8, "value2", "record2"));
+	BOOST_TEST(cache.Find(TokenNumber(1))->prepared.generation == 8u);
+	BOOST_TEST(cache.PreparedBytes() == 13u);
+	// Remembering the same token again keeps the entry and its context.
+	BOOST_TEST(cache.Remember(TokenNumber(1), ClaimsWithJti("again"))->prepared.valid);
+	// Evicted with its token.
+	for (std::size_t i = 2; i < VerifiedTokenCache::kCapacity + 2; i++)
+		cache.Remember(TokenNumber(i), ClaimsWithJti(std::to_string(i)));
+	BOOST_TEST(cache.Find(TokenNumber(1)) == nullptr);
+	BOOST_TEST(cache.PreparedBytes() == 0u);
+	// Cleared with the cache.
+	BOOST_TEST(cache.Prepare(cache.Find(TokenNumber(5)), 1, "v", "r"));
+	cache.Clear();
+	BOOST_TEST(cache.PreparedBytes() == 0u);
+	BOOST_TEST(cache.Remember(TokenNumber(5), ClaimsWithJti("5"))->prepared.valid == false);
+}
+
+BOOST_AUTO_TEST_CASE(a_prepared_context_too_long_or_over_the_budget_is_not_kept) {
+	VerifiedTokenCache cache;
+	VerifiedTokenCache::Entry *entry = cache.Remember(TokenNumber(1), ClaimsWithJti("one"));
+	BOOST_TEST(cache.Prepare(entry, 1, "short", "record"));
+	const std::string too_long(VerifiedTokenCache::kMaxPreparedBytes, 'p');
+	BOOST_TEST(!cache.Prepare(entry, 2, too_long, "record"));
+	BOOST_TEST(!cache.Find(TokenNumber(1))->prepared.valid); // the old one is gone too
+	BOOST_TEST(cache.PreparedBytes() == 0u);
+	const std::string large(VerifiedTokenCache::kMaxPreparedBytes / 2, 'p');
+	const std::size_t fit = VerifiedTokenCache::kMaxPreparedBytesKept / large.size();
+	std::size_t kept = 0;
+	for (std::size_t i = 0; i < fit + 5; i++)
+		kept += cache.Prepare(cache.Remember(TokenNumber(100 + i), ClaimsWithJti("x")), 1, large, "") ? 1 : 0;
+	BOOST_TEST(kept == fit);
+	BOOST_TEST(cache.PreparedBytes() <= VerifiedTokenCache::kMaxPreparedBytesKept);
+}
+
+BOOST_AUTO_TEST_CASE(the_stamp_moves_whenever_an_entry_may_have_gone) {
+	VerifiedTokenCache cache;
+	const std::uint64_t empty = cache.Stamp();
+	cache.Remember(TokenNumber(1), ClaimsWithJti("one"));
+	const std::uint64_t one = cache.Stamp();
+	BOOST_TEST(one != empty);
+	cache.Find(TokenNumber(1));
+	cache.Remember(TokenNumber(1), ClaimsWithJti("one")); // already there
+	BOOST_TEST(cache.Stamp() == one);
+	cache.Prepare(cache.Find(TokenNumber(1)), 1, "v", "r");
+	BOOST_TEST(cache.Stamp() == one);
+	cache.Clear();
+	BOOST_TEST(cache.Stamp() != one);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,6 +21,12 @@ struct TokenCheckResult {
 	std::int64_t issued_at;
 	std::int64_t expires_at;
 	char jti[129]; // NUL-terminated
+	// Where the verified-token cache keeps this token (set when the token was
+	// found there, i.e. used before), and the cache's stamp then: for
+	// FindPreparedContext() and PrepareContext(), which ignore them once the
+	// cache has changed. Opaque.
+	const void *cached_token;
+	std::uint64_t cache_stamp;
 };
 
 struct TokenCheckOptions {
@@ -35,6 +41,20 @@ struct TokenCheckOptions {
 // skips the signature check; its times are checked on every call. Never throws.
 void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptions &options,
                        TokenCheckResult *result) noexcept;
+
+// The context tenancy.enter() prepared from the token `check` verified, if it
+// was prepared while the membership generation was `generation`: the setting's
+// value and the record, both owned by the cache and valid until the next call
+// into this file. Never throws.
+bool FindPreparedContext(const TokenCheckResult &check, std::uint64_t generation, const char **value,
+                         const ContextRecord **record) noexcept;
+
+// Keeps the context enter() built from the token `check` verified (value and
+// record are copied), for the next enter() of the same token at the same
+// membership generation. Does nothing for a token seen for the first time, one
+// no longer cached, or a context too long to keep. Never throws.
+void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, const char *value,
+                    const ContextRecord *record) noexcept;
 
 // For the postmaster (pg_tenancy is preloaded): initialise OpenSSL and load the
 // keyring once, so every backend starts with both. Never throws; problems are
