@@ -100,9 +100,10 @@ void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::To
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
 	// Kept with the verified token, for its next enter() at the same membership
-	// generation (a copy: the setting takes this record).
-	if (claims.has_org && membership.current_at_generation)
-		pg_tenancy::PrepareContext(claims, membership.generation, value, record);
+	// epoch (a copy: the setting takes this record).
+	if (claims.has_org && membership.current)
+		pg_tenancy::PrepareContext(claims, membership.epoch.generation, membership.epoch.catalog_invalidations, value,
+		                           record);
 	// Only a context actually set uses up the transaction's one enter().
 	pg_tenancy::MarkContextEntered();
 	// The setting copies the value; free ours even if setting it fails.
@@ -113,26 +114,30 @@ void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::To
 	PG_END_TRY();
 }
 
-// Sets the context this backend built from the same token before, if no
-// membership, role or user changed since (the generation enter() reads the
-// membership cache at, so the same membership it would read). False when
+// Sets the context this backend built from the same token before, if its
+// membership epoch still holds (no membership, role or user changed since, and
+// the tables' catalog entries were not invalidated: exactly when the
+// membership cache would still answer with the same membership). False when
 // there is none: the caller builds it.
 bool ApplyPreparedContext(const pg_tenancy::TokenCheckResult &claims) {
-	if (!claims.has_org)
+	pg_tenancy::PreparedContextView prepared;
+	if (!claims.has_org || !pg_tenancy::FindPreparedContext(claims, &prepared))
+		return false; // the common case for a token's first use: no epoch read
+	pg_tenancy::MembershipEpoch epoch;
+	if (!pg_tenancy::CurrentMembershipEpoch(&epoch))
 		return false;
-	std::uint64_t generation = 0;
-	const char *value = nullptr;
-	const pg_tenancy::ContextRecord *prepared = nullptr;
-	if (!pg_tenancy::MembershipCacheGeneration(&generation) ||
-	    !pg_tenancy::FindPreparedContext(claims, generation, &value, &prepared))
+	// Looked up again: taking in invalidations could, in principle, have run
+	// code that changed the token cache (the view would then be gone).
+	if (!pg_tenancy::FindPreparedContext(claims, &prepared) || prepared.generation != epoch.generation ||
+	    prepared.catalog_invalidations != epoch.catalog_invalidations)
 		return false;
 	// The setting takes a record of its own (PostgreSQL frees it with free()).
-	auto *record = static_cast<pg_tenancy::ContextRecord *>(std::malloc(prepared->total_bytes));
+	auto *record = static_cast<pg_tenancy::ContextRecord *>(std::malloc(prepared.record_len));
 	if (record == nullptr)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	std::memcpy(record, prepared, prepared->total_bytes);
+	std::memcpy(record, prepared.record, prepared.record_len);
 	pg_tenancy::MarkContextEntered();
-	pg_tenancy::ApplyEnteredContext(value, record); // copies the value
+	pg_tenancy::ApplyEnteredContext(prepared.value, record); // copies the value
 	return true;
 }
 

@@ -246,13 +246,13 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 	// The generation is read before the look-up's snapshot is taken (see
 	// membership_generation.cpp), and the result is kept only if the relations
 	// did not change meanwhile.
-	std::uint64_t generation = 0;
-	const bool cacheable = MembershipCacheGeneration(&generation);
+	MembershipEpoch epoch;
+	const bool cacheable = CurrentMembershipEpoch(&epoch);
 	const TenancyCatalog &c = Catalog();
-	const uint64 invalidations_before = catalog_invalidations;
-	if (cacheable && FindCachedMembership(user, org, generation, info)) {
-		info->current_at_generation = true;
-		info->generation = generation;
+	const uint64 invalidations_before = epoch.catalog_invalidations;
+	if (cacheable && FindCachedMembership(user, org, epoch.generation, info)) {
+		info->current = true;
+		info->epoch = epoch;
 		return;
 	}
 	pg_uuid_t org_key, user_key, role_key;
@@ -297,18 +297,21 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 	}
 	UnregisterSnapshot(snapshot);
 	if (cacheable && invalidations_before == catalog_invalidations) {
-		RememberMembership(user, org, generation, *info);
-		info->current_at_generation = true;
-		info->generation = generation;
+		RememberMembership(user, org, epoch.generation, *info);
+		info->current = true;
+		info->epoch = epoch;
 	}
 }
 
-bool MembershipCacheGeneration(std::uint64_t *generation) {
+bool CurrentMembershipEpoch(MembershipEpoch *epoch) {
 	// A cache hit opens no relation, so nothing else would process the
 	// invalidations committed since the transaction began: a change trigger
 	// disabled meanwhile must turn the cache off before it is consulted.
 	AcceptInvalidationMessages();
-	return Catalog().change_triggers && MembershipGenerationForCache(generation);
+	const TenancyCatalog &c = Catalog(); // may itself take in invalidations
+	epoch->catalog_invalidations = catalog_invalidations;
+	epoch->generation = 0;
+	return c.change_triggers && MembershipGenerationForCache(&epoch->generation);
 }
 
 bool UserExists(const std::uint8_t user[16]) {

@@ -164,20 +164,22 @@ VerifiedTokenCache::Entry *CheckedEntry(const TokenCheckResult &check) noexcept 
 
 } // namespace
 
-bool FindPreparedContext(const TokenCheckResult &check, std::uint64_t generation, const char **value,
-                         const ContextRecord **record) noexcept {
+bool FindPreparedContext(const TokenCheckResult &check, PreparedContextView *out) noexcept {
 	const VerifiedTokenCache::Entry *entry = CheckedEntry(check);
-	if (entry == nullptr || !entry->prepared.valid || entry->prepared.generation != generation)
+	if (entry == nullptr || !entry->prepared.valid || entry->prepared.record.size() < sizeof(ContextRecord))
 		return false;
-	*value = entry->prepared.value.c_str();
-	*record = reinterpret_cast<const ContextRecord *>(entry->prepared.record.data());
+	out->value = entry->prepared.value.c_str();
+	out->record = entry->prepared.record.data();
+	out->record_len = entry->prepared.record.size();
+	out->generation = entry->prepared.generation;
+	out->catalog_invalidations = entry->prepared.catalog_invalidations;
 	return true;
 }
 
-void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, const char *value,
-                    const ContextRecord *record) noexcept {
+void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, std::uint64_t catalog_invalidations,
+                    const char *value, const ContextRecord *record) noexcept {
 	if (VerifiedTokenCache::Entry *entry = CheckedEntry(check))
-		(void)Cache().verified.Prepare(entry, generation, value,
+		(void)Cache().verified.Prepare(entry, generation, catalog_invalidations, value,
 		                               std::string_view(reinterpret_cast<const char *>(record), record->total_bytes));
 }
 

@@ -41,8 +41,8 @@ VerifiedTokenCache::Entry *VerifiedTokenCache::Remember(std::string_view token, 
 	return &entries_.front();
 }
 
-bool VerifiedTokenCache::Prepare(Entry *entry, std::uint64_t generation, std::string_view value,
-                                 std::string_view record) noexcept {
+bool VerifiedTokenCache::Prepare(Entry *entry, std::uint64_t generation, std::uint64_t catalog_invalidations,
+                                 std::string_view value, std::string_view record) noexcept {
 	DropPrepared(*entry);
 	const std::size_t bytes = value.size() + record.size();
 	if (bytes > kMaxPreparedBytes || prepared_bytes_ + bytes > kMaxPreparedBytesKept)
@@ -55,6 +55,7 @@ bool VerifiedTokenCache::Prepare(Entry *entry, std::uint64_t generation, std::st
 		return false;
 	}
 	entry->prepared.generation = generation;
+	entry->prepared.catalog_invalidations = catalog_invalidations;
 	entry->prepared.valid = true;
 	prepared_bytes_ += bytes;
 	return true;

@@ -15,10 +15,10 @@
 // only skips the signature: the caller re-checks the times on every use.
 //
 // Each token can also carry the context tenancy.enter() built from it (the
-// setting's value and the record), tagged with the membership generation it
-// was read at: while that generation holds, the next enter() of the same token
-// sets the context without reading the membership or building it again
-// (about 1 kB more per token; kMaxPreparedBytesKept in all).
+// setting's value and the record), tagged with the membership epoch it was
+// read at (membership.hpp): while that epoch holds, the next enter() of the
+// same token sets the context without reading the membership or building it
+// again (about 1 kB more per token; kMaxPreparedBytesKept in all).
 #pragma once
 
 #include <cstddef>
@@ -46,9 +46,10 @@ class VerifiedTokenCache {
 
 	struct PreparedContext {
 		bool valid = false;
-		std::uint64_t generation = 0;
-		std::string value;  // the tenancy.context setting
-		std::string record; // the ContextRecord's bytes
+		std::uint64_t generation = 0;            // the membership epoch it was built at
+		std::uint64_t catalog_invalidations = 0; // likewise
+		std::string value;                       // the tenancy.context setting
+		std::string record;                      // the ContextRecord's bytes
 	};
 	struct Entry {
 		std::string token;
@@ -63,7 +64,8 @@ class VerifiedTokenCache {
 	Entry *Remember(std::string_view token, const token::ContextClaims &claims);
 	// Attaches a prepared context to `entry` (from Find() or Remember()),
 	// replacing any; false, with the entry left without one, if it does not fit.
-	bool Prepare(Entry *entry, std::uint64_t generation, std::string_view value, std::string_view record) noexcept;
+	bool Prepare(Entry *entry, std::uint64_t generation, std::uint64_t catalog_invalidations, std::string_view value,
+	             std::string_view record) noexcept;
 	void Clear() noexcept;
 	std::size_t Size() const noexcept { return index_.size(); }
 	std::size_t PreparedBytes() const noexcept { return prepared_bytes_; }

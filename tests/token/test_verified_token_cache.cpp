@@ -154,16 +154,17 @@ BOOST_AUTO_TEST_CASE(a_prepared_context_stays_with_its_token_until_evicted_or_cl
 	VerifiedTokenCache::Entry *entry = cache.Remember(TokenNumber(1), ClaimsWithJti("one"));
 	BOOST_TEST_REQUIRE(entry != nullptr);
 	BOOST_TEST(!entry->prepared.valid);
-	BOOST_TEST(cache.Prepare(entry, 7, "value", "record"));
+	BOOST_TEST(cache.Prepare(entry, 7, 70, "value", "record"));
 	const VerifiedTokenCache::Entry *found = cache.Find(TokenNumber(1));
 	BOOST_TEST_REQUIRE(found != nullptr);
 	BOOST_TEST(found->prepared.valid);
 	BOOST_TEST(found->prepared.generation == 7u);
+	BOOST_TEST(found->prepared.catalog_invalidations == 70u);
 	BOOST_TEST(found->prepared.value == "value");
 	BOOST_TEST(found->prepared.record == "record");
 	BOOST_TEST(cache.PreparedBytes() == 11u);
 	// Prepared again (a new generation): replaced, counted once.
-	BOOST_TEST(cache.Prepare(cache.Find(TokenNumber(1)), 8, "value2", "record2"));
+	BOOST_TEST(cache.Prepare(cache.Find(TokenNumber(1)), 8, 80, "value2", "record2"));
 	BOOST_TEST(cache.Find(TokenNumber(1))->prepared.generation == 8u);
 	BOOST_TEST(cache.PreparedBytes() == 13u);
 	// Remembering the same token again keeps the entry and its context.
@@ -174,7 +175,7 @@ BOOST_AUTO_TEST_CASE(a_prepared_context_stays_with_its_token_until_evicted_or_cl
 	BOOST_TEST(cache.Find(TokenNumber(1)) == nullptr);
 	BOOST_TEST(cache.PreparedBytes() == 0u);
 	// Cleared with the cache.
-	BOOST_TEST(cache.Prepare(cache.Find(TokenNumber(5)), 1, "v", "r"));
+	BOOST_TEST(cache.Prepare(cache.Find(TokenNumber(5)), 1, 1, "v", "r"));
 	cache.Clear();
 	BOOST_TEST(cache.PreparedBytes() == 0u);
 	BOOST_TEST(cache.Remember(TokenNumber(5), ClaimsWithJti("5"))->prepared.valid == false);
@@ -183,16 +184,16 @@ BOOST_AUTO_TEST_CASE(a_prepared_context_stays_with_its_token_until_evicted_or_cl
 BOOST_AUTO_TEST_CASE(a_prepared_context_too_long_or_over_the_budget_is_not_kept) {
 	VerifiedTokenCache cache;
 	VerifiedTokenCache::Entry *entry = cache.Remember(TokenNumber(1), ClaimsWithJti("one"));
-	BOOST_TEST(cache.Prepare(entry, 1, "short", "record"));
+	BOOST_TEST(cache.Prepare(entry, 1, 1, "short", "record"));
 	const std::string too_long(VerifiedTokenCache::kMaxPreparedBytes, 'p');
-	BOOST_TEST(!cache.Prepare(entry, 2, too_long, "record"));
+	BOOST_TEST(!cache.Prepare(entry, 2, 1, too_long, "record"));
 	BOOST_TEST(!cache.Find(TokenNumber(1))->prepared.valid); // the old one is gone too
 	BOOST_TEST(cache.PreparedBytes() == 0u);
 	const std::string large(VerifiedTokenCache::kMaxPreparedBytes / 2, 'p');
 	const std::size_t fit = VerifiedTokenCache::kMaxPreparedBytesKept / large.size();
 	std::size_t kept = 0;
 	for (std::size_t i = 0; i < fit + 5; i++)
-		kept += cache.Prepare(cache.Remember(TokenNumber(100 + i), ClaimsWithJti("x")), 1, large, "") ? 1 : 0;
+		kept += cache.Prepare(cache.Remember(TokenNumber(100 + i), ClaimsWithJti("x")), 1, 1, large, "") ? 1 : 0;
 	BOOST_TEST(kept == fit);
 	BOOST_TEST(cache.PreparedBytes() <= VerifiedTokenCache::kMaxPreparedBytesKept);
 }
@@ -206,7 +207,7 @@ BOOST_AUTO_TEST_CASE(the_stamp_moves_whenever_an_entry_may_have_gone) {
 	cache.Find(TokenNumber(1));
 	cache.Remember(TokenNumber(1), ClaimsWithJti("one")); // already there
 	BOOST_TEST(cache.Stamp() == one);
-	cache.Prepare(cache.Find(TokenNumber(1)), 1, "v", "r");
+	cache.Prepare(cache.Find(TokenNumber(1)), 1, 1, "v", "r");
 	BOOST_TEST(cache.Stamp() == one);
 	cache.Clear();
 	BOOST_TEST(cache.Stamp() != one);

@@ -6,6 +6,17 @@
 
 namespace pg_tenancy {
 
+// When a membership read earlier is still current: the shared generation, which
+// every committed change to memberships, roles or users moves, and this
+// backend's count of catalog invalidations of those tables and their indexes
+// (a change trigger disabled or enabled, a table rewritten or recreated: none
+// of which moves the generation, and each of which empties the membership
+// cache).
+struct MembershipEpoch {
+	std::uint64_t generation;
+	std::uint64_t catalog_invalidations;
+};
+
 struct MembershipInfo {
 	bool found;
 	std::uint8_t role[16];
@@ -13,18 +24,20 @@ struct MembershipInfo {
 	char *permissions; // comma-separated, sorted, palloc'd in the caller's memory context
 	std::size_t permissions_len;
 	// Set when the answer came from, or went into, the membership cache: it
-	// stays current while MembershipCacheGeneration() gives this generation.
-	bool current_at_generation;
-	std::uint64_t generation;
+	// stays current while CurrentMembershipEpoch() gives the same epoch.
+	bool current;
+	MembershipEpoch epoch;
 };
 
 // Is `user` a member of `org`? Fills role and permissions (index look-ups, latest snapshot).
 void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], MembershipInfo *info);
 
-// The generation under which a membership read earlier is still current, as
+// The epoch under which a membership read earlier is still current, as
 // LookupMembership() decides it before consulting its cache (pending
-// invalidations processed first); false when no earlier read may be reused.
-bool MembershipCacheGeneration(std::uint64_t *generation);
+// invalidations taken in first). False when no earlier read may be reused: a
+// change trigger is missing or disabled, a hot standby, or this transaction
+// changed memberships, roles or users itself.
+bool CurrentMembershipEpoch(MembershipEpoch *epoch);
 
 // Is `user` a registered user?
 bool UserExists(const std::uint8_t user[16]);

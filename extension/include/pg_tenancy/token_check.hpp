@@ -42,19 +42,27 @@ struct TokenCheckOptions {
 void CheckContextToken(const char *token, std::size_t len, const TokenCheckOptions &options,
                        TokenCheckResult *result) noexcept;
 
-// The context tenancy.enter() prepared from the token `check` verified, if it
-// was prepared while the membership generation was `generation`: the setting's
-// value and the record, both owned by the cache and valid until the next call
-// into this file. Never throws.
-bool FindPreparedContext(const TokenCheckResult &check, std::uint64_t generation, const char **value,
-                         const ContextRecord **record) noexcept;
+// A context tenancy.enter() prepared from a token, owned by the cache and
+// valid until the next call into this file.
+struct PreparedContextView {
+	const char *value;  // the setting's value, NUL-terminated
+	const char *record; // record_len bytes of a ContextRecord (copy before use)
+	std::size_t record_len;
+	std::uint64_t generation; // the membership epoch it was built at
+	std::uint64_t catalog_invalidations;
+};
+
+// The context enter() prepared from the token `check` verified, if any; the
+// caller compares its epoch with the current one. Never throws.
+bool FindPreparedContext(const TokenCheckResult &check, PreparedContextView *out) noexcept;
 
 // Keeps the context enter() built from the token `check` verified (value and
-// record are copied), for the next enter() of the same token at the same
-// membership generation. Does nothing for a token seen for the first time, one
-// no longer cached, or a context too long to keep. Never throws.
-void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, const char *value,
-                    const ContextRecord *record) noexcept;
+// record are copied), with the membership epoch its membership was current at,
+// for the next enter() of the same token. Does nothing for a token seen for
+// the first time, one no longer cached, or a context too long to keep. Never
+// throws.
+void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, std::uint64_t catalog_invalidations,
+                    const char *value, const ContextRecord *record) noexcept;
 
 // For the postmaster (pg_tenancy is preloaded): initialise OpenSSL and load the
 // keyring once, so every backend starts with both. Never throws; problems are
