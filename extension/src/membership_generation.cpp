@@ -3,8 +3,9 @@
 //
 // A statement-level trigger on tenancy.memberships, tenancy.roles and
 // tenancy.users (BEFORE each INSERT, UPDATE, DELETE or TRUNCATE, enabled ALWAYS
-// so session_replication_role = replica and logical replication fire it too)
-// marks the transaction; its commit bumps the generation after the commit is
+// so session_replication_role = replica fires it too; a logical replication
+// apply worker fires no statement trigger: docs/security.md says what to do on
+// a subscriber) marks the transaction; its commit bumps the generation after the commit is
 // visible to other snapshots (XACT_EVENT_COMMIT runs after the procarray is
 // updated). A reader reads the generation before it takes its look-up snapshot.
 // So a reader that cached a row from before a commit did so under a generation

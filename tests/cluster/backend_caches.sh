@@ -4,11 +4,14 @@
 # enters 2,100 contexts of one user in 2,100 organizations (each with its own
 # role and permissions) three times over: in order (every entry is evicted
 # before its next use), in order again (all misses), then backwards (the first
-# 2,048 of that pass are hits, the last 52 misses that evict 2100..2049). Every
+# 2,048 of that pass are hits, the last 52 misses that evict 2100..2049), then
+# 1..300 once more (hits that find the context their enter() in the backward
+# pass prepared, and set it without reading the membership). Every
 # enter() must succeed and land in its own organization with its own role and
 # permissions. Then memberships are removed in another session, one
-# whose entries were evicted and one still cached, and the same backend's next
-# enter() of each is refused while a third, untouched, still enters.
+# whose entries were evicted and one still cached (with a prepared context),
+# and the same backend's next enter() of each is refused while a third,
+# untouched, still enters.
 # Called by checks.sh, in its environment (q, report, $db, $TENANCY_WORK).
 set -uo pipefail
 n=2100
@@ -44,11 +47,11 @@ enter_and_check() { # I...: psql lines that enter organization I's context and p
       "$i" "$org" "$i" "$((1 + i % 3))"
   done
 }
-# All in one session, so one backend's caches: after the backward pass,
-# organization 1's entries are the most recently used and 2100's were evicted.
+# All in one session, so one backend's caches: after the last passes,
+# organization 1's entries are among the most recently used and 2100's were evicted.
 # Another session then removes both memberships; 2 keeps its own.
 { echo "SET ROLE check_app;"
-  enter_and_check $(seq "$n") $(seq "$n") $(seq "$n" -1 1)
+  enter_and_check $(seq "$n") $(seq "$n") $(seq "$n" -1 1) $(seq 300)
   echo "\\echo PASSES_DONE"
   echo "RESET ROLE;"
   echo "\\! psql -X -qAt -d $db -c \"DELETE FROM tenancy.memberships WHERE user_id = '$carol' AND organization_id IN ('$(org_of 1)', '$(org_of "$n")')\""
@@ -61,7 +64,7 @@ enter_and_check() { # I...: psql lines that enter organization I's context and p
 out=$(q -v ON_ERROR_STOP=0 -f "$TENANCY_WORK/cache_session.sql" 2>&1)
 # Here-strings, not pipes: under pipefail, grep -q closing a pipe early would
 # fail the echo feeding it.
-passes=$(sed '/^PASSES_DONE$/q' <<<"$out") # the output of the three passes
+passes=$(sed '/^PASSES_DONE$/q' <<<"$out") # the output of the four passes
 grep -qx PASSES_DONE <<<"$passes" && ! grep -q 'wrong context\|ERROR' <<<"$passes"
 report caches_exact_past_capacity $? "$(grep 'wrong context\|ERROR' <<<"$passes" | head -3)"
 [ "$(grep -c 'not a member of the requested organization' <<<"$out")" = 2 ] &&
