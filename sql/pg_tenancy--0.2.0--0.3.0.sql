@@ -2669,25 +2669,50 @@ COMMENT ON FUNCTION tenancy.require_context() IS
 -- Every backend keeps the memberships tenancy.enter() read, valid while a
 -- shared generation is unchanged; a committed change to any of these tables
 -- moves it (extension/src/membership_generation.cpp). BEFORE, so the marking
--- precedes the change; ENABLE ALWAYS, so session_replication_role = replica and
--- logical replication fire it too. Only disabling the trigger (ALTER TABLE ...
--- DISABLE TRIGGER, by the tables' owner) would leave caches stale.
+-- precedes the change; ENABLE ALWAYS, so session_replication_role = replica
+-- fires them too. Row triggers for INSERT, UPDATE and DELETE because a logical
+-- replication apply worker fires no statement trigger for them (it does for
+-- TRUNCATE). A backend uses its cache only while all six are in place and
+-- enabled: disabling one (ALTER TABLE ... DISABLE TRIGGER, by the tables'
+-- owner) turns every cache off rather than leaving it stale.
 CREATE FUNCTION tenancy.note_membership_change() RETURNS trigger
     AS 'MODULE_PATHNAME', 'tenancy_note_membership_change'
     LANGUAGE C
     SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION tenancy.note_membership_change() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.note_membership_change() IS
-    'Statement trigger: a commit of this transaction invalidates every backend''s cached memberships';
-CREATE TRIGGER memberships_note_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    'Trigger: a commit of this transaction invalidates every backend''s cached memberships';
+CREATE TRIGGER memberships_note_change BEFORE INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy.note_membership_change();
+CREATE TRIGGER memberships_note_truncate BEFORE TRUNCATE ON tenancy.memberships
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.note_membership_change();
-CREATE TRIGGER roles_note_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.roles
+CREATE TRIGGER roles_note_change BEFORE INSERT OR UPDATE OR DELETE ON tenancy.roles
+    FOR EACH ROW EXECUTE FUNCTION tenancy.note_membership_change();
+CREATE TRIGGER roles_note_truncate BEFORE TRUNCATE ON tenancy.roles
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.note_membership_change();
-CREATE TRIGGER users_note_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.users
+CREATE TRIGGER users_note_change BEFORE INSERT OR UPDATE OR DELETE ON tenancy.users
+    FOR EACH ROW EXECUTE FUNCTION tenancy.note_membership_change();
+CREATE TRIGGER users_note_truncate BEFORE TRUNCATE ON tenancy.users
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.note_membership_change();
 ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change;
+ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_truncate;
 ALTER TABLE tenancy.roles ENABLE ALWAYS TRIGGER roles_note_change;
+ALTER TABLE tenancy.roles ENABLE ALWAYS TRIGGER roles_note_truncate;
 ALTER TABLE tenancy.users ENABLE ALWAYS TRIGGER users_note_change;
+ALTER TABLE tenancy.users ENABLE ALWAYS TRIGGER users_note_truncate;
+
+-- What this backend's caches behind enter() hold and how they served it.
+CREATE FUNCTION tenancy.backend_cache_stats(
+        OUT cache text, OUT enabled boolean, OUT entries bigint, OUT capacity bigint, OUT hits bigint,
+        OUT misses bigint, OUT evictions bigint, OUT bytes bigint, OUT byte_limit bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'tenancy_backend_cache_stats'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.backend_cache_stats() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.backend_cache_stats() IS
+    'This backend''s caches behind tenancy.enter() (membership, verified_token, prepared_context): whether each may '
+    'answer now, what it holds, its hits, misses and evictions since the backend started';
 
 -- Issue 15, item 3: tables protected with permissions get the per-command
 -- guards, so an upgraded database ends as a fresh one would: every protected

@@ -28,7 +28,7 @@ cd "$root"
 # server for all), then local_suites_last.
 local_suites_first=(format token identity)
 server_suites=(engine regress isolation cluster security cli bearer walkthrough tickets node python package)
-local_suites_last=(versions not_preloaded standby citus fuzz sanitize soak bench)
+local_suites_last=(versions not_preloaded standby subscriber citus fuzz sanitize soak bench)
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 list_suites() {
@@ -53,6 +53,8 @@ package               the installed CMake package and pkg-config file
 versions              version numbers, released scripts, SQL source sizes (no server)
 not_preloaded         CREATE EXTENSION on a server without the library (own server)
 standby               tenant reads on a pg_basebackup hot standby (tests/cluster/standby.sh; own servers)
+subscriber            membership changes through logical replication reach a subscriber's caches
+                      (tests/cluster/subscriber.sh; own servers)
 citus                 a Citus coordinator and two workers (tests/citus/run.sh; own servers);
                       skipped when Citus is not installed
 fuzz[:SECONDS]        every libFuzzer target for SECONDS (default 15) each (tests/fuzz)
@@ -212,6 +214,12 @@ suite_standby() {
   echo "== hot standby (tests/cluster/standby.sh)"
   RESULTS="$results" bash tests/cluster/standby.sh || grep -q '^not ok standby:' "$results" ||
     echo "not ok standby:run (ended early; see above)" | tee -a "$results"
+}
+
+suite_subscriber() {
+  echo "== logical replication subscriber (tests/cluster/subscriber.sh)"
+  RESULTS="$results" bash tests/cluster/subscriber.sh || grep -q '^not ok subscriber:' "$results" ||
+    echo "not ok subscriber:run (ended early; see above)" | tee -a "$results"
 }
 
 # A Citus coordinator and two workers of its own (tests/citus/run.sh), or one

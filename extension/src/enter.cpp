@@ -120,16 +120,19 @@ void ApplyContext(const char *token, std::size_t token_len, const pg_tenancy::To
 // membership cache would still answer with the same membership). False when
 // there is none: the caller builds it.
 bool ApplyPreparedContext(const pg_tenancy::TokenCheckResult &claims) {
+	if (!claims.has_org || claims.cached_token == nullptr)
+		return false; // a token's first use: no epoch read
 	pg_tenancy::PreparedContextView prepared;
-	if (!claims.has_org || !pg_tenancy::FindPreparedContext(claims, &prepared))
-		return false; // the common case for a token's first use: no epoch read
 	pg_tenancy::MembershipEpoch epoch;
-	if (!pg_tenancy::CurrentMembershipEpoch(&epoch))
-		return false;
-	// Looked up again: taking in invalidations could, in principle, have run
-	// code that changed the token cache (the view would then be gone).
-	if (!pg_tenancy::FindPreparedContext(claims, &prepared) || prepared.generation != epoch.generation ||
-	    prepared.catalog_invalidations != epoch.catalog_invalidations)
+	// FindPreparedContext() again after the epoch: taking in invalidations
+	// could, in principle, have run code that changed the token cache (the
+	// view would then be gone).
+	const bool current =
+	    pg_tenancy::FindPreparedContext(claims, &prepared) && pg_tenancy::CurrentMembershipEpoch(&epoch) &&
+	    pg_tenancy::FindPreparedContext(claims, &prepared) && prepared.generation == epoch.generation &&
+	    prepared.catalog_invalidations == epoch.catalog_invalidations;
+	pg_tenancy::NotePreparedContextUse(current);
+	if (!current)
 		return false;
 	// The setting takes a record of its own (PostgreSQL frees it with free()).
 	auto *record = static_cast<pg_tenancy::ContextRecord *>(std::malloc(prepared.record_len));

@@ -45,8 +45,8 @@ struct TenancyCatalog {
 	Oid memberships, memberships_by_org_user, roles, roles_pkey, users, users_pkey;
 	AttrNumber membership_org, membership_user, membership_role;
 	AttrNumber role_id, role_code, role_permissions;
-	// All three tables carry the enabled change trigger, so the cache may be used
-	// (not with the library newer than the installed extension, nor with the
+	// All three tables carry the enabled change triggers, so the cache may be
+	// used (not with the library newer than the installed extension, nor with a
 	// trigger disabled: either change invalidates the relation cache).
 	bool change_triggers;
 };
@@ -96,55 +96,74 @@ AttrNumber Column(Relation rel, const char *name) {
 	return InvalidAttrNumber; // not reached
 }
 
-// Is this trigger tenancy.note_membership_change(), fired before every
-// statement that writes its table, in every session_replication_role (ENABLE
-// ALWAYS)?
-bool IsChangeTrigger(char enabled, int16 type, Oid function) {
-	const int16 events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
-	if (enabled != TRIGGER_FIRES_ALWAYS || TRIGGER_FOR_ROW(type) || !TRIGGER_FOR_BEFORE(type) ||
-	    (type & events) != events)
-		return false;
-	HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
-	if (!HeapTupleIsValid(proc))
-		return false;
-	bool isnull = false;
-	Datum source = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
-	const bool found = !isnull && reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->prolang == ClanguageId &&
-	                   std::strcmp(TextDatumGetCString(source), "tenancy_note_membership_change") == 0;
-	ReleaseSysCache(proc);
-	return found;
-}
+// The change triggers a table needs before a backend may cache what it read
+// from it (sql/src/10_model.sql): tenancy.note_membership_change(), enabled
+// ALWAYS, fired BEFORE each row an INSERT, UPDATE or DELETE writes (a logical
+// replication apply worker fires row triggers only) and BEFORE each TRUNCATE.
+struct ChangeTriggers {
+	bool rows = false;
+	bool truncate = false;
 
-// Does the open relation `rel` carry the change trigger? From its relation
-// cache entry.
-bool HasChangeTrigger(Relation rel) {
-	const TriggerDesc *triggers = rel->trigdesc;
-	for (int i = 0; triggers != nullptr && i < triggers->numtriggers; i++) {
-		const Trigger &t = triggers->triggers[i];
-		if (IsChangeTrigger(t.tgenabled, t.tgtype, t.tgfoid))
-			return true;
+	bool Complete() const { return rows && truncate; }
+
+	void Note(char enabled, int16 type, Oid function) {
+		const int16 row_events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE;
+		if (enabled != TRIGGER_FIRES_ALWAYS || !TRIGGER_FOR_BEFORE(type))
+			return;
+		const bool for_rows = TRIGGER_FOR_ROW(type) && (type & row_events) == row_events;
+		const bool for_truncate = !TRIGGER_FOR_ROW(type) && TRIGGER_FOR_TRUNCATE(type);
+		if ((for_rows && !rows) || (for_truncate && !truncate)) {
+			if (IsNoteMembershipChange(function)) {
+				rows = rows || for_rows;
+				truncate = truncate || for_truncate;
+			}
+		}
 	}
-	return false;
+
+	static bool IsNoteMembershipChange(Oid function) {
+		HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
+		if (!HeapTupleIsValid(proc))
+			return false;
+		bool isnull = false;
+		Datum source = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
+		const bool found = !isnull && reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->prolang == ClanguageId &&
+		                   std::strcmp(TextDatumGetCString(source), "tenancy_note_membership_change") == 0;
+		ReleaseSysCache(proc);
+		return found;
+	}
+};
+
+// Does the open relation `rel` carry the change triggers? From its relation
+// cache entry.
+bool HasChangeTriggers(Relation rel) {
+	const TriggerDesc *triggers = rel->trigdesc;
+	ChangeTriggers found;
+	for (int i = 0; triggers != nullptr && i < triggers->numtriggers && !found.Complete(); i++) {
+		const Trigger &t = triggers->triggers[i];
+		found.Note(t.tgenabled, t.tgtype, t.tgfoid);
+	}
+	return found.Complete();
 }
 
-// Does the relation `relid` carry the change trigger? From pg_trigger: for a
+// Does the relation `relid` carry the change triggers? From pg_trigger: for a
 // table enter() does not read (tenancy.users), whose relation cache entry a
 // new backend would build only for this (with all its columns, defaults,
 // constraints and foreign-key triggers). Its invalidations reach
 // InvalidateCatalog() all the same.
-bool HasChangeTrigger(Oid relid) {
+bool HasChangeTriggers(Oid relid) {
 	Relation triggers = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData key;
 	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
 	SysScanDesc scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
-	bool found = false;
-	for (HeapTuple tuple = systable_getnext(scan); !found && HeapTupleIsValid(tuple); tuple = systable_getnext(scan)) {
+	ChangeTriggers found;
+	for (HeapTuple tuple = systable_getnext(scan); !found.Complete() && HeapTupleIsValid(tuple);
+	     tuple = systable_getnext(scan)) {
 		const Form_pg_trigger t = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
-		found = IsChangeTrigger(t->tgenabled, t->tgtype, t->tgfoid);
+		found.Note(t->tgenabled, t->tgtype, t->tgfoid);
 	}
 	systable_endscan(scan);
 	table_close(triggers, AccessShareLock);
-	return found;
+	return found.Complete();
 }
 
 const TenancyCatalog &Catalog() {
@@ -166,15 +185,15 @@ const TenancyCatalog &Catalog() {
 		c.membership_org = Column(memberships, "organization_id");
 		c.membership_user = Column(memberships, "user_id");
 		c.membership_role = Column(memberships, "role_id");
-		bool change_triggers = HasChangeTrigger(memberships);
+		bool change_triggers = HasChangeTriggers(memberships);
 		table_close(memberships, AccessShareLock);
 		Relation roles = table_open(c.roles, AccessShareLock);
 		c.role_id = Column(roles, "id");
 		c.role_code = Column(roles, "code");
 		c.role_permissions = Column(roles, "permissions");
-		change_triggers = HasChangeTrigger(roles) && change_triggers;
+		change_triggers = HasChangeTriggers(roles) && change_triggers;
 		table_close(roles, AccessShareLock);
-		c.change_triggers = change_triggers && HasChangeTrigger(c.users);
+		c.change_triggers = change_triggers && HasChangeTriggers(c.users);
 		if (seen == catalog_invalidations) {
 			catalog = c;
 			catalog_valid = true;

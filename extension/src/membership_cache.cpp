@@ -40,6 +40,7 @@ struct CachedMembership {
 MemoryContext cache_context = nullptr;
 HTAB *entries = nullptr;
 dlist_head lru = DLIST_STATIC_INIT(lru);
+std::int64_t hits = 0, misses = 0, evictions = 0;
 
 MembershipKey MakeKey(const std::uint8_t user[16], const std::uint8_t org[16]) {
 	MembershipKey key;
@@ -79,12 +80,16 @@ namespace pg_tenancy {
 
 bool FindCachedMembership(const std::uint8_t user[16], const std::uint8_t org[16], std::uint64_t generation,
                           MembershipInfo *info) {
-	if (entries == nullptr)
+	auto *entry = static_cast<CachedMembership *>(nullptr);
+	if (entries != nullptr) {
+		const MembershipKey key = MakeKey(user, org);
+		entry = static_cast<CachedMembership *>(hash_search(entries, &key, HASH_FIND, nullptr));
+	}
+	if (entry == nullptr || entry->generation != generation) {
+		misses++;
 		return false;
-	const MembershipKey key = MakeKey(user, org);
-	auto *entry = static_cast<CachedMembership *>(hash_search(entries, &key, HASH_FIND, nullptr));
-	if (entry == nullptr || entry->generation != generation)
-		return false;
+	}
+	hits++;
 	dlist_move_head(&lru, &entry->lru);
 	std::memset(info, 0, sizeof *info);
 	info->found = entry->found;
@@ -117,8 +122,10 @@ void RememberMembership(const std::uint8_t user[16], const std::uint8_t org[16],
 	auto *existing = static_cast<CachedMembership *>(hash_search(entries, &key, HASH_FIND, nullptr));
 	if (existing != nullptr)
 		Evict(existing);
-	else if (hash_get_num_entries(entries) >= kCapacity)
+	else if (hash_get_num_entries(entries) >= kCapacity) {
 		Evict(LeastRecentlyUsed());
+		evictions++;
+	}
 	bool present = false;
 	auto *entry = static_cast<CachedMembership *>(hash_search(entries, &key, HASH_ENTER, &present));
 	entry->generation = generation;
@@ -138,6 +145,19 @@ void ForgetCachedMemberships() {
 	cache_context = nullptr;
 	entries = nullptr;
 	dlist_init(&lru);
+}
+
+CacheStatistics MembershipCacheStatistics() {
+	CacheStatistics stats{};
+	stats.entries = entries != nullptr ? hash_get_num_entries(entries) : 0;
+	stats.capacity = kCapacity;
+	stats.hits = hits;
+	stats.misses = misses;
+	stats.evictions = evictions;
+	stats.bytes =
+	    cache_context != nullptr ? static_cast<std::int64_t>(MemoryContextMemAllocated(cache_context, true)) : 0;
+	stats.byte_limit = -1;
+	return stats;
 }
 
 } // namespace pg_tenancy

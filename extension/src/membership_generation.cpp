@@ -1,14 +1,13 @@
 // membership_generation.cpp: the shared-memory generation that validates each
 // backend's cache of memberships (membership_cache.cpp).
 //
-// A statement-level trigger on tenancy.memberships, tenancy.roles and
-// tenancy.users (BEFORE each INSERT, UPDATE, DELETE or TRUNCATE, enabled ALWAYS
-// so session_replication_role = replica fires it too; a logical replication
-// apply worker fires no statement trigger: docs/security.md says what to do on
-// a subscriber) marks the transaction; its commit bumps the generation after the commit is
-// visible to other snapshots (XACT_EVENT_COMMIT runs after the procarray is
-// updated). A reader reads the generation before it takes its look-up snapshot.
-// So a reader that cached a row from before a commit did so under a generation
+// Triggers on tenancy.memberships, tenancy.roles and tenancy.users (BEFORE
+// each row an INSERT, UPDATE or DELETE writes and BEFORE each TRUNCATE, enabled
+// ALWAYS, so session_replication_role = replica and a logical replication apply
+// worker fire them too) mark the transaction; its commit bumps the generation
+// after the commit is visible to other snapshots (XACT_EVENT_COMMIT runs after
+// the procarray is updated). A reader reads the generation before it takes its
+// look-up snapshot. So a reader that cached a row from before a commit did so under a generation
 // older than the one that commit leaves behind, and reads again next time.
 // COMMIT PREPARED bumps it unconditionally (the transaction that prepared it
 // may be in another backend). A rolled-back subtransaction still bumps: a
@@ -97,12 +96,17 @@ void BumpMembershipGeneration() {
 
 } // namespace pg_tenancy
 
-// The statement trigger on the three tables.
+// The change triggers on the three tables: BEFORE each row an INSERT, UPDATE
+// or DELETE writes, and BEFORE each TRUNCATE. A row trigger hands the row on
+// unchanged (NULL would skip it).
 PGT_FUNCTION(tenancy_note_membership_change) {
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-	    !TRIGGER_FIRED_FOR_STATEMENT(reinterpret_cast<TriggerData *>(fcinfo->context)->tg_event))
+	const auto *trigger = CALLED_AS_TRIGGER(fcinfo) ? reinterpret_cast<TriggerData *>(fcinfo->context) : nullptr;
+	if (trigger == nullptr || !TRIGGER_FIRED_BEFORE(trigger->tg_event))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-		                errmsg("tenancy.note_membership_change() must be called as a statement trigger")));
+		                errmsg("tenancy.note_membership_change() must be called as a BEFORE trigger"),
+		                errhint("It marks the transaction before the change it reports.")));
 	changed_in_this_transaction = true;
-	return PointerGetDatum(nullptr);
+	if (!TRIGGER_FIRED_FOR_ROW(trigger->tg_event))
+		return PointerGetDatum(nullptr);
+	return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple);
 }

@@ -48,6 +48,14 @@ KeyringCache &Cache() {
 	return cache;
 }
 
+// For tenancy.backend_cache_stats(): since the backend started.
+struct {
+	std::int64_t token_hits = 0;
+	std::int64_t token_misses = 0;
+	std::int64_t prepared_hits = 0;
+	std::int64_t prepared_misses = 0;
+} counters;
+
 void CopyMessage(char (&dest)[256], const std::string &message) {
 	std::strncpy(dest, message.c_str(), sizeof dest - 1);
 	dest[sizeof dest - 1] = '\0';
@@ -124,6 +132,7 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 		token::VerifyOptions verify{options.now, options.leeway, options.max_lifetime};
 		VerifiedTokenCache &verified_tokens = Cache().verified;
 		if (VerifiedTokenCache::Entry *cached = verified_tokens.Find(token_bytes)) {
+			counters.token_hits++;
 			token::TokenError error = token::CheckContextTimes(cached->claims, verify);
 			result->reason = token::TokenErrorReason(error);
 			if (error != token::TokenError::None)
@@ -134,6 +143,7 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 			result->status = TokenCheckStatus::Valid;
 			return;
 		}
+		counters.token_misses++;
 		token::VerifyResult verified = token::VerifyContextToken(token_bytes, *keyring, verify);
 		result->reason = token::TokenErrorReason(verified.error);
 		if (!verified.ok())
@@ -181,6 +191,31 @@ void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, std
 	if (VerifiedTokenCache::Entry *entry = CheckedEntry(check))
 		(void)Cache().verified.Prepare(entry, generation, catalog_invalidations, value,
 		                               std::string_view(reinterpret_cast<const char *>(record), record->total_bytes));
+}
+
+void NotePreparedContextUse(bool applied) noexcept {
+	(applied ? counters.prepared_hits : counters.prepared_misses)++;
+}
+
+void TokenCacheStatistics(CacheStatistics *tokens, CacheStatistics *prepared) noexcept {
+	const VerifiedTokenCache &cache = Cache().verified;
+	*tokens = CacheStatistics{};
+	tokens->enabled = true;
+	tokens->entries = static_cast<std::int64_t>(cache.Size());
+	tokens->capacity = static_cast<std::int64_t>(VerifiedTokenCache::kCapacity);
+	tokens->hits = counters.token_hits;
+	tokens->misses = counters.token_misses;
+	tokens->evictions = static_cast<std::int64_t>(cache.Evictions());
+	tokens->bytes = static_cast<std::int64_t>(cache.TokenBytes());
+	tokens->byte_limit = static_cast<std::int64_t>(VerifiedTokenCache::kMaxTokenBytesKept);
+	*prepared = CacheStatistics{};
+	prepared->entries = static_cast<std::int64_t>(cache.PreparedCount());
+	prepared->capacity = -1;
+	prepared->hits = counters.prepared_hits;
+	prepared->misses = counters.prepared_misses;
+	prepared->evictions = -1;
+	prepared->bytes = static_cast<std::int64_t>(cache.PreparedBytes());
+	prepared->byte_limit = static_cast<std::int64_t>(VerifiedTokenCache::kMaxPreparedBytesKept);
 }
 
 void WarmUpTokenChecks(const char *keyring_file) noexcept {

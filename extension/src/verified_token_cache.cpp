@@ -58,17 +58,21 @@ bool VerifiedTokenCache::Prepare(Entry *entry, std::uint64_t generation, std::ui
 	entry->prepared.catalog_invalidations = catalog_invalidations;
 	entry->prepared.valid = true;
 	prepared_bytes_ += bytes;
+	prepared_count_++;
 	return true;
 }
 
 void VerifiedTokenCache::DropPrepared(Entry &entry) noexcept {
-	if (entry.prepared.valid)
+	if (entry.prepared.valid) {
 		prepared_bytes_ -= entry.prepared.value.size() + entry.prepared.record.size();
+		prepared_count_--;
+	}
 	entry.prepared = PreparedContext{};
 }
 
 void VerifiedTokenCache::EvictLeastRecentlyUsed() noexcept {
 	stamp_++;
+	evictions_++;
 	DropPrepared(entries_.back());
 	token_bytes_ -= entries_.back().token.size();
 	index_.erase(entries_.back().token);
@@ -81,6 +85,7 @@ void VerifiedTokenCache::Clear() noexcept {
 	entries_.clear();
 	token_bytes_ = 0;
 	prepared_bytes_ = 0;
+	prepared_count_ = 0;
 }
 
 } // namespace pg_tenancy

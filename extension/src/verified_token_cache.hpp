@@ -68,7 +68,11 @@ class VerifiedTokenCache {
 	             std::string_view record) noexcept;
 	void Clear() noexcept;
 	std::size_t Size() const noexcept { return index_.size(); }
+	std::size_t TokenBytes() const noexcept { return token_bytes_; }
 	std::size_t PreparedBytes() const noexcept { return prepared_bytes_; }
+	std::size_t PreparedCount() const noexcept { return prepared_count_; }
+	// Entries pushed out for room (not those Clear() dropped).
+	std::uint64_t Evictions() const noexcept { return evictions_; }
 	// Changes whenever an entry may have moved or gone (an insertion, an
 	// eviction, Clear()): a caller holding an entry checks it still applies.
 	std::uint64_t Stamp() const noexcept { return stamp_; }
@@ -83,7 +87,9 @@ class VerifiedTokenCache {
 	std::list<Entry> entries_; // most recently used first
 	std::size_t token_bytes_ = 0;
 	std::size_t prepared_bytes_ = 0;
+	std::size_t prepared_count_ = 0;
 	std::uint64_t stamp_ = 0;
+	std::uint64_t evictions_ = 0;
 	// Keys view the tokens in entries_, whose nodes never move.
 	std::unordered_map<std::string_view, std::list<Entry>::iterator, std::hash<std::string_view>, ConstantTimeEqual>
 	    index_;

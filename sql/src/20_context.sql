@@ -54,3 +54,18 @@ CREATE FUNCTION tenancy.keyring_fingerprint() RETURNS text
 REVOKE ALL ON FUNCTION tenancy.keyring_fingerprint() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.keyring_fingerprint() IS
     'SHA-256 (hex) of this node''s keyring key set, to compare keyrings across nodes; NULL if it is unusable';
+
+-- What this backend's caches behind enter() hold and how they served it
+-- (extension/src/cache_statistics.cpp; docs/performance.md says what to read
+-- in it). Only the calling backend's: ask on the pooled connection itself.
+CREATE FUNCTION tenancy.backend_cache_stats(
+        OUT cache text, OUT enabled boolean, OUT entries bigint, OUT capacity bigint, OUT hits bigint,
+        OUT misses bigint, OUT evictions bigint, OUT bytes bigint, OUT byte_limit bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'tenancy_backend_cache_stats'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION tenancy.backend_cache_stats() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.backend_cache_stats() IS
+    'This backend''s caches behind tenancy.enter() (membership, verified_token, prepared_context): whether each may '
+    'answer now, what it holds, its hits, misses and evictions since the backend started';

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "pg_tenancy/cache_statistics.hpp"
 #include "pg_tenancy/membership.hpp"
 
 namespace pg_tenancy {
@@ -20,5 +21,9 @@ void RememberMembership(const std::uint8_t user[16], const std::uint8_t org[16],
 
 // Forgets everything (pg_tenancy's tables changed shape or were recreated).
 void ForgetCachedMemberships();
+
+// Its entries, memory and counts since the backend started (`enabled` is the
+// caller's to fill in).
+CacheStatistics MembershipCacheStatistics();
 
 } // namespace pg_tenancy

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pg_tenancy/cache_statistics.hpp"
 #include "pg_tenancy/context_record.hpp"
 
 namespace pg_tenancy {
@@ -63,6 +64,16 @@ bool FindPreparedContext(const TokenCheckResult &check, PreparedContextView *out
 // throws.
 void PrepareContext(const TokenCheckResult &check, std::uint64_t generation, std::uint64_t catalog_invalidations,
                     const char *value, const ContextRecord *record) noexcept;
+
+// Counts an enter() of a token the verified-token cache held (one with an
+// organization): its prepared context was set (true) or built again. Never
+// throws.
+void NotePreparedContextUse(bool applied) noexcept;
+
+// The verified-token cache's statistics and its prepared contexts' (their
+// `enabled` is the caller's to fill in: they need the membership epoch).
+// Never throws.
+void TokenCacheStatistics(CacheStatistics *tokens, CacheStatistics *prepared) noexcept;
 
 // For the postmaster (pg_tenancy is preloaded): initialise OpenSSL and load the
 // keyring once, so every backend starts with both. Never throws; problems are

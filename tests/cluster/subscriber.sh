@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# subscriber.sh: tenant contexts on a logical replication subscriber. Starts its
+# own publisher and subscriber (two clusters, so they share no memory; as the
+# postgres OS user, sockets only in a private directory, both preloading
+# pg_tenancy, wal_level = logical), loads tests/cluster/fixture.sql on both,
+# subscribes the subscriber to the publisher's tenancy.users, organizations,
+# roles and memberships (no initial copy: both start equal), and checks, as the
+# application role on the subscriber, that replicated changes take effect on the
+# next transaction of a session that has already entered (so its backend holds
+# the membership and the prepared context in its caches): a removed member is
+# refused, a role's changed permissions apply, a truncated membership table lets
+# nobody in. The apply worker fires only row triggers and TRUNCATE triggers
+# enabled ALWAYS, never INSERT, UPDATE or DELETE statement triggers.
+# Prints "ok subscriber:NAME" / "not ok subscriber:NAME" (also appended to
+# $RESULTS); exits non-zero on a failure. Needs build/tenancy (TENANCY_CLI).
+# TENANCY_SUBSCRIBER_PORT names the publisher's port (default 5561; the
+# subscriber takes the next one), only the socket file's name.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cli=${TENANCY_CLI:-$here/../../build/tenancy}
+results=${RESULTS:-/dev/null}
+publisher_port=${TENANCY_SUBSCRIBER_PORT:-5561}
+subscriber_port=$((publisher_port + 1))
+bindir=$(pg_config --bindir)
+alice=aaaaaaaa-0000-4000-8000-000000000001
+carol=cccccccc-0000-4000-8000-000000000003
+acme=0a000000-0000-4000-8000-00000000000a
+acme_member_role=1a000000-0000-4000-8000-00000000001a
+db=tenancy_subscriber
+failed=0
+
+report() { # report NAME CONDITION-EXIT-STATUS [DETAIL]
+  if [ "$2" -eq 0 ]; then echo "ok subscriber:$1" | tee -a "$results"
+  else echo "not ok subscriber:$1 ${3:-}" | tee -a "$results"; failed=1; fi
+}
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+dir=$(mktemp -d /tmp/pg_tenancy_subscriber.XXXXXX)
+chmod 755 "$dir"
+stop_servers() {
+  local node
+  for node in subscriber publisher; do
+    [ -f "$dir/$node/postmaster.pid" ] && as_postgres "$bindir/pg_ctl" stop -D "$dir/$node" -m immediate >/dev/null 2>&1
+  done
+  rm -rf "$dir"
+}
+trap stop_servers EXIT
+trap 'exit 130' INT TERM
+
+"$cli" keygen --alg HS256 --kid subscriber-hs --keyring "$dir/app.keyring" --server-keyring "$dir/server.keyring" >/dev/null ||
+  { report keys 1 "tenancy keygen failed ($cli)"; exit 1; }
+install -o postgres -m 600 "$dir/server.keyring" "$dir/subscriber.keyring"
+install -o postgres -m 600 "$dir/server.keyring" "$dir/publisher.keyring"
+chown postgres: "$dir"
+mint() { "$cli" token mint --keyring "$dir/app.keyring" --ttl 600 "$@"; }
+
+start() { # start NODE PORT
+  as_postgres "$bindir/initdb" --no-sync -D "$dir/$1" -U postgres --auth=trust >"$dir/$1.initdb.log" 2>&1 &&
+    as_postgres "$bindir/pg_ctl" start -w -t 60 -D "$dir/$1" -l "$dir/$1.log" \
+      -o "-c port=$2 -c listen_addresses='' -c unix_socket_directories=$dir -c shared_preload_libraries=pg_tenancy -c tenancy.keyring_file=$dir/$1.keyring -c wal_level=logical -c fsync=off" \
+      >/dev/null || { cat "$dir/$1.initdb.log" "$dir/$1.log" 2>/dev/null; return 1; }
+}
+start publisher "$publisher_port" && start subscriber "$subscriber_port"
+report servers_started $?
+[ $failed -eq 0 ] || exit 1
+
+on() { psql -X -qAt -v ON_ERROR_STOP=1 -h "$dir" -p "$1" -U postgres -d "$db" "${@:2}"; }
+publisher() { on "$publisher_port" "$@"; }
+subscriber() { on "$subscriber_port" "$@"; }
+
+for port in "$publisher_port" "$subscriber_port"; do
+  createdb -h "$dir" -p "$port" -U postgres "$db" && on "$port" -f "$here/fixture.sql" >/dev/null &&
+    on "$port" -c "ALTER ROLE check_app LOGIN" -c "GRANT EXECUTE ON FUNCTION tenancy.backend_cache_stats() TO check_app" ||
+    { report fixtures 1; exit 1; }
+done
+publisher -c "CREATE PUBLICATION tenancy_model FOR TABLE tenancy.users, tenancy.organizations, tenancy.roles, tenancy.memberships" &&
+  subscriber -c "CREATE SUBSCRIPTION tenancy_model CONNECTION 'host=$dir port=$publisher_port dbname=$db user=postgres' PUBLICATION tenancy_model WITH (copy_data = false)"
+report subscription_created $?
+
+# wait_until CONDITION: polls the subscriber (as postgres) until it holds.
+wait_until() {
+  for _ in $(seq 300); do
+    [ "$(subscriber -c "SELECT $1" 2>/dev/null)" = t ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Carol joins Acme on the publisher; the membership's id is the publisher's,
+# so its removal replicates by primary key.
+publisher -c "INSERT INTO tenancy.users (id, code, email) VALUES ('$carol', 'carol', 'carol@acme.example')" \
+  -c "INSERT INTO tenancy.memberships (organization_id, user_id, role_id) VALUES ('$acme', '$carol', '$acme_member_role')"
+wait_until "EXISTS (SELECT FROM tenancy.memberships WHERE user_id = '$carol')"
+report membership_replicated $?
+
+tok_alice=$(mint --user "$alice" --org "$acme")
+tok_carol=$(mint --user "$carol" --org "$acme")
+
+# One application session on the subscriber, fed through a pipe so it stays open
+# across the publisher's changes. Each step's tenant transaction prints a
+# labelled line only if enter() succeeded (a refused enter() aborts it).
+mkfifo "$dir/session.in"
+psql -X -qAt -v VERBOSITY=verbose -h "$dir" -p "$subscriber_port" -U check_app -d "$db" \
+  <"$dir/session.in" >"$dir/session.out" 2>&1 &
+session=$!
+exec 3>"$dir/session.in"
+step=0
+# in_session TOKEN LABEL QUERY: one tenant transaction in the session, waited for.
+in_session() {
+  step=$((step + 1))
+  (printf '%s\n' "BEGIN;" "SELECT tenancy.enter('$1');" "SELECT '$2:' || ($3);" "COMMIT;" \
+    "\\! touch $dir/step$step" >&3)
+  for _ in $(seq 300); do [ -e "$dir/step$step" ] && return 0; sleep 0.1; done
+  return 1
+}
+seen() { grep -qx "$1" "$dir/session.out"; }
+
+# Three times each, so the backend holds the membership and, from the second
+# enter(), the token's prepared context.
+for i in 1 2 3; do
+  in_session "$tok_carol" "carol_before_$i" "SELECT count(*) FROM tickets"
+  in_session "$tok_alice" "alice_before_$i" "SELECT tenancy.has_permission('tickets.read')"
+done
+seen carol_before_3:2 && seen alice_before_3:true; report members_enter_on_subscriber $? "$(cat "$dir/session.out")"
+# ...from its caches: on, and answering (else the checks below prove nothing).
+cache_stats() { # cache_stats LABEL
+  step=$((step + 1))
+  (printf '%s\n' "SELECT '$1:' || string_agg(cache || '=' || enabled || '/' || (hits > 0), ',' ORDER BY cache) FROM tenancy.backend_cache_stats();" \
+    "\\! touch $dir/step$step" >&3)
+  for _ in $(seq 300); do [ -e "$dir/step$step" ] && return 0; sleep 0.1; done
+  return 1
+}
+cache_stats stats_before
+seen "stats_before:membership=true/true,prepared_context=true/true,verified_token=true/true"
+report caches_on_and_used $? "$(grep stats_before "$dir/session.out")"
+
+# Carol is removed on the publisher: refused on the subscriber's next transaction.
+publisher -c "DELETE FROM tenancy.memberships WHERE user_id = '$carol'" &&
+  wait_until "NOT EXISTS (SELECT FROM tenancy.memberships WHERE user_id = '$carol')"
+report removal_replicated $?
+in_session "$tok_carol" carol_after_removal "SELECT count(*) FROM tickets"
+! seen 'carol_after_removal:.*' && grep -q "ERROR:  42T01" "$dir/session.out"
+report removed_member_refused_same_session $? "$(cat "$dir/session.out")"
+
+# Acme's member role loses its permissions on the publisher: alice's next
+# transaction on the subscriber has none.
+publisher -c "UPDATE tenancy.roles SET permissions = '[]' WHERE id = '$acme_member_role'" &&
+  wait_until "(SELECT permissions = '[]' FROM tenancy.roles WHERE id = '$acme_member_role')"
+report role_change_replicated $?
+in_session "$tok_alice" alice_after_role_change "SELECT tenancy.has_permission('tickets.read')"
+seen alice_after_role_change:false; report changed_permissions_apply_same_session $? "$(cat "$dir/session.out")"
+
+# TRUNCATE replicates too (its statement trigger fires in the apply worker).
+publisher -c "TRUNCATE tenancy.memberships" && wait_until "NOT EXISTS (SELECT FROM tenancy.memberships)"
+report truncate_replicated $?
+in_session "$tok_alice" alice_after_truncate "SELECT count(*) FROM tickets"
+! seen 'alice_after_truncate:.*' && [ "$(grep -c "ERROR:  42T01" "$dir/session.out")" -ge 2 ]
+report truncated_memberships_refused_same_session $? "$(cat "$dir/session.out")"
+
+# The caches stay on: the changes above were taken in, not worked around.
+cache_stats stats_after
+seen "stats_after:membership=true/true,prepared_context=true/true,verified_token=true/true"
+report caches_still_on $? "$(grep stats_after "$dir/session.out")"
+exec 3>&-
+wait $session
+
+# A new session agrees (its backend had no cache to keep).
+out=$(psql -X -qAt -v VERBOSITY=verbose -h "$dir" -p "$subscriber_port" -U check_app -d "$db" \
+  -c "BEGIN" -c "SELECT tenancy.enter('$tok_alice')" -c "COMMIT" 2>&1)
+echo "$out" | grep -q "ERROR:  42T01"; report truncated_memberships_refused_new_session $? "$out"
+
+if [ $failed -ne 0 ]; then
+  echo "--- session"; cat "$dir/session.out"
+  echo "--- publisher log"; tail -20 "$dir/publisher.log"
+  echo "--- subscriber log"; tail -20 "$dir/subscriber.log"
+fi
+exit $failed
