@@ -135,6 +135,8 @@ void CheckContextToken(const char *token_text, std::size_t len, const TokenCheck
 			counters.token_hits++;
 			token::TokenError error = token::CheckContextTimes(cached->claims, verify);
 			result->reason = token::TokenErrorReason(error);
+			if (error == token::TokenError::Expired)
+				verified_tokens.Forget(cached); // its bytes and prepared context, for live tokens
 			if (error != token::TokenError::None)
 				return;
 			CopyClaims(cached->claims, result);

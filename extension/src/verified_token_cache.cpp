@@ -79,6 +79,18 @@ void VerifiedTokenCache::EvictLeastRecentlyUsed() noexcept {
 	entries_.pop_back();
 }
 
+void VerifiedTokenCache::Forget(Entry *entry) noexcept {
+	auto found = index_.find(entry->token);
+	if (found == index_.end() || &*found->second != entry)
+		return;
+	const auto node = found->second;
+	stamp_++;
+	DropPrepared(*node);
+	token_bytes_ -= node->token.size();
+	index_.erase(found);
+	entries_.erase(node);
+}
+
 void VerifiedTokenCache::Clear() noexcept {
 	stamp_++;
 	index_.clear();

@@ -66,6 +66,9 @@ class VerifiedTokenCache {
 	// replacing any; false, with the entry left without one, if it does not fit.
 	bool Prepare(Entry *entry, std::uint64_t generation, std::uint64_t catalog_invalidations, std::string_view value,
 	             std::string_view record) noexcept;
+	// Drops `entry` (from Find() or Remember()) and its prepared context: for
+	// a token that has expired, which no later call can accept.
+	void Forget(Entry *entry) noexcept;
 	void Clear() noexcept;
 	std::size_t Size() const noexcept { return index_.size(); }
 	std::size_t TokenBytes() const noexcept { return token_bytes_; }

@@ -96,12 +96,17 @@ out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_cached
 cat "$TENANCY_WORK/server.keyring.orig" >"$TENANCY_SERVER_KEYRING"
 echo "$out" | grep -q "^2$" && echo "$out" | grep -q "key id is not in the keyring"
 report rotation_removed_key_refused_for_a_token_verified_before $? "$out"
-# ... and a remembered token still expires (its times are checked at every use).
+# ... and a remembered token still expires (its times are checked at every use),
+# and is then dropped from the backend's cache (refused again after that).
 tok_short=$(mint --user "$alice" --org "$acme" --ttl 1)
 skew=$(q -c "SHOW tenancy.clock_skew" | tr -dc 0-9)
-out=$(q -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_short')" -c "SELECT count(*) FROM tickets" \
-  -c "COMMIT" -c "SELECT pg_sleep($skew + 2.5)" -c "BEGIN" -c "SELECT tenancy.enter('$tok_short')" 2>&1 | sed '/^$/d')
-echo "$out" | grep -q "^2$" && echo "$out" | grep -q "Token has expired"
+out=$(q -v ON_ERROR_STOP=0 -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_short')" \
+  -c "SELECT count(*) FROM tickets" -c "COMMIT" -c "SELECT pg_sleep($skew + 2.5)" -c "BEGIN" \
+  -c "SELECT tenancy.enter('$tok_short')" -c "ROLLBACK" \
+  -c "BEGIN" -c "SELECT tenancy.enter('$tok_short')" -c "ROLLBACK" -c "RESET ROLE" \
+  -c "SELECT 'tokens_cached:' || entries FROM tenancy.backend_cache_stats() WHERE cache = 'verified_token'" 2>&1 |
+  sed '/^$/d')
+echo "$out" | grep -q "^2$" && [ "$(echo "$out" | grep -c "Token has expired")" = 2 ] && echo "$out" | grep -qx "tokens_cached:0"
 report expired_token_refused_after_it_was_verified $? "$out"
 
 # 6. A keyring others can read is refused, with a hint and no key material.

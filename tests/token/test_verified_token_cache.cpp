@@ -112,6 +112,34 @@ BOOST_AUTO_TEST_CASE(tokens_differing_in_one_byte_are_told_apart) {
 	BOOST_TEST(cache.Find(c) == nullptr);
 }
 
+BOOST_AUTO_TEST_CASE(forgetting_a_token_frees_its_bytes_and_prepared_context_only) {
+	VerifiedTokenCache cache;
+	auto *first = cache.Remember(TokenNumber(1), ClaimsWithJti("one"));
+	auto *second = cache.Remember(TokenNumber(2), ClaimsWithJti("two"));
+	BOOST_TEST_REQUIRE((first != nullptr && second != nullptr));
+	BOOST_TEST(cache.Prepare(first, 7, 3, "value-one", std::string(200, 'r')));
+	BOOST_TEST(cache.Prepare(second, 7, 3, "value-two", std::string(100, 'r')));
+	const std::uint64_t stamp = cache.Stamp();
+	cache.Forget(first);
+	BOOST_TEST(cache.Stamp() != stamp);
+	BOOST_TEST(cache.Find(TokenNumber(1)) == nullptr);
+	BOOST_TEST(cache.Size() == 1u);
+	BOOST_TEST(cache.TokenBytes() == TokenNumber(2).size());
+	BOOST_TEST(cache.PreparedCount() == 1u);
+	BOOST_TEST(cache.PreparedBytes() == std::string("value-two").size() + 100);
+	const auto *kept = cache.Find(TokenNumber(2));
+	BOOST_TEST_REQUIRE(kept != nullptr);
+	BOOST_TEST(kept->prepared.valid);
+	BOOST_TEST(kept->prepared.value == "value-two");
+	BOOST_TEST(cache.Evictions() == 0u); // forgotten, not pushed out for room
+	// Room it held is room again: the cache fills to capacity afterwards.
+	for (std::size_t i = 10; i < 10 + VerifiedTokenCache::kCapacity - 1; i++)
+		cache.Remember(TokenNumber(i), ClaimsWithJti("filler"));
+	BOOST_TEST(cache.Size() == VerifiedTokenCache::kCapacity);
+	BOOST_TEST(cache.Evictions() == 0u);
+	BOOST_TEST(cache.Find(TokenNumber(2)) != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(agrees_with_a_model_through_random_remembers_finds_and_clears) {
 	// Every answer is checked against a map of every token remembered since the
 	// last Clear(): a found token always carries its own claims, nothing
@@ -128,6 +156,12 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_model_through_random_remembers_finds_and_clea
 			if (found != nullptr) {
 				BOOST_TEST_REQUIRE(model.count(token) == 1u);
 				BOOST_TEST_REQUIRE(found->claims.jti == model[token]);
+			}
+		} else if (action < 52) {
+			if (auto *entry = cache.Find(token)) {
+				cache.Forget(entry);
+				model.erase(token);
+				BOOST_TEST_REQUIRE(cache.Find(token) == nullptr);
 			}
 		} else if (action < 99) {
 			if (cache.Find(token) == nullptr)
