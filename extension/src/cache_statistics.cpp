@@ -38,7 +38,11 @@ void PutRow(ReturnSetInfo *rsinfo, const char *cache, const pg_tenancy::CacheSta
 } // namespace
 
 PGT_FUNCTION(tenancy_backend_cache_stats) {
+#if PG_VERSION_NUM >= 150001
 	InitMaterializedSRF(fcinfo, 0);
+#else
+	SetSingleFuncCall(fcinfo, 0); // its name in 15.0
+#endif
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	pg_tenancy::MembershipEpoch epoch;
 	const bool memberships_current = pg_tenancy::CurrentMembershipEpoch(&epoch);

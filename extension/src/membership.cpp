@@ -99,16 +99,18 @@ AttrNumber Column(Relation rel, const char *name) {
 // The change triggers a table needs before a backend may cache what it read
 // from it (sql/src/10_model.sql): tenancy.note_membership_change(), enabled
 // ALWAYS, fired BEFORE each row an INSERT, UPDATE or DELETE writes (a logical
-// replication apply worker fires row triggers only) and BEFORE each TRUNCATE.
+// replication apply worker fires row triggers only) and BEFORE each TRUNCATE,
+// with no WHEN condition and no UPDATE OF column list (either would let some
+// changes by).
 struct ChangeTriggers {
 	bool rows = false;
 	bool truncate = false;
 
 	bool Complete() const { return rows && truncate; }
 
-	void Note(char enabled, int16 type, Oid function) {
+	void Note(char enabled, int16 type, Oid function, bool conditional) {
 		const int16 row_events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE;
-		if (enabled != TRIGGER_FIRES_ALWAYS || !TRIGGER_FOR_BEFORE(type))
+		if (enabled != TRIGGER_FIRES_ALWAYS || !TRIGGER_FOR_BEFORE(type) || conditional)
 			return;
 		const bool for_rows = TRIGGER_FOR_ROW(type) && (type & row_events) == row_events;
 		const bool for_truncate = !TRIGGER_FOR_ROW(type) && TRIGGER_FOR_TRUNCATE(type);
@@ -140,7 +142,7 @@ bool HasChangeTriggers(Relation rel) {
 	ChangeTriggers found;
 	for (int i = 0; triggers != nullptr && i < triggers->numtriggers && !found.Complete(); i++) {
 		const Trigger &t = triggers->triggers[i];
-		found.Note(t.tgenabled, t.tgtype, t.tgfoid);
+		found.Note(t.tgenabled, t.tgtype, t.tgfoid, t.tgqual != nullptr || t.tgnattr > 0);
 	}
 	return found.Complete();
 }
@@ -159,7 +161,8 @@ bool HasChangeTriggers(Oid relid) {
 	for (HeapTuple tuple = systable_getnext(scan); !found.Complete() && HeapTupleIsValid(tuple);
 	     tuple = systable_getnext(scan)) {
 		const Form_pg_trigger t = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
-		found.Note(t->tgenabled, t->tgtype, t->tgfoid);
+		found.Note(t->tgenabled, t->tgtype, t->tgfoid,
+		           !heap_attisnull(tuple, Anum_pg_trigger_tgqual, nullptr) || t->tgattr.dim1 > 0);
 	}
 	systable_endscan(scan);
 	table_close(triggers, AccessShareLock);

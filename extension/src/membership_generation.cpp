@@ -16,10 +16,13 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/xlog.h"
+#include "catalog/pg_subscription.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
+#include "replication/logicalworker.h"
+#include "replication/worker_internal.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -59,6 +62,17 @@ void StartupShmem() {
 	shared = state;
 }
 
+// A logical replication apply worker commits a replicated COMMIT PREPARED with
+// FinishPreparedTransaction() in a transaction of its own, past the utility
+// hook that bumps for COMMIT PREPARED, and the changes it carried were marked,
+// then forgotten, at PREPARE. So the worker of a two-phase subscription bumps
+// at every commit: an extra read for each transaction it applies, never a
+// stale one.
+bool AppliesTwoPhaseTransactions() {
+	return IsLogicalWorker() && MySubscription != nullptr &&
+	       MySubscription->twophasestate == LOGICALREP_TWOPHASE_STATE_ENABLED;
+}
+
 } // namespace
 
 namespace pg_tenancy {
@@ -80,7 +94,7 @@ bool MembershipGenerationForCache(std::uint64_t *generation) {
 }
 
 void MembershipChangesCommitted() {
-	if (changed_in_this_transaction)
+	if (changed_in_this_transaction || AppliesTwoPhaseTransactions())
 		BumpMembershipGeneration();
 	changed_in_this_transaction = false;
 }
