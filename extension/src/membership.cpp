@@ -49,6 +49,11 @@ struct TenancyCatalog {
 	// used (not with the library newer than the installed extension, nor with a
 	// trigger disabled: either change invalidates the relation cache).
 	bool change_triggers;
+	// The syscache hash values of the functions those triggers call: replacing
+	// one (CREATE OR REPLACE FUNCTION) invalidates no relation, only these.
+	static constexpr int kMaxTriggerFunctions = 8;
+	uint32 function_hashes[kMaxTriggerFunctions];
+	int function_count;
 };
 
 TenancyCatalog catalog;
@@ -63,6 +68,29 @@ uint64 catalog_invalidations = 0;
 bool IsRelationOf(const TenancyCatalog &c, Oid relid) {
 	return relid == c.memberships || relid == c.memberships_by_org_user || relid == c.roles || relid == c.roles_pkey ||
 	       relid == c.users || relid == c.users_pkey;
+}
+
+bool IsFunctionOf(const TenancyCatalog &c, uint32 hash) {
+	for (int i = 0; i < c.function_count; i++)
+		if (c.function_hashes[i] == hash)
+			return true;
+	return false;
+}
+
+void InvalidateTriggerFunction(Datum, int, uint32 hash) {
+	if (hash == 0 || IsFunctionOf(catalog, hash) || (!catalog_valid && IsFunctionOf(filling, hash))) {
+		catalog_valid = false;
+		catalog_invalidations++;
+		pg_tenancy::ForgetCachedMemberships();
+	}
+}
+
+// Catalog() is about to rely on `function`: from now on, a change to it
+// invalidates what it fills in.
+void WatchTriggerFunction(Oid function) {
+	const uint32 hash = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(function));
+	if (!IsFunctionOf(filling, hash) && filling.function_count < TenancyCatalog::kMaxTriggerFunctions)
+		filling.function_hashes[filling.function_count++] = hash;
 }
 
 void InvalidateCatalog(Datum, Oid relid) {
@@ -115,6 +143,7 @@ struct ChangeTriggers {
 		const bool for_rows = TRIGGER_FOR_ROW(type) && (type & row_events) == row_events;
 		const bool for_truncate = !TRIGGER_FOR_ROW(type) && TRIGGER_FOR_TRUNCATE(type);
 		if ((for_rows && !rows) || (for_truncate && !truncate)) {
+			WatchTriggerFunction(function);
 			if (IsNoteMembershipChange(function)) {
 				rows = rows || for_rows;
 				truncate = truncate || for_truncate;
@@ -173,7 +202,7 @@ const TenancyCatalog &Catalog() {
 	while (!catalog_valid) {
 		CHECK_FOR_INTERRUPTS(); // retried only while these tables keep changing
 		uint64 seen = catalog_invalidations;
-		TenancyCatalog c;
+		TenancyCatalog c{};
 		Oid schema = get_namespace_oid("tenancy", true);
 		c.memberships = TenancyRelation(schema, "memberships");
 		c.memberships_by_org_user = TenancyRelation(schema, "memberships_one_per_user");
@@ -197,6 +226,8 @@ const TenancyCatalog &Catalog() {
 		change_triggers = HasChangeTriggers(roles) && change_triggers;
 		table_close(roles, AccessShareLock);
 		c.change_triggers = change_triggers && HasChangeTriggers(c.users);
+		c.function_count = filling.function_count;
+		std::memcpy(c.function_hashes, filling.function_hashes, sizeof c.function_hashes);
 		if (seen == catalog_invalidations) {
 			catalog = c;
 			catalog_valid = true;
@@ -261,6 +292,7 @@ namespace pg_tenancy {
 
 void RegisterMembershipInvalidation() {
 	CacheRegisterRelcacheCallback(InvalidateCatalog, (Datum)0);
+	CacheRegisterSyscacheCallback(PROCOID, InvalidateTriggerFunction, (Datum)0);
 }
 
 void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], MembershipInfo *info) {

@@ -77,6 +77,19 @@ CREATE TRIGGER memberships_note_change BEFORE INSERT OR UPDATE OR DELETE ON tena
 ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change;
 SET ROLE tenancy_app;
 SELECT cache, enabled FROM tenancy.backend_cache_stats() WHERE cache = 'membership';
+-- Replacing the trigger function (CREATE OR REPLACE FUNCTION invalidates no
+-- table, only the function) turns the cache off at once; the original, on.
+RESET ROLE;
+CREATE OR REPLACE FUNCTION tenancy.note_membership_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$ BEGIN RETURN NULL; END $$;
+SET ROLE tenancy_app;
+SELECT cache, enabled FROM tenancy.backend_cache_stats() WHERE cache = 'membership';
+RESET ROLE;
+CREATE OR REPLACE FUNCTION tenancy.note_membership_change() RETURNS trigger
+    AS '$libdir/pg_tenancy', 'tenancy_note_membership_change'
+    LANGUAGE C SET search_path = pg_catalog, pg_temp;
+SET ROLE tenancy_app;
+SELECT cache, enabled FROM tenancy.backend_cache_stats() WHERE cache = 'membership';
 -- On again: the next enter() reads the membership once more (the tables'
 -- invalidations emptied the cache), then answers from it.
 BEGIN; SELECT tenancy.enter(:'tok_a'); COMMIT;
