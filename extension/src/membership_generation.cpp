@@ -7,8 +7,9 @@
 // worker fire them too) mark the transaction; its commit bumps the generation
 // after the commit is visible to other snapshots (XACT_EVENT_COMMIT runs after
 // the procarray is updated). A reader reads the generation before it takes its
-// look-up snapshot. So a reader that cached a row from before a commit did so under a generation
-// older than the one that commit leaves behind, and reads again next time.
+// look-up snapshot. So a reader that cached a row from before a commit did so
+// under a generation older than the one that commit leaves behind, and reads
+// again next time.
 // COMMIT PREPARED bumps it unconditionally (the transaction that prepared it
 // may be in another backend). A rolled-back subtransaction still bumps: a
 // harmless extra read.
