@@ -11,12 +11,10 @@
 # port (default 5551; the standby takes the next one): only the socket file's
 # name, in the private directory, so it cannot clash with another server.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cli=${TENANCY_CLI:-$here/../../build/tenancy}
-results=${RESULTS:-/dev/null}
+SUITE=standby
+source "$(dirname "${BASH_SOURCE[0]}")/own_servers.sh"
 primary_port=${TENANCY_STANDBY_PORT:-5551}
 standby_port=$((primary_port + 1))
-bindir=$(pg_config --bindir)
 alice=aaaaaaaa-0000-4000-8000-000000000001
 bob=bbbbbbbb-0000-4000-8000-000000000002
 carol=cccccccc-0000-4000-8000-000000000003
@@ -24,25 +22,6 @@ olga=dddddddd-0000-4000-8000-000000000004
 acme=0a000000-0000-4000-8000-00000000000a
 globex=0b000000-0000-4000-8000-00000000000b
 db=tenancy_standby
-failed=0
-
-report() { # report NAME CONDITION-EXIT-STATUS [DETAIL]
-  if [ "$2" -eq 0 ]; then echo "ok standby:$1" | tee -a "$results"
-  else echo "not ok standby:$1 ${3:-}" | tee -a "$results"; failed=1; fi
-}
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-dir=$(mktemp -d /tmp/pg_tenancy_standby.XXXXXX)
-chmod 755 "$dir"
-stop_servers() {
-  local node
-  for node in standby primary; do
-    [ -f "$dir/$node/postmaster.pid" ] && as_postgres "$bindir/pg_ctl" stop -D "$dir/$node" -m immediate >/dev/null 2>&1
-  done
-  rm -rf "$dir"
-}
-trap stop_servers EXIT
-trap 'exit 130' INT TERM
 
 # Keys: the application signs, each node verifies with its own copy (mode 0600).
 "$cli" keygen --alg HS256 --kid standby-hs --keyring "$dir/app.keyring" --server-keyring "$dir/server.keyring" >/dev/null &&
@@ -55,15 +34,8 @@ chown postgres: "$dir"
 # Ten minutes: the tokens must outlive a slow run (the default is 60 s).
 mint() { "$cli" token mint --keyring "$dir/app.keyring" --ttl 600 "$@"; }
 
-# start NODE PORT: settings on the command line, so the standby's copy of the
-# primary's configuration files does not carry the primary's port or keyring.
-start() {
-  as_postgres "$bindir/pg_ctl" start -w -t 60 -D "$dir/$1" -l "$dir/$1.log" \
-    -o "-c port=$2 -c listen_addresses='' -c unix_socket_directories=$dir -c shared_preload_libraries=pg_tenancy -c tenancy.keyring_file=$dir/$1.keyring -c fsync=off" \
-    >/dev/null || { cat "$dir/$1.log"; return 1; }
-}
 as_postgres "$bindir/initdb" --no-sync -D "$dir/primary" -U postgres --auth=trust >"$dir/initdb.log" 2>&1 &&
-  start primary "$primary_port"
+  start_server primary "$primary_port"
 report primary_started $? "$(cat "$dir/initdb.log")"
 [ $failed -eq 0 ] || exit 1
 
@@ -103,7 +75,7 @@ SQL
 report primary_fixture $?
 
 as_postgres "$bindir/pg_basebackup" -h "$dir" -p "$primary_port" -U postgres -D "$dir/standby" -R -X stream -c fast --no-sync \
-  >"$dir/basebackup.log" 2>&1 && chmod 700 "$dir/standby" && start standby "$standby_port"
+  >"$dir/basebackup.log" 2>&1 && chmod 700 "$dir/standby" && start_server standby "$standby_port"
 report standby_started $? "$(cat "$dir/basebackup.log")"
 [ $failed -eq 0 ] || exit 1
 out=$(psql -X -qAt -h "$dir" -p "$standby_port" -U postgres -d "$db" \

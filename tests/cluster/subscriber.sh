@@ -17,37 +17,16 @@
 # TENANCY_SUBSCRIBER_PORT names the publisher's port (default 5561; the
 # subscriber takes the next one), only the socket file's name.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cli=${TENANCY_CLI:-$here/../../build/tenancy}
-results=${RESULTS:-/dev/null}
+SUITE=subscriber
+source "$(dirname "${BASH_SOURCE[0]}")/own_servers.sh"
 publisher_port=${TENANCY_SUBSCRIBER_PORT:-5561}
 subscriber_port=$((publisher_port + 1))
-bindir=$(pg_config --bindir)
 alice=aaaaaaaa-0000-4000-8000-000000000001
 carol=cccccccc-0000-4000-8000-000000000003
 dave=dddddddd-0000-4000-8000-000000000005
 acme=0a000000-0000-4000-8000-00000000000a
 acme_member_role=1a000000-0000-4000-8000-00000000001a
 db=tenancy_subscriber
-failed=0
-
-report() { # report NAME CONDITION-EXIT-STATUS [DETAIL]
-  if [ "$2" -eq 0 ]; then echo "ok subscriber:$1" | tee -a "$results"
-  else echo "not ok subscriber:$1 ${3:-}" | tee -a "$results"; failed=1; fi
-}
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-dir=$(mktemp -d /tmp/pg_tenancy_subscriber.XXXXXX)
-chmod 755 "$dir"
-stop_servers() {
-  local node
-  for node in subscriber publisher; do
-    [ -f "$dir/$node/postmaster.pid" ] && as_postgres "$bindir/pg_ctl" stop -D "$dir/$node" -m immediate >/dev/null 2>&1
-  done
-  rm -rf "$dir"
-}
-trap stop_servers EXIT
-trap 'exit 130' INT TERM
 
 "$cli" keygen --alg HS256 --kid subscriber-hs --keyring "$dir/app.keyring" --server-keyring "$dir/server.keyring" >/dev/null ||
   { report keys 1 "tenancy keygen failed ($cli)"; exit 1; }
@@ -56,11 +35,10 @@ install -o postgres -m 600 "$dir/server.keyring" "$dir/publisher.keyring"
 chown postgres: "$dir"
 mint() { "$cli" token mint --keyring "$dir/app.keyring" --ttl 600 "$@"; }
 
-start() { # start NODE PORT
+start() { # start NODE PORT: a new cluster, ready for logical replication
   as_postgres "$bindir/initdb" --no-sync -D "$dir/$1" -U postgres --auth=trust >"$dir/$1.initdb.log" 2>&1 &&
-    as_postgres "$bindir/pg_ctl" start -w -t 60 -D "$dir/$1" -l "$dir/$1.log" \
-      -o "-c port=$2 -c listen_addresses='' -c unix_socket_directories=$dir -c shared_preload_libraries=pg_tenancy -c tenancy.keyring_file=$dir/$1.keyring -c wal_level=logical -c max_prepared_transactions=10 -c fsync=off" \
-      >/dev/null || { cat "$dir/$1.initdb.log" "$dir/$1.log" 2>/dev/null; return 1; }
+    start_server "$1" "$2" "-c wal_level=logical -c max_prepared_transactions=10" ||
+    { cat "$dir/$1.initdb.log" 2>/dev/null; return 1; }
 }
 start publisher "$publisher_port" && start subscriber "$subscriber_port"
 report servers_started $?
