@@ -88,9 +88,14 @@ void RequestMembershipGenerationShmem() {
 bool MembershipGenerationForCache(std::uint64_t *generation) {
 	if (shared == nullptr || changed_in_this_transaction || RecoveryInProgress())
 		return false;
-	// fetch_add is a full barrier: the snapshot the caller takes next cannot be
-	// older than this read.
-	*generation = pg_atomic_fetch_add_u64(&shared->generation, 0);
+	// The read, then a read barrier: the snapshot the caller takes next reads
+	// the procarray after this read. It pairs with the committer's fetch_add
+	// (a full barrier), which follows ProcArrayEndTransaction(): whoever reads
+	// the bumped generation also sees that commit. A fetch_add of 0 would order
+	// as much, but write the one cache line every backend reads here, which
+	// many cores would contend for.
+	*generation = pg_atomic_read_u64(&shared->generation);
+	pg_read_barrier();
 	return true;
 }
 
