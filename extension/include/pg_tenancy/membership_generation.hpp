@@ -9,8 +9,8 @@ namespace pg_tenancy {
 // From _PG_init (preloading only): ask for the shared counter.
 void RequestMembershipGenerationShmem();
 
-// The shared generation, read with a full memory barrier, for a look-up that
-// takes its snapshot afterwards. False when no per-backend cache may be used:
+// The shared generation, read before a read barrier, for a look-up that takes
+// its snapshot afterwards. False when no per-backend cache may be used:
 // no shared memory, a hot standby (replay runs no trigger), or this transaction
 // changed memberships, roles or users itself (its own uncommitted rows).
 bool MembershipGenerationForCache(std::uint64_t *generation);
