@@ -271,7 +271,7 @@ suite_bench() {
   # Every figure printed (never judged: timings do not fail the smoke test).
   if bash bench/run.sh --quick >"$work/bench.log" 2>&1 && grep -q "throughput ratio" bench/results-quick/engine.txt &&
     [ "$(grep -Ec "(HS256 +[0-9]+\.[0-9] us +EdDSA +[0-9]+\.[0-9] us|: +[0-9]+\.[0-9] us executing, +[0-9]+\.[0-9] us planning and executing)$" \
-      bench/results-quick/engine.txt)" -eq 5 ] &&
+      bench/results-quick/engine.txt)" -eq 6 ] &&
     [ "$(grep -c . bench/results-quick/raw.csv)" -eq 123 ] &&
     [ "$(awk -F, 'NR > 1 && $5 + 0 > 0 && $6 ~ /^[0-9.]+$/ && $6 + 0 > 0 && $7 ~ /^[0-9.]+$/ && $7 + 0 > 0' \
       bench/results-quick/raw.csv | wc -l)" -eq 122 ]; then

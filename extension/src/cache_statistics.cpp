@@ -15,6 +15,7 @@ extern "C" {
 #include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/membership_cache.hpp"
 #include "pg_tenancy/pg_boundary.hpp"
+#include "pg_tenancy/shared_membership_cache.hpp"
 #include "pg_tenancy/token_check.hpp"
 
 namespace {
@@ -51,7 +52,10 @@ PGT_FUNCTION(tenancy_backend_cache_stats) {
 	pg_tenancy::CacheStatistics tokens, prepared;
 	pg_tenancy::TokenCacheStatistics(&tokens, &prepared);
 	prepared.enabled = memberships_current;
+	pg_tenancy::CacheStatistics shared = pg_tenancy::SharedMembershipCacheStatistics(epoch.generation);
+	shared.enabled = memberships_current && shared.capacity > 0;
 	PutRow(rsinfo, "membership", memberships);
+	PutRow(rsinfo, "shared_membership", shared);
 	PutRow(rsinfo, "verified_token", tokens);
 	PutRow(rsinfo, "prepared_context", prepared);
 	return static_cast<Datum>(0);

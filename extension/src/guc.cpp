@@ -22,6 +22,7 @@ extern "C" {
 #include <ctime>
 
 #include "pg_tenancy/forwarding.hpp"
+#include "pg_tenancy/shared_membership_cache.hpp"
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/sqlstate.hpp"
 #include "pg_tenancy/token_check.hpp"
@@ -170,6 +171,12 @@ void InitGuc() {
 	                                     "tenancy.enter() is refused there."),
 	                        &forwarding_lifetime_seconds, 30, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
 	                        nullptr);
+	DefineCustomIntVariable(
+	    "tenancy.shared_membership_cache_size",
+	    gettext_noop("Memberships tenancy.enter() keeps in shared memory for every backend (0: none)."),
+	    gettext_noop("512 bytes each. A new backend's first enter() for a membership another backend has read "
+	                 "since the last change opens none of pg_tenancy's tables."),
+	    &shared_membership_cache_size, 8192, 0, 1048576, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("tenancy");
 }
 

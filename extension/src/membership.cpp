@@ -1,11 +1,16 @@
 // membership.cpp: the look-ups behind tenancy.enter(). They run once per
 // transaction, so they read the tables directly through their unique indexes
 // (no SPI, no executor start-up, no name look-ups: the relations, indexes and
-// columns are resolved once per backend and forgotten when the relation cache
-// says any of them changed), with the latest committed snapshot: under
-// REPEATABLE READ a membership removed after the transaction's snapshot was
-// taken must not count. Table scans check no privileges, so tenancy.enter()
-// needs no SECURITY DEFINER.
+// columns are resolved once per backend, from the system catalogs, and
+// forgotten when the relation cache says any of them changed), with the latest
+// committed snapshot: under REPEATABLE READ a membership removed after the
+// transaction's snapshot was taken must not count. Table scans check no
+// privileges, so tenancy.enter() needs no SECURITY DEFINER.
+//
+// Answers come from this backend's cache first, then from the one every
+// backend shares, and only then from the tables: so a new backend's first
+// enter() for a membership another backend has read builds no relation cache
+// entry for these tables.
 extern "C" {
 #include "postgres.h"
 
@@ -16,6 +21,7 @@ extern "C" {
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -37,6 +43,7 @@ extern "C" {
 #include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/membership_cache.hpp"
 #include "pg_tenancy/membership_generation.hpp"
+#include "pg_tenancy/shared_membership_cache.hpp"
 
 namespace {
 
@@ -49,6 +56,9 @@ struct TenancyCatalog {
 	// used (not with the library newer than the installed extension, nor with a
 	// trigger disabled: either change invalidates the relation cache).
 	bool change_triggers;
+	// Recorded for the shared cache (RecordSharedCatalog(); 0: not): this
+	// backend may share what it reads and use what others shared.
+	std::uint64_t shared_record;
 	// The syscache hash values of the functions those triggers call: replacing
 	// one (CREATE OR REPLACE FUNCTION) invalidates no relation, only these.
 	static constexpr int kMaxTriggerFunctions = 8;
@@ -77,7 +87,11 @@ bool IsFunctionOf(const TenancyCatalog &c, uint32 hash) {
 	return false;
 }
 
+// An invalidation that concerns the shared cache retires all of it, in every
+// backend of the database that takes it in (see RecordSharedCatalog()).
 void InvalidateTriggerFunction(Datum, int, uint32 hash) {
+	if (pg_tenancy::SharedCatalogCoversFunction(hash))
+		pg_tenancy::BumpMembershipGeneration();
 	if (hash == 0 || IsFunctionOf(catalog, hash) || (!catalog_valid && IsFunctionOf(filling, hash))) {
 		catalog_valid = false;
 		catalog_invalidations++;
@@ -94,6 +108,8 @@ void WatchTriggerFunction(Oid function) {
 }
 
 void InvalidateCatalog(Datum, Oid relid) {
+	if (pg_tenancy::SharedCatalogCoversRelation(relid))
+		pg_tenancy::BumpMembershipGeneration();
 	// While Catalog() is being filled, `catalog` does not yet name the tables it
 	// is opening, `filling` does: a trigger disabled meanwhile cannot be missed.
 	if (relid == InvalidOid || IsRelationOf(catalog, relid) || (!catalog_valid && IsRelationOf(filling, relid))) {
@@ -111,8 +127,17 @@ Oid TenancyRelation(Oid schema, const char *name) {
 	return relid;
 }
 
-// The column `name` of an open relation, from its tuple descriptor (the
-// relation cache already has it: no catalog look-up in a new backend).
+// The column `name` of the relation `relid`, from the system catalogs: a new
+// backend need not build the relation's cache entry (with its triggers,
+// policies and constraints) to learn it.
+AttrNumber Column(Oid relid, const char *name) {
+	const AttrNumber attnum = get_attnum(relid, name);
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "pg_tenancy: column %s of %s is missing", name, get_rel_name(relid));
+	return attnum;
+}
+
+// The same for an open relation, from its tuple descriptor.
 AttrNumber Column(Relation rel, const char *name) {
 	const TupleDesc desc = RelationGetDescr(rel);
 	for (int i = 0; i < desc->natts; i++) {
@@ -164,23 +189,10 @@ struct ChangeTriggers {
 	}
 };
 
-// Does the open relation `rel` carry the change triggers? From its relation
-// cache entry.
-bool HasChangeTriggers(Relation rel) {
-	const TriggerDesc *triggers = rel->trigdesc;
-	ChangeTriggers found;
-	for (int i = 0; triggers != nullptr && i < triggers->numtriggers && !found.Complete(); i++) {
-		const Trigger &t = triggers->triggers[i];
-		found.Note(t.tgenabled, t.tgtype, t.tgfoid, t.tgqual != nullptr || t.tgnattr > 0);
-	}
-	return found.Complete();
-}
-
-// Does the relation `relid` carry the change triggers? From pg_trigger: for a
-// table enter() does not read (tenancy.users), whose relation cache entry a
-// new backend would build only for this (with all its columns, defaults,
-// constraints and foreign-key triggers). Its invalidations reach
-// InvalidateCatalog() all the same.
+// Does the relation `relid` carry the change triggers? From pg_trigger, not
+// from the relation cache entry, which a new backend would build only for this
+// (with all its columns, defaults, constraints, policies and foreign-key
+// triggers). Their invalidations reach InvalidateCatalog() all the same.
 bool HasChangeTriggers(Oid relid) {
 	Relation triggers = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData key;
@@ -211,23 +223,27 @@ const TenancyCatalog &Catalog() {
 		c.users = TenancyRelation(schema, "users");
 		c.users_pkey = TenancyRelation(schema, "users_pkey");
 		filling = c;
-		// Each table the look-ups read is opened once: its columns and
-		// triggers come from the relation cache entry they need anyway.
-		Relation memberships = table_open(c.memberships, AccessShareLock);
-		c.membership_org = Column(memberships, "organization_id");
-		c.membership_user = Column(memberships, "user_id");
-		c.membership_role = Column(memberships, "role_id");
-		bool change_triggers = HasChangeTriggers(memberships);
-		table_close(memberships, AccessShareLock);
-		Relation roles = table_open(c.roles, AccessShareLock);
-		c.role_id = Column(roles, "id");
-		c.role_code = Column(roles, "code");
-		c.role_permissions = Column(roles, "permissions");
-		change_triggers = HasChangeTriggers(roles) && change_triggers;
-		table_close(roles, AccessShareLock);
-		c.change_triggers = change_triggers && HasChangeTriggers(c.users);
+		c.membership_org = Column(c.memberships, "organization_id");
+		c.membership_user = Column(c.memberships, "user_id");
+		c.membership_role = Column(c.memberships, "role_id");
+		c.role_id = Column(c.roles, "id");
+		c.role_code = Column(c.roles, "code");
+		c.role_permissions = Column(c.roles, "permissions");
+		// All three checked, so every trigger function is watched.
+		const bool memberships_noted = HasChangeTriggers(c.memberships);
+		const bool roles_noted = HasChangeTriggers(c.roles);
+		const bool users_noted = HasChangeTriggers(c.users);
+		c.change_triggers = memberships_noted && roles_noted && users_noted;
 		c.function_count = filling.function_count;
 		std::memcpy(c.function_hashes, filling.function_hashes, sizeof c.function_hashes);
+		// Recorded before anything is shared; kept only if nothing
+		// changed meanwhile, like the rest.
+		const std::uint32_t relations[] = {c.memberships, c.memberships_by_org_user, c.roles, c.roles_pkey, c.users,
+		                                   c.users_pkey};
+		c.shared_record =
+		    c.change_triggers && c.function_count < TenancyCatalog::kMaxTriggerFunctions
+		        ? pg_tenancy::RecordSharedCatalog(relations, lengthof(relations), c.function_hashes, c.function_count)
+		        : 0;
 		if (seen == catalog_invalidations) {
 			catalog = c;
 			catalog_valid = true;
@@ -258,6 +274,17 @@ void FetchUnique(Oid table, Oid index, Snapshot snapshot, const AttrNumber *colu
 	Relation rel = table_open(table, AccessShareLock);
 	FetchUnique(rel, index, snapshot, columns, keys, nkeys, std::forward<Use>(use));
 	table_close(rel, AccessShareLock);
+}
+
+// The column numbers were read from the catalogs before the table was locked:
+// a column dropped and added again meanwhile (by its owner) is refused rather
+// than read as another type.
+void RequireColumn(TupleDesc desc, AttrNumber attnum, Oid type) {
+	if (attnum < 1 || attnum > desc->natts || TupleDescAttr(desc, attnum - 1)->attisdropped ||
+	    TupleDescAttr(desc, attnum - 1)->atttypid != type)
+		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+		                errmsg("pg_tenancy's tables changed while tenancy.enter() read them"),
+		                errhint("Retry the transaction.")));
 }
 
 int CompareStrings(const void *a, const void *b) {
@@ -309,6 +336,12 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 		info->epoch = epoch;
 		return;
 	}
+	if (cacheable && c.shared_record != 0 && FindSharedMembership(user, org, epoch.generation, info)) {
+		RememberMembership(user, org, epoch.generation, *info);
+		info->current = true;
+		info->epoch = epoch;
+		return;
+	}
 	pg_uuid_t org_key, user_key, role_key;
 	std::memcpy(org_key.data, org, UUID_LEN);
 	std::memcpy(user_key.data, user, UUID_LEN);
@@ -320,6 +353,7 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 	            [&](TupleDesc desc, HeapTuple tuple) {
 		            if (tuple == nullptr)
 			            return;
+		            RequireColumn(desc, c.membership_role, UUIDOID);
 		            bool isnull = false;
 		            Datum role_id = heap_getattr(tuple, c.membership_role, desc, &isnull);
 		            if (isnull)
@@ -333,6 +367,8 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 		FetchUnique(c.roles, c.roles_pkey, snapshot, role_columns, role_keys, 1, [&](TupleDesc desc, HeapTuple tuple) {
 			if (tuple == nullptr)
 				return; // the foreign key makes this impossible; treat as not a member
+			RequireColumn(desc, c.role_code, TEXTOID);
+			RequireColumn(desc, c.role_permissions, JSONBOID);
 			bool code_null = false, permissions_null = false;
 			Datum code = heap_getattr(tuple, c.role_code, desc, &code_null);
 			Datum permissions = heap_getattr(tuple, c.role_permissions, desc, &permissions_null);
@@ -352,6 +388,8 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 	UnregisterSnapshot(snapshot);
 	if (cacheable && invalidations_before == catalog_invalidations) {
 		RememberMembership(user, org, epoch.generation, *info);
+		if (c.shared_record != 0)
+			ShareMembership(user, org, epoch.generation, *info, c.shared_record);
 		info->current = true;
 		info->epoch = epoch;
 	}

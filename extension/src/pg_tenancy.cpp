@@ -16,6 +16,7 @@ PGDLLEXPORT void _PG_init(void);
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/membership_generation.hpp"
+#include "pg_tenancy/shared_membership_cache.hpp"
 #include "pg_tenancy/token_check.hpp"
 #include "pg_tenancy/transaction_state.hpp"
 #include "pg_tenancy/utility_hook.hpp"
@@ -57,6 +58,7 @@ extern "C" void _PG_init(void) {
 	pg_tenancy::InitGuc();
 	pg_tenancy::RegisterMembershipInvalidation();
 	pg_tenancy::RequestMembershipGenerationShmem();
+	pg_tenancy::RequestSharedMembershipCacheShmem();
 	pg_tenancy::WarmUpTokenChecks(pg_tenancy::keyring_file);
 	RegisterXactCallback(OnTransactionEnd, nullptr);
 	pg_tenancy::InstallUtilityHook();

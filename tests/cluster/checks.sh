@@ -228,6 +228,25 @@ out=$(q -c "SELECT tenancy.keyring_fingerprint() ~ '^[0-9a-f]{64}$'" -c "SET ROL
 head -1 <<<"$out" | grep -qx t && grep -q "permission denied" <<<"$out"; report keyring_fingerprint_for_auditors_only $? "$out"
 sleep 1
 
+# 7a. The shared membership cache answers only the database its entry was read
+#     in: a second database holds the same ids, but alice is no member of Acme
+#     there. Her membership, read (and shared) in the first database after
+#     that removal, must not admit her in the second.
+other=${db}_other
+dropdb --if-exists "$other" >/dev/null 2>&1
+createdb "$other"
+# (bob enters there first: a database's first enter() moves the generation,
+# which would retire the entry without looking at its database.)
+psql -X -qAt -v ON_ERROR_STOP=1 -d "$other" -f "$here/fixture.sql" -c "SET ROLE check_app" -c "BEGIN" \
+  -c "SELECT tenancy.enter('$tok_b')" -c "COMMIT" -c "RESET ROLE" \
+  -c "DELETE FROM tenancy.memberships WHERE user_id = '$alice' AND organization_id = '$acme'" >/dev/null
+first=$(as_tenant "$tok_a" "SELECT count(*) FROM tickets")
+second=$(psql -X -qAt -d "$other" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" \
+  -c "COMMIT" 2>&1)
+[ "$(echo "$first" | tail -1)" = "2" ] && echo "$second" | grep -q "not a member of the requested organization"
+report shared_membership_cache_per_database $? "$first / $second"
+dropdb "$other"
+
 # 7b. tenancy.enter()'s per-backend caches past their capacity.
 source "$here/backend_caches.sh"
 

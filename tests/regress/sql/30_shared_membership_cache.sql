@@ -1,0 +1,63 @@
+-- 30_shared_membership_cache: the memberships enter() reads are shared by every
+-- backend of the database (tenancy.shared_membership_cache_size slots), so a
+-- new backend's first enter() for a membership another backend read since the
+-- last change answers from shared memory. Every change that could make a
+-- shared entry wrong retires it for every backend: a role changed, and a
+-- member removed while the change trigger was disabled, by a backend that
+-- never entered a context (no trigger reported that removal: the catalog
+-- invalidations of the ALTER TABLEs do). Each \c below starts a new backend.
+\set VERBOSITY terse
+\i tests/regress/include/setup_vars.psql
+\set tok_c `:mint --user :carol --org :org_a`
+\set shared 'SELECT enabled, hits, misses FROM tenancy.backend_cache_stats() WHERE cache = ''shared_membership'''
+GRANT EXECUTE ON FUNCTION tenancy.backend_cache_stats() TO tenancy_app;
+SHOW tenancy.shared_membership_cache_size;
+
+-- This backend reads carol's membership and shares it...
+SET ROLE tenancy_app;
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered; SELECT tenancy.has_permission('tickets.write') AS can_write; COMMIT;
+:shared;
+-- ...and a new backend's first enter() answers from the shared cache (its
+-- own cache missed).
+\c
+SET ROLE tenancy_app;
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered; SELECT tenancy.has_permission('tickets.write') AS can_write; COMMIT;
+:shared;
+SELECT hits, misses FROM tenancy.backend_cache_stats() WHERE cache = 'membership';
+
+-- A role narrowed: the next backend reads it again and sees the change.
+RESET ROLE;
+UPDATE tenancy.roles SET permissions = '["tickets.read"]' WHERE organization_id = :'org_a' AND code = 'agent';
+\c
+SET ROLE tenancy_app;
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered; SELECT tenancy.has_permission('tickets.write') AS can_write; COMMIT;
+:shared;
+RESET ROLE;
+UPDATE tenancy.roles SET permissions = '["tickets.read", "tickets.write", "comments.*"]'
+    WHERE organization_id = :'org_a' AND code = 'agent';
+SET ROLE tenancy_app;
+-- Read and shared again under the new generation.
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered; SELECT tenancy.has_permission('tickets.write') AS can_write; COMMIT;
+
+-- The table's owner disables the change trigger, removes carol, enables it
+-- again, from a backend that never entered a context: no trigger reported the
+-- removal, so nothing moved the generation but these invalidations. The next
+-- backend must not find carol's shared entry.
+\c
+ALTER TABLE tenancy.memberships DISABLE TRIGGER memberships_note_change;
+DELETE FROM tenancy.memberships WHERE user_id = :'carol' AND organization_id = :'org_a';
+ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change;
+\c
+SET ROLE tenancy_app;
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered;
+ROLLBACK;
+:shared;
+
+-- Put back (the change trigger reports it).
+RESET ROLE;
+INSERT INTO tenancy.memberships (organization_id, user_id, role_id)
+SELECT :'org_a', :'carol', id FROM tenancy.roles WHERE organization_id = :'org_a' AND code = 'agent';
+SET ROLE tenancy_app;
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered; COMMIT;
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION tenancy.backend_cache_stats() FROM tenancy_app;
