@@ -92,6 +92,10 @@ const token::Keyring *CurrentKeyring(const char *path, char (&error)[256]) {
 	try {
 		cache.keyring = token::Keyring::LoadFile(path);
 		cache.identity = id;
+		// Parsed for OpenSSL now (in the postmaster, for every backend).
+		for (const token::Key &key : cache.keyring->Keys())
+			if (key.alg == token::Algorithm::EdDSA)
+				token::PrepareEd25519PublicKey(key.public_key);
 	} catch (const token::KeyringError &e) {
 		CopyMessage(error, e.what());
 		return nullptr;

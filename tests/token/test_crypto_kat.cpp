@@ -1,6 +1,10 @@
 // Known-answer tests: the primitives reproduce the RFC vectors exactly.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "pg_tenancy/token/base64url.hpp"
 #include "pg_tenancy/token/crypto.hpp"
 #include "test_support.hpp"
@@ -58,6 +62,38 @@ BOOST_AUTO_TEST_CASE(malformed_ed25519_inputs_do_not_verify) {
 	BOOST_TEST(!Ed25519Verify(std::string(31, 'a'), "m", std::string(64, 'a')));
 	BOOST_TEST(!Ed25519Verify(pub, "m", std::string(64, '\0')));
 	BOOST_CHECK_THROW(Ed25519Sign(std::string(31, 'a'), "m"), CryptoError);
+}
+
+// Public keys are parsed once per process and kept (at most 32, then the
+// cache starts again): past that, from several threads at once, each key
+// still verifies its own signatures and no other key's.
+BOOST_AUTO_TEST_CASE(ed25519_verify_past_the_parsed_key_cache) {
+	constexpr int kKeys = 40;
+	std::vector<std::string> publics, signatures;
+	for (int i = 0; i < kKeys; i++) {
+		const std::string secret = RandomBytes(kEd25519KeyBytes);
+		publics.push_back(Ed25519PublicFromPrivate(secret));
+		signatures.push_back(Ed25519Sign(secret, "message " + std::to_string(i)));
+	}
+	PrepareEd25519PublicKey(publics[0]);
+	PrepareEd25519PublicKey("too short"); // ignored
+	std::atomic<int> wrong{0};
+	std::vector<std::thread> threads;
+	for (int t = 0; t < 4; t++)
+		threads.emplace_back([&, t] {
+			for (int round = 0; round < 3; round++)
+				for (int i = 0; i < kKeys; i++) {
+					const int k = (i + t * 7) % kKeys;
+					const std::string message = "message " + std::to_string(k);
+					if (!Ed25519Verify(publics[k], message, signatures[k]))
+						wrong++;
+					if (Ed25519Verify(publics[(k + 1) % kKeys], message, signatures[k]))
+						wrong++;
+				}
+		});
+	for (std::thread &thread : threads)
+		thread.join();
+	BOOST_TEST(wrong.load() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(constant_time_equal_semantics) {

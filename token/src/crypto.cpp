@@ -1,7 +1,9 @@
 // crypto.cpp: thin adapters over OpenSSL libcrypto (HMAC-SHA256, Ed25519, CSPRNG).
 #include "pg_tenancy/token/crypto.hpp"
 
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -56,6 +58,46 @@ struct MacCtxDeleter {
 	void operator()(EVP_MAC_CTX *ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
 };
 
+// Ed25519 public keys, parsed once per process: EVP_PKEY_new_raw_public_key()
+// looks its key management up in the provider's method store on every call,
+// which was most of a verification (and a third of a new backend's first
+// enter() with an EdDSA token). A keyring holds a few public keys; a full
+// cache is emptied and fills again. Shared by threads (the engine): OpenSSL
+// keys may be used concurrently once built, and each caller holds a reference.
+class PublicKeyCache {
+  public:
+	PkeyPtr Get(std::string_view public_key) noexcept {
+		try {
+			std::lock_guard<std::mutex> lock(mutex_);
+			auto found = keys_.find(public_key);
+			if (found == keys_.end()) {
+				PkeyPtr key(
+				    EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(public_key), public_key.size()));
+				if (!key)
+					return nullptr;
+				if (keys_.size() >= kMaxKeys)
+					keys_.clear();
+				found = keys_.emplace(std::string(public_key), std::move(key)).first;
+			}
+			if (EVP_PKEY_up_ref(found->second.get()) != 1)
+				return nullptr;
+			return PkeyPtr(found->second.get());
+		} catch (...) {
+			return nullptr; // out of memory: the verification fails closed
+		}
+	}
+
+  private:
+	static constexpr std::size_t kMaxKeys = 32;
+	std::mutex mutex_;
+	std::map<std::string, PkeyPtr, std::less<>> keys_;
+};
+
+PublicKeyCache &PublicKeys() {
+	static PublicKeyCache cache;
+	return cache;
+}
+
 } // namespace
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
@@ -100,11 +142,16 @@ std::string Ed25519PublicFromPrivate(std::string_view private_key) {
 bool Ed25519Verify(std::string_view public_key, std::string_view data, std::string_view signature) noexcept {
 	if (public_key.size() != kEd25519KeyBytes || signature.size() != kEd25519SignatureBytes)
 		return false;
-	PkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(public_key), public_key.size()));
+	PkeyPtr key = PublicKeys().Get(public_key);
 	MdCtxPtr ctx(EVP_MD_CTX_new());
 	if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1)
 		return false;
 	return EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(data), data.size()) == 1;
+}
+
+void PrepareEd25519PublicKey(std::string_view public_key) noexcept {
+	if (public_key.size() == kEd25519KeyBytes)
+		(void)PublicKeys().Get(public_key);
 }
 
 bool ConstantTimeEqual(std::string_view a, std::string_view b) noexcept {

@@ -18,6 +18,10 @@ std::string Ed25519Sign(std::string_view private_key, std::string_view data);
 std::string Ed25519PublicFromPrivate(std::string_view private_key);
 // False for any signature that does not verify, including malformed input.
 bool Ed25519Verify(std::string_view public_key, std::string_view data, std::string_view signature) noexcept;
+// Parses an Ed25519 public key into the process's cache of them now (for a
+// server: in the postmaster, so backends inherit it), instead of in its first
+// Ed25519Verify(). Never throws; a key OpenSSL rejects is simply not cached.
+void PrepareEd25519PublicKey(std::string_view public_key) noexcept;
 // Constant-time comparison (CRYPTO_memcmp); false when lengths differ.
 bool ConstantTimeEqual(std::string_view a, std::string_view b) noexcept;
 // Bytes from OpenSSL's CSPRNG; throws CryptoError if it is not seeded.
