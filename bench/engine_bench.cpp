@@ -335,8 +335,7 @@ void MeasureEnter(const std::vector<Tenant> &tenants, const std::string &super, 
 	// The rotation above had every membership read and shared.
 	const std::string backends = std::to_string(cold_iterations) + " backends:";
 	print(("cold, a new backend's first call, membership shared, " + backends).c_str(), cycle_hs, cycle_ed, true);
-	print(("cold, a new backend's first call, nothing shared, " + backends).c_str(), cycle_hs, cycle_ed, true, 1,
-	      true);
+	print(("cold, a new backend's first call, nothing shared, " + backends).c_str(), cycle_hs, cycle_ed, true, 1, true);
 	auto first_id = [&](int i) {
 		return std::to_string(tenants[static_cast<std::size_t>(i + 1) % tenants.size()].min_id);
 	};

@@ -53,7 +53,7 @@ PGT_FUNCTION(tenancy_backend_cache_stats) {
 	pg_tenancy::TokenCacheStatistics(&tokens, &prepared);
 	prepared.enabled = memberships_current;
 	pg_tenancy::CacheStatistics shared = pg_tenancy::SharedMembershipCacheStatistics(epoch.generation);
-	shared.enabled = memberships_current && shared.capacity > 0;
+	shared.enabled = memberships_current && shared.capacity > 0 && pg_tenancy::MembershipsShared();
 	PutRow(rsinfo, "membership", memberships);
 	PutRow(rsinfo, "shared_membership", shared);
 	PutRow(rsinfo, "verified_token", tokens);

@@ -91,7 +91,7 @@ bool IsFunctionOf(const TenancyCatalog &c, uint32 hash) {
 // backend of the database that takes it in (see RecordSharedCatalog()).
 void InvalidateTriggerFunction(Datum, int, uint32 hash) {
 	if (pg_tenancy::SharedCatalogCoversFunction(hash))
-		pg_tenancy::BumpMembershipGeneration();
+		pg_tenancy::SharedCatalogChanged();
 	if (hash == 0 || IsFunctionOf(catalog, hash) || (!catalog_valid && IsFunctionOf(filling, hash))) {
 		catalog_valid = false;
 		catalog_invalidations++;
@@ -109,7 +109,7 @@ void WatchTriggerFunction(Oid function) {
 
 void InvalidateCatalog(Datum, Oid relid) {
 	if (pg_tenancy::SharedCatalogCoversRelation(relid))
-		pg_tenancy::BumpMembershipGeneration();
+		pg_tenancy::SharedCatalogChanged();
 	// While Catalog() is being filled, `catalog` does not yet name the tables it
 	// is opening, `filling` does: a trigger disabled meanwhile cannot be missed.
 	if (relid == InvalidOid || IsRelationOf(catalog, relid) || (!catalog_valid && IsRelationOf(filling, relid))) {
@@ -404,6 +404,10 @@ bool CurrentMembershipEpoch(MembershipEpoch *epoch) {
 	epoch->catalog_invalidations = catalog_invalidations;
 	epoch->generation = 0;
 	return c.change_triggers && MembershipGenerationForCache(&epoch->generation);
+}
+
+bool MembershipsShared() {
+	return Catalog().shared_record != 0;
 }
 
 bool UserExists(const std::uint8_t user[16]) {

@@ -16,6 +16,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_subscription.h"
 #include "commands/trigger.h"
@@ -112,6 +113,20 @@ void MembershipChangesDiscarded() {
 void BumpMembershipGeneration() {
 	if (shared != nullptr)
 		pg_atomic_fetch_add_u64(&shared->generation, 1);
+}
+
+void SharedCatalogChanged() {
+	BumpMembershipGeneration();
+	// Taken in inside a transaction, it may be this transaction's own change
+	// (processed at each statement's end, before it commits): a trigger
+	// disabled, rows changed unreported, the trigger enabled again. Other
+	// backends may read and share the old rows until it commits, and a
+	// backend started after that never processes the invalidations: so the
+	// commit bumps again, once visible, like a change the triggers reported
+	// (and this transaction uses no cache meanwhile). Another backend's
+	// change taken in costs an extra bump at commit.
+	if (IsTransactionState())
+		changed_in_this_transaction = true;
 }
 
 } // namespace pg_tenancy

@@ -167,8 +167,13 @@ RecordedCatalog *CatalogOfThisDatabase(bool claim) {
 	if (!OidIsValid(MyDatabaseId)) // a process connected to no database
 		return nullptr;
 	for (int i = 0; i < kDatabases; i++)
-		if (cache->catalogs[i].database == MyDatabaseId || (claim && cache->catalogs[i].database == InvalidOid)) {
-			// The first free one comes after every claimed one.
+		if (cache->catalogs[i].database == MyDatabaseId) {
+			found = i;
+			return &cache->catalogs[i];
+		}
+	for (int i = 0; claim && i < kDatabases; i++)
+		if (cache->catalogs[i].database == InvalidOid) {
+			std::memset(&cache->catalogs[i], 0, sizeof(RecordedCatalog));
 			cache->catalogs[i].database = MyDatabaseId;
 			found = i;
 			return &cache->catalogs[i];
@@ -253,6 +258,18 @@ bool SharedCatalogCoversFunction(std::uint32_t hash) {
 	    recorded != nullptr && (hash == 0 || Holds(recorded->function_hashes, recorded->function_count, hash));
 	SpinLockRelease(&cache->catalogs_lock);
 	return covered;
+}
+
+void ForgetSharedCatalogOf(std::uint32_t database) {
+	if (cache == nullptr || database == InvalidOid)
+		return;
+	SpinLockAcquire(&cache->catalogs_lock);
+	// No backend is connected to a dropped database, so none holds its index.
+	for (RecordedCatalog &recorded : cache->catalogs)
+		if (recorded.database == database)
+			recorded.database = InvalidOid;
+	SpinLockRelease(&cache->catalogs_lock);
+	BumpMembershipGeneration();
 }
 
 bool FindSharedMembership(const std::uint8_t user[16], const std::uint8_t org[16], std::uint64_t generation,

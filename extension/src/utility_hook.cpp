@@ -26,6 +26,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
@@ -43,6 +44,7 @@ extern "C" {
 
 #include "pg_tenancy/guc.hpp"
 #include "pg_tenancy/membership_generation.hpp"
+#include "pg_tenancy/shared_membership_cache.hpp"
 #include "pg_tenancy/session_state.hpp"
 #include "pg_tenancy/utility_hook.hpp"
 
@@ -190,6 +192,8 @@ void TenancyProcessUtility(PlannedStmt *pstmt, const char *query_string, bool re
 		pg_tenancy::NotePrepareBySql();
 	else if (IsA(statement, ListenStmt))
 		pg_tenancy::NoteListen();
+	const Oid dropped_database =
+	    IsA(statement, DropdbStmt) ? get_database_oid(castNode(DropdbStmt, statement)->dbname, true) : InvalidOid;
 	if (previous_hook)
 		previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 	else
@@ -197,6 +201,9 @@ void TenancyProcessUtility(PlannedStmt *pstmt, const char *query_string, bool re
 	// COMMIT PREPARED runs outside any transaction block: it has committed here.
 	if (IsA(statement, TransactionStmt) && castNode(TransactionStmt, statement)->kind == TRANS_STMT_COMMIT_PREPARED)
 		pg_tenancy::BumpMembershipGeneration();
+	// DROP DATABASE has removed the database (no backend is connected to it).
+	if (OidIsValid(dropped_database))
+		pg_tenancy::ForgetSharedCatalogOf(dropped_database);
 }
 
 } // namespace

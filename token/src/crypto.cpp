@@ -93,9 +93,11 @@ class PublicKeyCache {
 	std::map<std::string, PkeyPtr, std::less<>> keys_;
 };
 
+// Never destroyed: a destructor run at exit could free keys after OpenSSL's
+// own clean-up (registered later, so run first) has torn it down.
 PublicKeyCache &PublicKeys() {
-	static PublicKeyCache cache;
-	return cache;
+	static PublicKeyCache *const cache = new PublicKeyCache;
+	return *cache;
 }
 
 } // namespace

@@ -39,6 +39,10 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 // changed memberships, roles or users itself.
 bool CurrentMembershipEpoch(MembershipEpoch *epoch);
 
+// May this backend use and offer shared memberships (shared_membership_cache.hpp)?
+// Not with a change trigger missing, nor when this database's tables could
+// not be recorded.
+bool MembershipsShared();
 // Is `user` a registered user?
 bool UserExists(const std::uint8_t user[16]);
 

@@ -23,5 +23,9 @@ void MembershipChangesDiscarded();
 
 // After COMMIT PREPARED: the prepared transaction may have changed the tables.
 void BumpMembershipGeneration();
+// From the invalidation callbacks: a catalog change that concerns the shared
+// membership cache (shared_membership_cache.hpp) was taken in. Bumps now, and
+// again when the current transaction commits.
+void SharedCatalogChanged();
 
 } // namespace pg_tenancy

@@ -42,6 +42,11 @@ std::uint64_t RecordSharedCatalog(const std::uint32_t *relations, int relation_c
 bool SharedCatalogCoversRelation(std::uint32_t relation);
 bool SharedCatalogCoversFunction(std::uint32_t hash);
 
+// After DROP DATABASE: frees the dropped database's record (there is room
+// for 64 databases at once) and retires every shared entry, its database's
+// included (its OID can come back at once: CREATE DATABASE ... OID).
+void ForgetSharedCatalogOf(std::uint32_t database);
+
 // Offers what a look-up under `generation` found (or did not find), in the
 // tables of `record`, to the other backends. Skipped, never waited for, when
 // the tables were recorded anew since, another backend is writing the same

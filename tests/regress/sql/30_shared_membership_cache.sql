@@ -5,7 +5,8 @@
 -- shared entry wrong retires it for every backend: a role changed, and a
 -- member removed while the change trigger was disabled, by a backend that
 -- never entered a context (no trigger reported that removal: the catalog
--- invalidations of the ALTER TABLEs do). Each \c below starts a new backend.
+-- invalidations of the ALTER TABLEs do), also in one transaction that another
+-- backend reads through before it commits. Each \c below starts a new backend.
 \set VERBOSITY terse
 \i tests/regress/include/setup_vars.psql
 \set tok_c `:mint --user :carol --org :org_a`
@@ -52,6 +53,36 @@ SET ROLE tenancy_app;
 BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered;
 ROLLBACK;
 :shared;
+
+-- The same in one transaction of the owner's, still open while this backend
+-- reads carol (her removal is not committed yet) and shares her: a backend
+-- started after that transaction commits takes in none of its invalidations,
+-- so the commit itself must retire the entry.
+RESET ROLE;
+INSERT INTO tenancy.memberships (organization_id, user_id, role_id)
+SELECT :'org_a', :'carol', id FROM tenancy.roles WHERE organization_id = :'org_a' AND code = 'agent';
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('owner', format('dbname=%s port=%s host=%s user=%s', current_database(),
+    current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1), current_user));
+SELECT dblink_exec('owner', 'BEGIN');
+SELECT dblink_exec('owner', 'ALTER TABLE tenancy.memberships DISABLE TRIGGER memberships_note_change');
+SELECT dblink_exec('owner', format('DELETE FROM tenancy.memberships WHERE user_id = %L AND organization_id = %L',
+    :'carol', :'org_a'));
+SELECT dblink_exec('owner', 'ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change');
+SET ROLE tenancy_app;
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered; COMMIT;
+RESET ROLE;
+-- Straight to a new backend: this one takes in nothing more (it would move
+-- the generation as it takes in the owner's invalidations; so would any
+-- other backend of this database), and its link to the owner goes with it.
+SELECT dblink_exec('owner', 'COMMIT');
+\c
+SET ROLE tenancy_app;
+BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered;
+ROLLBACK;
+:shared;
+RESET ROLE;
+DROP EXTENSION dblink;
 
 -- Put back (the change trigger reports it).
 RESET ROLE;
