@@ -385,11 +385,12 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 			info->found = true;
 		});
 	}
+	const TransactionId snapshot_xmin = snapshot->xmin;
 	UnregisterSnapshot(snapshot);
 	if (cacheable && invalidations_before == catalog_invalidations) {
 		RememberMembership(user, org, epoch.generation, *info);
 		if (c.shared_record != 0)
-			ShareMembership(user, org, epoch.generation, *info, c.shared_record);
+			ShareMembership(user, org, epoch.generation, *info, c.shared_record, snapshot_xmin);
 		info->current = true;
 		info->epoch = epoch;
 	}

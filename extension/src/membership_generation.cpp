@@ -117,15 +117,17 @@ void BumpMembershipGeneration() {
 
 void SharedCatalogChanged() {
 	BumpMembershipGeneration();
-	// Taken in inside a transaction, it may be this transaction's own change
-	// (processed at each statement's end, before it commits): a trigger
-	// disabled, rows changed unreported, the trigger enabled again. Other
-	// backends may read and share the old rows until it commits, and a
+	// Taken in inside a transaction that has an id, it may be this
+	// transaction's own change (processed at each statement's end, before it
+	// commits; a catalog change gives the transaction its id first): a
+	// trigger disabled, rows changed unreported, the trigger enabled again.
+	// Other backends may read and share the old rows until it commits, and a
 	// backend started after that never processes the invalidations: so the
 	// commit bumps again, once visible, like a change the triggers reported
-	// (and this transaction uses no cache meanwhile). Another backend's
-	// change taken in costs an extra bump at commit.
-	if (IsTransactionState())
+	// (and this transaction uses no cache meanwhile). A writing transaction
+	// that takes in another backend's change costs an extra bump at commit; a
+	// reading one, nothing more.
+	if (IsTransactionState() && TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		changed_in_this_transaction = true;
 }
 

@@ -21,6 +21,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -78,6 +79,11 @@ constexpr int kFunctions = 8;
 struct RecordedCatalog {
 	Oid database;         // InvalidOid: unused
 	std::uint64_t record; // moves whenever the rest changes
+	// The next transaction id when it last changed (UINT64_MAX until read): a
+	// transaction that started before it may have processed invalidations of
+	// these relations when they were not recorded, so nothing it may still
+	// hide is shared (ShareMembership()).
+	std::uint64_t horizon;
 	int relation_count;
 	int function_count;
 	Oid relations[kRelations];
@@ -162,7 +168,7 @@ bool SameKey(const SlotKey &a, const SlotKey &b) {
 // the invalidation callbacks of a busy server come here often.
 RecordedCatalog *CatalogOfThisDatabase(bool claim) {
 	static int found = -1;
-	if (found >= 0)
+	if (found >= 0 && cache->catalogs[found].database == MyDatabaseId)
 		return &cache->catalogs[found];
 	if (!OidIsValid(MyDatabaseId)) // a process connected to no database
 		return nullptr;
@@ -225,15 +231,26 @@ std::uint64_t RecordSharedCatalog(const std::uint32_t *relations, int relation_c
 		std::memcpy(recorded->function_hashes, function_hashes, sizeof(uint32) * function_count);
 		recorded->function_count = function_count;
 		recorded->record++;
+		recorded->horizon = UINT64_MAX;
 		changed = true;
 	}
 	const std::uint64_t record = recorded != nullptr ? recorded->record : 0;
 	SpinLockRelease(&cache->catalogs_lock);
-	// Entries read from what was recorded before are not covered any more:
-	// retired (and the record starts at 1, so the first one retires nothing
-	// that could matter).
-	if (changed)
+	if (changed) {
+		// Entries read from what was recorded before are not covered any
+		// more: retired (the record starts at 1, so a first record retires
+		// nothing that could matter).
 		BumpMembershipGeneration();
+		// Read after the change: every transaction that took in an
+		// invalidation of these relations before they were recorded, when
+		// none of them was marked for it (membership_generation.hpp), had its
+		// id by then (it changed a catalog or a row).
+		const std::uint64_t horizon = U64FromFullTransactionId(ReadNextFullTransactionId());
+		SpinLockAcquire(&cache->catalogs_lock);
+		if (recorded->database == MyDatabaseId && recorded->record == record)
+			recorded->horizon = horizon;
+		SpinLockRelease(&cache->catalogs_lock);
+	}
 	return record;
 }
 
@@ -264,7 +281,6 @@ void ForgetSharedCatalogOf(std::uint32_t database) {
 	if (cache == nullptr || database == InvalidOid)
 		return;
 	SpinLockAcquire(&cache->catalogs_lock);
-	// No backend is connected to a dropped database, so none holds its index.
 	for (RecordedCatalog &recorded : cache->catalogs)
 		if (recorded.database == database)
 			recorded.database = InvalidOid;
@@ -312,17 +328,27 @@ bool FindSharedMembership(const std::uint8_t user[16], const std::uint8_t org[16
 }
 
 void ShareMembership(const std::uint8_t user[16], const std::uint8_t org[16], std::uint64_t generation,
-                     const MembershipInfo &info, std::uint64_t record) {
+                     const MembershipInfo &info, std::uint64_t record, std::uint32_t snapshot_xmin) {
 	const std::size_t length = info.found && info.permissions ? info.permissions_len : 0;
-	if (cache == nullptr || record == 0 || length >= sizeof(Slot::permissions))
+	if (cache == nullptr || record == 0 || length >= sizeof(Slot::permissions) || !TransactionIdIsNormal(snapshot_xmin))
 		return;
+	// The snapshot's xmin as a full transaction id (it is at most the next
+	// one, and less than 2^31 behind it).
+	const FullTransactionId next = ReadNextFullTransactionId();
+	const uint32 epoch = EpochFromFullTransactionId(next);
+	const bool previous_epoch = snapshot_xmin > XidFromFullTransactionId(next);
+	if (previous_epoch && epoch == 0)
+		return;
+	const std::uint64_t xmin =
+	    U64FromFullTransactionId(FullTransactionIdFromEpochAndXid(epoch - (previous_epoch ? 1 : 0), snapshot_xmin));
 	// Read from what is still recorded? If it was recorded anew after
 	// `generation` was read, the entry is retired already; if before, its
 	// relations are not the recorded ones, whose invalidations would not
-	// retire it: either way, not shared.
+	// retire it: either way, not shared. Nor if a transaction that was open
+	// when they were recorded could still hide a change from the snapshot.
 	SpinLockAcquire(&cache->catalogs_lock);
 	const RecordedCatalog *recorded = CatalogOfThisDatabase(false);
-	const bool current = recorded != nullptr && recorded->record == record;
+	const bool current = recorded != nullptr && recorded->record == record && xmin >= recorded->horizon;
 	SpinLockRelease(&cache->catalogs_lock);
 	if (!current)
 		return;

@@ -247,6 +247,36 @@ second=$(psql -X -qAt -d "$other" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT 
 report shared_membership_cache_per_database $? "$first / $second"
 dropdb "$other"
 
+# 7a'. A database nobody has entered a context in yet has no record of its
+#     tables, so no backend's invalidation moves the generation for it. The
+#     owner's transaction there (trigger disabled, alice removed, trigger
+#     enabled) is still open when the database's first enter() records the
+#     tables and reads alice as a member; a backend started after the owner
+#     commits must not find her shared. The sessions are opened through dblink
+#     from this database, whose backend takes in none of the other's
+#     invalidations.
+fresh=${db}_fresh
+dropdb --if-exists "$fresh" >/dev/null 2>&1
+createdb "$fresh"
+psql -X -qAt -v ON_ERROR_STOP=1 -d "$fresh" -f "$here/fixture.sql" >/dev/null
+link="format('dbname=%s port=%s host=%s user=%s', '$fresh', current_setting('port'),
+  split_part(current_setting('unix_socket_directories'), ',', 1), current_user)"
+out=$(q -c "CREATE EXTENSION IF NOT EXISTS dblink" \
+  -c "SELECT dblink_connect('owner', $link)" -c "SELECT dblink_connect('reader', $link)" \
+  -c "SELECT dblink_exec('owner', 'BEGIN')" \
+  -c "SELECT dblink_exec('owner', 'ALTER TABLE tenancy.memberships DISABLE TRIGGER memberships_note_change')" \
+  -c "SELECT dblink_exec('owner', 'DELETE FROM tenancy.memberships WHERE user_id = ''$alice''')" \
+  -c "SELECT dblink_exec('owner', 'ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change')" \
+  -c "SELECT dblink_exec('reader', 'SET ROLE check_app')" -c "SELECT dblink_exec('reader', 'BEGIN')" \
+  -c "SELECT * FROM dblink('reader', 'SELECT tenancy.enter(''$tok_a'') IS NOT NULL') AS t(entered boolean)" \
+  -c "SELECT dblink_exec('reader', 'COMMIT')" -c "SELECT dblink_disconnect('reader')" \
+  -c "SELECT dblink_exec('owner', 'COMMIT')" -c "SELECT dblink_disconnect('owner')" 2>&1)
+after=$(psql -X -qAt -d "$fresh" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" -c "COMMIT" 2>&1)
+echo "$out" | grep -qx t && echo "$after" | grep -q "not a member of the requested organization"
+report shared_membership_cache_new_database_owner_transaction $? "$out / $after"
+q -c "DROP EXTENSION dblink" >/dev/null
+dropdb "$fresh"
+
 # 7b. tenancy.enter()'s per-backend caches past their capacity.
 source "$here/backend_caches.sh"
 

@@ -48,11 +48,13 @@ bool SharedCatalogCoversFunction(std::uint32_t hash);
 void ForgetSharedCatalogOf(std::uint32_t database);
 
 // Offers what a look-up under `generation` found (or did not find), in the
-// tables of `record`, to the other backends. Skipped, never waited for, when
-// the tables were recorded anew since, another backend is writing the same
-// slot, or the permissions do not fit one.
+// tables of `record`, through a snapshot whose xmin is `snapshot_xmin`, to
+// the other backends. Skipped, never waited for, when the tables were
+// recorded anew since, when a transaction open when they were recorded could
+// still hide a change from the snapshot, when another backend is writing the
+// same slot, or when the permissions do not fit one.
 void ShareMembership(const std::uint8_t user[16], const std::uint8_t org[16], std::uint64_t generation,
-                     const MembershipInfo &info, std::uint64_t record);
+                     const MembershipInfo &info, std::uint64_t record, std::uint32_t snapshot_xmin);
 
 // Its slots, how many hold an entry of `generation`, and this backend's counts.
 CacheStatistics SharedMembershipCacheStatistics(std::uint64_t generation);
