@@ -17,6 +17,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -25,6 +26,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -385,15 +387,18 @@ void LookupMembership(const std::uint8_t user[16], const std::uint8_t org[16], M
 			info->found = true;
 		});
 	}
-	const TransactionId snapshot_xmin = snapshot->xmin;
-	UnregisterSnapshot(snapshot);
 	if (cacheable && invalidations_before == catalog_invalidations) {
 		RememberMembership(user, org, epoch.generation, *info);
-		if (c.shared_record != 0)
-			ShareMembership(user, org, epoch.generation, *info, c.shared_record, snapshot_xmin);
+		// Not from a transaction that has written: its snapshot shows its own
+		// uncommitted rows, and a change it made with a trigger disabled
+		// before the tables were recorded marked nothing.
+		if (c.shared_record != 0 && !TransactionIdIsValid(GetTopTransactionIdIfAny()))
+			ShareMembership(user, org, epoch.generation, *info, c.shared_record, snapshot->xmin, snapshot->xmax,
+			                snapshot->xip, static_cast<int>(snapshot->xcnt));
 		info->current = true;
 		info->epoch = epoch;
 	}
+	UnregisterSnapshot(snapshot);
 }
 
 bool CurrentMembershipEpoch(MembershipEpoch *epoch) {
@@ -405,6 +410,35 @@ bool CurrentMembershipEpoch(MembershipEpoch *epoch) {
 	epoch->catalog_invalidations = catalog_invalidations;
 	epoch->generation = 0;
 	return c.change_triggers && MembershipGenerationForCache(&epoch->generation);
+}
+
+void LockTablesForTriggerFunction(const char *name) {
+	const Oid schema = get_namespace_oid("tenancy", true);
+	if (!OidIsValid(schema) || name == nullptr)
+		return;
+	const Oid tables[] = {get_relname_relid("memberships", schema), get_relname_relid("roles", schema),
+	                      get_relname_relid("users", schema)};
+	bool named = false;
+	for (Oid table : tables) {
+		if (!OidIsValid(table) || named)
+			continue;
+		Relation triggers = table_open(TriggerRelationId, AccessShareLock);
+		ScanKeyData key;
+		ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(table));
+		SysScanDesc scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
+		for (HeapTuple tuple = systable_getnext(scan); !named && HeapTupleIsValid(tuple);
+		     tuple = systable_getnext(scan)) {
+			const char *function = get_func_name(reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple))->tgfoid);
+			named = function != nullptr && std::strcmp(function, name) == 0;
+		}
+		systable_endscan(scan);
+		table_close(triggers, AccessShareLock);
+	}
+	// The lock ALTER TABLE ... ENABLE TRIGGER takes: it waits for the open
+	// writers of these tables, and they for this transaction.
+	for (Oid table : tables)
+		if (named && OidIsValid(table))
+			LockRelationOid(table, ShareRowExclusiveLock);
 }
 
 bool MembershipsShared() {

@@ -26,6 +26,8 @@ extern "C" {
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -179,12 +181,26 @@ RecordedCatalog *CatalogOfThisDatabase(bool claim) {
 		}
 	for (int i = 0; claim && i < kDatabases; i++)
 		if (cache->catalogs[i].database == InvalidOid) {
+			// Its record number keeps counting across databases: a backend
+			// still holding the number a freed record had never matches again.
+			const std::uint64_t record = cache->catalogs[i].record;
 			std::memset(&cache->catalogs[i], 0, sizeof(RecordedCatalog));
 			cache->catalogs[i].database = MyDatabaseId;
+			cache->catalogs[i].record = record;
 			found = i;
 			return &cache->catalogs[i];
 		}
 	return nullptr;
+}
+
+// Is the transaction `xid` (a top-level one) running in a backend of this
+// database? A prepared transaction, which has no backend, counts as one.
+bool RunsInThisDatabase(TransactionId xid) {
+	const int pid = BackendXidGetPid(xid);
+	if (pid == 0)
+		return true;
+	const PGPROC *proc = BackendPidGetProc(pid);
+	return proc != nullptr && proc->databaseId == MyDatabaseId;
 }
 
 template <typename T, std::size_t N> bool Holds(const T (&items)[N], int count, T item) {
@@ -328,7 +344,8 @@ bool FindSharedMembership(const std::uint8_t user[16], const std::uint8_t org[16
 }
 
 void ShareMembership(const std::uint8_t user[16], const std::uint8_t org[16], std::uint64_t generation,
-                     const MembershipInfo &info, std::uint64_t record, std::uint32_t snapshot_xmin) {
+                     const MembershipInfo &info, std::uint64_t record, std::uint32_t snapshot_xmin,
+                     std::uint32_t snapshot_xmax, const std::uint32_t *snapshot_running, int snapshot_running_count) {
 	const std::size_t length = info.found && info.permissions ? info.permissions_len : 0;
 	if (cache == nullptr || record == 0 || length >= sizeof(Slot::permissions) || !TransactionIdIsNormal(snapshot_xmin))
 		return;
@@ -344,14 +361,28 @@ void ShareMembership(const std::uint8_t user[16], const std::uint8_t org[16], st
 	// Read from what is still recorded? If it was recorded anew after
 	// `generation` was read, the entry is retired already; if before, its
 	// relations are not the recorded ones, whose invalidations would not
-	// retire it: either way, not shared. Nor if a transaction that was open
-	// when they were recorded could still hide a change from the snapshot.
+	// retire it: either way, not shared.
 	SpinLockAcquire(&cache->catalogs_lock);
 	const RecordedCatalog *recorded = CatalogOfThisDatabase(false);
-	const bool current = recorded != nullptr && recorded->record == record && xmin >= recorded->horizon;
+	const bool current = recorded != nullptr && recorded->record == record;
+	const std::uint64_t horizon = current ? recorded->horizon : UINT64_MAX;
 	SpinLockRelease(&cache->catalogs_lock);
-	if (!current)
+	if (!current || horizon == UINT64_MAX)
 		return;
+	// Nor if a transaction of this database that was open when they were
+	// recorded could still hide a change from the snapshot (one of another
+	// database, an autovacuum worker's say, takes in none of these
+	// invalidations). The horizon is then less than 2^31 ids behind the
+	// snapshot, so 32-bit ids compare. The snapshot lists the transactions
+	// it saw running below its xmax only: one at or past it is not listed.
+	if (xmin < horizon) {
+		const TransactionId horizon_xid = XidFromFullTransactionId(FullTransactionIdFromU64(horizon));
+		if (TransactionIdPrecedes(snapshot_xmax, horizon_xid))
+			return;
+		for (int i = 0; i < snapshot_running_count; i++)
+			if (TransactionIdPrecedes(snapshot_running[i], horizon_xid) && RunsInThisDatabase(snapshot_running[i]))
+				return;
+	}
 	const SlotKey key = MakeKey(user, org);
 	Slot *bucket = Bucket(key);
 	// The slot of this key, else one nobody can use any more (empty, or of an

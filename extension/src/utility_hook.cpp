@@ -43,6 +43,7 @@ extern "C" {
 #include <cstring>
 
 #include "pg_tenancy/guc.hpp"
+#include "pg_tenancy/membership.hpp"
 #include "pg_tenancy/membership_generation.hpp"
 #include "pg_tenancy/shared_membership_cache.hpp"
 #include "pg_tenancy/session_state.hpp"
@@ -192,6 +193,8 @@ void TenancyProcessUtility(PlannedStmt *pstmt, const char *query_string, bool re
 		pg_tenancy::NotePrepareBySql();
 	else if (IsA(statement, ListenStmt))
 		pg_tenancy::NoteListen();
+	if (IsA(statement, CreateFunctionStmt) && castNode(CreateFunctionStmt, statement)->replace)
+		pg_tenancy::LockTablesForTriggerFunction(strVal(llast(castNode(CreateFunctionStmt, statement)->funcname)));
 	const Oid dropped_database =
 	    IsA(statement, DropdbStmt) ? get_database_oid(castNode(DropdbStmt, statement)->dbname, true) : InvalidOid;
 	if (previous_hook)

@@ -43,6 +43,13 @@ bool CurrentMembershipEpoch(MembershipEpoch *epoch);
 // Not with a change trigger missing, nor when this database's tables could
 // not be recorded.
 bool MembershipsShared();
+// Before CREATE OR REPLACE FUNCTION `name`: if a trigger on tenancy.memberships,
+// roles or users calls a function of that name, locks the three tables as
+// ALTER TABLE ... ENABLE TRIGGER does. Replacing a change trigger's function
+// with one that reports nothing takes no table lock otherwise, so a writer
+// open across the replacement and back could commit a change nobody
+// reported after readers had cached the rows it changed.
+void LockTablesForTriggerFunction(const char *name);
 // Is `user` a registered user?
 bool UserExists(const std::uint8_t user[16]);
 

@@ -48,13 +48,15 @@ bool SharedCatalogCoversFunction(std::uint32_t hash);
 void ForgetSharedCatalogOf(std::uint32_t database);
 
 // Offers what a look-up under `generation` found (or did not find), in the
-// tables of `record`, through a snapshot whose xmin is `snapshot_xmin`, to
-// the other backends. Skipped, never waited for, when the tables were
-// recorded anew since, when a transaction open when they were recorded could
-// still hide a change from the snapshot, when another backend is writing the
-// same slot, or when the permissions do not fit one.
+// tables of `record`, through a snapshot (its xmin and xmax, and the
+// transactions it saw running), to the other backends. Skipped, never waited for, when the
+// tables were recorded anew since, when a transaction of this database open
+// when they were recorded could still hide a change from the snapshot, when
+// another backend is writing the same slot, or when the permissions do not
+// fit one.
 void ShareMembership(const std::uint8_t user[16], const std::uint8_t org[16], std::uint64_t generation,
-                     const MembershipInfo &info, std::uint64_t record, std::uint32_t snapshot_xmin);
+                     const MembershipInfo &info, std::uint64_t record, std::uint32_t snapshot_xmin,
+                     std::uint32_t snapshot_xmax, const std::uint32_t *snapshot_running, int snapshot_running_count);
 
 // Its slots, how many hold an entry of `generation`, and this backend's counts.
 CacheStatistics SharedMembershipCacheStatistics(std::uint64_t generation);
