@@ -27,6 +27,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -416,8 +417,10 @@ void LockTablesForTriggerFunction(const char *name) {
 	const Oid schema = get_namespace_oid("tenancy", true);
 	if (!OidIsValid(schema) || name == nullptr)
 		return;
-	const Oid tables[] = {get_relname_relid("memberships", schema), get_relname_relid("roles", schema),
-	                      get_relname_relid("users", schema)};
+	// Referenced tables first, the order writers take them in (a user, then
+	// the membership), so this cannot deadlock with them.
+	const Oid tables[] = {get_relname_relid("users", schema), get_relname_relid("roles", schema),
+	                      get_relname_relid("memberships", schema)};
 	bool named = false;
 	for (Oid table : tables) {
 		if (!OidIsValid(table) || named)
@@ -428,7 +431,14 @@ void LockTablesForTriggerFunction(const char *name) {
 		SysScanDesc scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
 		for (HeapTuple tuple = systable_getnext(scan); !named && HeapTupleIsValid(tuple);
 		     tuple = systable_getnext(scan)) {
-			const char *function = get_func_name(reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple))->tgfoid);
+			const auto *trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
+			// Only a function its caller could replace: the owner's (or a
+			// superuser's). Anyone else's CREATE OR REPLACE of that name
+			// replaces another function, or fails, and must not lock the
+			// tables meanwhile.
+			if (trigger->tgisinternal || !pg_proc_ownercheck(trigger->tgfoid, GetUserId()))
+				continue;
+			const char *function = get_func_name(trigger->tgfoid);
 			named = function != nullptr && std::strcmp(function, name) == 0;
 		}
 		systable_endscan(scan);

@@ -96,6 +96,7 @@ struct RecordedCatalog {
 struct SharedCache {
 	slock_t catalogs_lock;
 	std::uint32_t buckets;
+	std::uint64_t last_record; // record numbers are unique across databases and slots
 	RecordedCatalog catalogs[kDatabases];
 };
 constexpr std::size_t kHeaderBytes = (sizeof(SharedCache) + PG_CACHE_LINE_SIZE - 1) & ~(PG_CACHE_LINE_SIZE - 1);
@@ -181,26 +182,27 @@ RecordedCatalog *CatalogOfThisDatabase(bool claim) {
 		}
 	for (int i = 0; claim && i < kDatabases; i++)
 		if (cache->catalogs[i].database == InvalidOid) {
-			// Its record number keeps counting across databases: a backend
-			// still holding the number a freed record had never matches again.
-			const std::uint64_t record = cache->catalogs[i].record;
 			std::memset(&cache->catalogs[i], 0, sizeof(RecordedCatalog));
 			cache->catalogs[i].database = MyDatabaseId;
-			cache->catalogs[i].record = record;
 			found = i;
 			return &cache->catalogs[i];
 		}
 	return nullptr;
 }
 
-// Is the transaction `xid` (a top-level one) running in a backend of this
-// database? A prepared transaction, which has no backend, counts as one.
-bool RunsInThisDatabase(TransactionId xid) {
+// May the transaction `xid` (a top-level one, running when a snapshot was
+// taken) be one of this database's? Whatever cannot be told apart counts as
+// one: a prepared transaction (no backend), one that ended meanwhile, one
+// whose backend ended or moved on while this looked.
+bool MayRunInThisDatabase(TransactionId xid) {
 	const int pid = BackendXidGetPid(xid);
 	if (pid == 0)
 		return true;
 	const PGPROC *proc = BackendPidGetProc(pid);
-	return proc != nullptr && proc->databaseId == MyDatabaseId;
+	if (proc == nullptr)
+		return true;
+	const Oid database = proc->databaseId;
+	return database == MyDatabaseId || BackendXidGetPid(xid) != pid;
 }
 
 template <typename T, std::size_t N> bool Holds(const T (&items)[N], int count, T item) {
@@ -246,7 +248,9 @@ std::uint64_t RecordSharedCatalog(const std::uint32_t *relations, int relation_c
 		recorded->relation_count = relation_count;
 		std::memcpy(recorded->function_hashes, function_hashes, sizeof(uint32) * function_count);
 		recorded->function_count = function_count;
-		recorded->record++;
+		// From one counter: a backend still holding the number of a freed
+		// record never matches another.
+		recorded->record = ++cache->last_record;
 		recorded->horizon = UINT64_MAX;
 		changed = true;
 	}
@@ -380,7 +384,7 @@ void ShareMembership(const std::uint8_t user[16], const std::uint8_t org[16], st
 		if (TransactionIdPrecedes(snapshot_xmax, horizon_xid))
 			return;
 		for (int i = 0; i < snapshot_running_count; i++)
-			if (TransactionIdPrecedes(snapshot_running[i], horizon_xid) && RunsInThisDatabase(snapshot_running[i]))
+			if (TransactionIdPrecedes(snapshot_running[i], horizon_xid) && MayRunInThisDatabase(snapshot_running[i]))
 				return;
 	}
 	const SlotKey key = MakeKey(user, org);

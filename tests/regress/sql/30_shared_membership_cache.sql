@@ -92,3 +92,21 @@ SET ROLE tenancy_app;
 BEGIN; SELECT tenancy.enter(:'tok_c') IS NOT NULL AS entered; COMMIT;
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION tenancy.backend_cache_stats() FROM tenancy_app;
+
+-- Replacing the change triggers' function locks the three tables as ENABLE
+-- TRIGGER does (isolation shared_membership_cache shows why); a role that
+-- does not own it replaces some other function of that name and locks
+-- nothing of pg_tenancy's.
+BEGIN;
+CREATE OR REPLACE FUNCTION tenancy.note_membership_change() RETURNS trigger
+    AS '$libdir/pg_tenancy', 'tenancy_note_membership_change'
+    LANGUAGE C SET search_path = pg_catalog, pg_temp;
+SELECT relation::regclass AS locked FROM pg_locks
+ WHERE pid = pg_backend_pid() AND mode = 'ShareRowExclusiveLock' ORDER BY 1;
+ROLLBACK;
+SET ROLE tenancy_app;
+BEGIN;
+CREATE OR REPLACE FUNCTION pg_temp.note_membership_change() RETURNS int LANGUAGE sql AS 'SELECT 1';
+SELECT count(*) AS locked FROM pg_locks WHERE pid = pg_backend_pid() AND mode = 'ShareRowExclusiveLock';
+ROLLBACK;
+RESET ROLE;
