@@ -207,9 +207,8 @@ void TenancyProcessUtility(PlannedStmt *pstmt, const char *query_string, bool re
 	// DROP DATABASE has removed the database (no backend is connected to it).
 	// Should the name have gone to another database between the two look-ups,
 	// that one's record is freed instead: its backends record it again when
-	// they next resolve pg_tenancy's tables, and
-	// the new record's horizon keeps what they read meanwhile from being
-	// shared (shared_membership_cache.cpp).
+	// they next resolve pg_tenancy's tables, and the new record's horizon
+	// keeps what they read meanwhile from being shared.
 	if (OidIsValid(dropped_database))
 		pg_tenancy::ForgetSharedCatalogOf(dropped_database);
 }
