@@ -221,6 +221,18 @@ template <typename T, std::size_t N> bool SameItems(const T (&items)[N], int cou
 	return true;
 }
 
+// Does this database's record exist and satisfy `covers`? Under the
+// spinlock: `covers` only compares.
+template <typename Covers> bool RecordCovers(Covers &&covers) {
+	if (cache == nullptr)
+		return false;
+	SpinLockAcquire(&cache->catalogs_lock);
+	const RecordedCatalog *recorded = CatalogOfThisDatabase(false);
+	const bool covered = recorded != nullptr && covers(*recorded);
+	SpinLockRelease(&cache->catalogs_lock);
+	return covered;
+}
+
 } // namespace
 
 namespace pg_tenancy {
@@ -275,26 +287,15 @@ std::uint64_t RecordSharedCatalog(const std::uint32_t *relations, int relation_c
 }
 
 bool SharedCatalogCoversRelation(std::uint32_t relation) {
-	if (cache == nullptr)
-		return false;
-	SpinLockAcquire(&cache->catalogs_lock);
-	const RecordedCatalog *recorded = CatalogOfThisDatabase(false);
-	const bool covered =
-	    recorded != nullptr &&
-	    (relation == InvalidOid || Holds(recorded->relations, recorded->relation_count, static_cast<Oid>(relation)));
-	SpinLockRelease(&cache->catalogs_lock);
-	return covered;
+	return RecordCovers([relation](const RecordedCatalog &recorded) {
+		return relation == InvalidOid || Holds(recorded.relations, recorded.relation_count, static_cast<Oid>(relation));
+	});
 }
 
 bool SharedCatalogCoversFunction(std::uint32_t hash) {
-	if (cache == nullptr)
-		return false;
-	SpinLockAcquire(&cache->catalogs_lock);
-	const RecordedCatalog *recorded = CatalogOfThisDatabase(false);
-	const bool covered =
-	    recorded != nullptr && (hash == 0 || Holds(recorded->function_hashes, recorded->function_count, hash));
-	SpinLockRelease(&cache->catalogs_lock);
-	return covered;
+	return RecordCovers([hash](const RecordedCatalog &recorded) {
+		return hash == 0 || Holds(recorded.function_hashes, recorded.function_count, hash);
+	});
 }
 
 void ForgetSharedCatalogOf(std::uint32_t database) {
