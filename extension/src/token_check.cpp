@@ -184,7 +184,7 @@ bool FindPreparedContext(const TokenCheckResult &check, PreparedContextView *out
 	const VerifiedTokenCache::Entry *entry = CheckedEntry(check);
 	if (entry == nullptr || !entry->prepared.valid || entry->prepared.record.size() < sizeof(ContextRecord))
 		return false;
-	out->value = entry->prepared.value.c_str();
+	out->value = entry->prepared.value.data(); // NUL-terminated
 	out->record = entry->prepared.record.data();
 	out->record_len = entry->prepared.record.size();
 	out->generation = entry->prepared.generation;
