@@ -19,7 +19,12 @@ std::uint64_t VerifiedTokenCache::Hash(std::string_view token) noexcept {
 VerifiedTokenCache::Entry *VerifiedTokenCache::Find(std::string_view token) noexcept {
 	if (size_ == 0 || token.empty())
 		return nullptr;
-	const std::uint64_t hash = Hash(token);
+	return FindHashed(token, Hash(token));
+}
+
+VerifiedTokenCache::Entry *VerifiedTokenCache::FindHashed(std::string_view token, std::uint64_t hash) noexcept {
+	if (size_ == 0)
+		return nullptr;
 	const auto low = static_cast<std::uint32_t>(hash);
 	for (std::size_t probe = 0, slot = low & kIndexMask; probe < kIndexSlots; probe++, slot = (slot + 1) & kIndexMask) {
 		const Slot &candidate = index_[slot];
@@ -39,7 +44,8 @@ VerifiedTokenCache::Entry *VerifiedTokenCache::Find(std::string_view token) noex
 VerifiedTokenCache::Entry *VerifiedTokenCache::Remember(std::string_view token, const token::ContextClaims &claims) {
 	if (token.empty() || token.size() > kMaxTokenBytesKept)
 		return nullptr;
-	if (Entry *existing = Find(token))
+	const std::uint64_t hash = Hash(token);
+	if (Entry *existing = FindHashed(token, hash))
 		return existing;
 	if (index_.empty()) {
 		// Reserved once: entries never move, and dropping one never allocates.
@@ -66,7 +72,7 @@ VerifiedTokenCache::Entry *VerifiedTokenCache::Remember(std::string_view token, 
 	entry.prepared = PreparedContext{};
 	entry.bytes_ = std::move(bytes);
 	entry.token_size_ = token.size();
-	entry.hash_ = Hash(token);
+	entry.hash_ = hash;
 	entry.in_use_ = true;
 	entry.referenced_ = false; // a token used once goes before one used again
 	std::size_t slot = entry.hash_ & kIndexMask;

@@ -60,8 +60,9 @@ class VerifiedTokenCache {
 	class Entry {
 	  public:
 		token::ContextClaims claims;
-		// Views into the entry's bytes: valid until the entry is prepared
-		// again, forgotten, evicted or cleared.
+		// Views into the entry's bytes, like token(): valid until the next
+		// Prepare() of the entry (even one that fails), or until it is
+		// forgotten, evicted or cleared.
 		PreparedContext prepared;
 		std::string_view token() const noexcept { return {bytes_.get(), token_size_}; }
 
@@ -83,8 +84,9 @@ class VerifiedTokenCache {
 	// replacing any; false, with the entry left without one, if it does not fit.
 	bool Prepare(Entry *entry, std::uint64_t generation, std::uint64_t catalog_invalidations, std::string_view value,
 	             std::string_view record) noexcept;
-	// Drops `entry` (from Find() or Remember()) and its prepared context: for
-	// a token that has expired, which no later call can accept.
+	// Drops `entry` (from Find() or Remember(), with Stamp() unchanged since:
+	// a position freed and reused holds another token) and its prepared
+	// context: for a token that has expired, which no later call can accept.
 	void Forget(Entry *entry) noexcept;
 	void Clear() noexcept;
 	std::size_t Size() const noexcept { return size_; }
@@ -108,14 +110,17 @@ class VerifiedTokenCache {
 	};
 
 	static std::uint64_t Hash(std::string_view token) noexcept;
+	Entry *FindHashed(std::string_view token, std::uint64_t hash) noexcept;
 	std::size_t SlotOf(const Entry &entry) const noexcept;
 	void EraseSlot(std::size_t slot) noexcept;
 	void Drop(Entry &entry) noexcept; // out of the index, its room freed
 	void DropPrepared(Entry &entry) noexcept;
 	void EvictOne() noexcept;
 
-	std::vector<Slot> index_;         // kIndexSlots once the first token is kept
-	std::vector<Entry> entries_;      // reserved for kCapacity: entries never move
+	std::vector<Slot> index_; // kIndexSlots once the first token is kept
+	// Reserved for kCapacity at the first token (about 400 kB of address
+	// space, touched only as entries are used): entries never move.
+	std::vector<Entry> entries_;
 	std::vector<std::uint32_t> free_; // positions in entries_ of dropped entries
 	std::size_t hand_ = 0;            // the clock hand, a position in entries_
 	std::size_t size_ = 0;
