@@ -274,8 +274,65 @@ out=$(q -c "CREATE EXTENSION IF NOT EXISTS dblink" \
 after=$(psql -X -qAt -d "$fresh" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" -c "COMMIT" 2>&1)
 echo "$out" | grep -qx t && echo "$after" | grep -q "not a member of the requested organization"
 report shared_membership_cache_new_database_owner_transaction $? "$out / $after"
-q -c "DROP EXTENSION dblink" >/dev/null
 dropdb "$fresh"
+
+# 7a''. The extension dropped and created again in one transaction, with the
+#     same users, organizations and roles but alice no longer a member, the
+#     change triggers off while the rows go in: no change trigger fires at
+#     all, so only the catalog invalidations of the dropped tables and the new
+#     record of their successors can retire what was read through the old
+#     ones. A backend that read alice before (kept
+#     open through dblink) and a new backend must both refuse her; bob, a
+#     member of the new install, is admitted by both (so a refusal is not just
+#     every enter() failing).
+reinstalled=${db}_reinstalled
+dropdb --if-exists "$reinstalled" >/dev/null 2>&1
+createdb "$reinstalled"
+psql -X -qAt -v ON_ERROR_STOP=1 -d "$reinstalled" -f "$here/fixture.sql" >/dev/null
+link="format('dbname=%s port=%s host=%s user=%s', '$reinstalled', current_setting('port'),
+  split_part(current_setting('unix_socket_directories'), ',', 1), current_user)"
+link_enter=() # the reader's enter() with each token: t, or the error's message
+for token in "$tok_a" "$tok_b"; do
+  link_enter+=(-c "SELECT dblink_exec('reader', 'BEGIN')"
+    -c "SELECT coalesce((SELECT entered::text FROM dblink('reader', 'SELECT tenancy.enter(''$token'') IS NOT NULL', false) AS t(entered boolean)), dblink_error_message('reader'))"
+    -c "SELECT dblink_exec('reader', 'ROLLBACK')")
+done
+reinstall="BEGIN;
+DROP EXTENSION pg_tenancy CASCADE;
+CREATE EXTENSION pg_tenancy;
+SELECT tenancy.register_permission('tickets.read', 'Read tickets');
+ALTER TABLE tenancy.users DISABLE TRIGGER users_note_change;
+ALTER TABLE tenancy.roles DISABLE TRIGGER roles_note_change;
+ALTER TABLE tenancy.memberships DISABLE TRIGGER memberships_note_change;
+INSERT INTO tenancy.users (id, code, email) VALUES ('$alice', 'alice', 'alice@acme.example'), ('$bob', 'bob', 'bob@globex.example');
+INSERT INTO tenancy.organizations (id, name, created_by) VALUES ('$acme', 'Acme', '$alice'), ('$globex', 'Globex', '$bob');
+INSERT INTO tenancy.roles (id, organization_id, code, name, permissions) VALUES
+  ('1a000000-0000-4000-8000-00000000001a', '$acme', 'member', 'Member', '[\"tickets.*\"]'),
+  ('1b000000-0000-4000-8000-00000000001b', '$globex', 'member', 'Member', '[\"tickets.*\"]');
+INSERT INTO tenancy.memberships (organization_id, user_id, role_id) VALUES ('$globex', '$bob', '1b000000-0000-4000-8000-00000000001b');
+ALTER TABLE tenancy.users ENABLE ALWAYS TRIGGER users_note_change;
+ALTER TABLE tenancy.roles ENABLE ALWAYS TRIGGER roles_note_change;
+ALTER TABLE tenancy.memberships ENABLE ALWAYS TRIGGER memberships_note_change;
+COMMIT;"
+reinstall_quoted=${reinstall//"'"/"''"}
+# One session throughout: dblink's named connections live in it. The reader
+# reads alice (and shares her), the owner reinstalls, the reader tries again.
+through_link=$(q -c "SELECT dblink_connect('reader', $link)" -c "SELECT dblink_connect('owner', $link)" \
+  -c "SELECT dblink_exec('reader', 'SET ROLE check_app')" -c "SELECT dblink_exec('reader', 'BEGIN')" \
+  -c "SELECT 'before ' || entered FROM dblink('reader', 'SELECT tenancy.enter(''$tok_a'') IS NOT NULL') AS t(entered boolean)" \
+  -c "SELECT dblink_exec('reader', 'COMMIT')" \
+  -c "SELECT dblink_exec('owner', '$reinstall_quoted')" -c "SELECT dblink_disconnect('owner')" \
+  "${link_enter[@]}" -c "SELECT dblink_disconnect('reader')" 2>&1)
+new_alice=$(psql -X -qAt -d "$reinstalled" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a') IS NOT NULL" -c "COMMIT" 2>&1)
+new_bob=$(psql -X -qAt -d "$reinstalled" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_b') IS NOT NULL" -c "COMMIT" 2>&1)
+echo "$through_link" | grep -qx "before true" && echo "$through_link" | grep -qx COMMIT &&
+  echo "$through_link" | grep -q "^ERROR:  the token's user is not a member of the requested organization" &&
+  echo "$through_link" | grep -qx true &&
+  echo "$new_alice" | grep -q "not a member of the requested organization" && echo "$new_bob" | grep -qx t
+report shared_membership_cache_extension_recreated_in_one_transaction $? \
+  "$through_link / $new_alice / $new_bob"
+q -c "DROP EXTENSION dblink" >/dev/null
+dropdb "$reinstalled"
 
 # 7b. tenancy.enter()'s per-backend caches past their capacity.
 source "$here/backend_caches.sh"
