@@ -73,7 +73,6 @@ VerifiedTokenCache::Entry *VerifiedTokenCache::Remember(std::string_view token, 
 	entry.bytes_ = std::move(bytes);
 	entry.token_size_ = token.size();
 	entry.hash_ = hash;
-	entry.in_use_ = true;
 	entry.referenced_ = false; // a token used once goes before one used again
 	std::size_t slot = entry.hash_ & kIndexMask;
 	while (index_[slot].entry != 0)
@@ -163,7 +162,6 @@ void VerifiedTokenCache::Drop(Entry &entry) noexcept {
 	entry.claims = token::ContextClaims{};
 	entry.token_size_ = 0;
 	entry.hash_ = 0;
-	entry.in_use_ = false;
 	entry.referenced_ = false;
 	free_.push_back(static_cast<std::uint32_t>(&entry - entries_.data())); // within the reserved capacity
 	size_--;
@@ -176,7 +174,7 @@ void VerifiedTokenCache::EvictOne() noexcept {
 		if (hand_ >= entries_.size())
 			hand_ = 0;
 		Entry &entry = entries_[hand_++];
-		if (!entry.in_use_)
+		if (!entry.InUse())
 			continue;
 		if (entry.referenced_) {
 			entry.referenced_ = false;
@@ -191,7 +189,7 @@ void VerifiedTokenCache::EvictOne() noexcept {
 void VerifiedTokenCache::Forget(Entry *entry) noexcept {
 	const std::less<const Entry *> before;
 	if (entry == nullptr || entries_.empty() || before(entry, entries_.data()) ||
-	    !before(entry, entries_.data() + entries_.size()) || !entry->in_use_)
+	    !before(entry, entries_.data() + entries_.size()) || !entry->InUse())
 		return;
 	Drop(*entry);
 }

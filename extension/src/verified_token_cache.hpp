@@ -68,10 +68,12 @@ class VerifiedTokenCache {
 
 	  private:
 		friend class VerifiedTokenCache;
-		std::unique_ptr<char[]> bytes_; // the token, then the prepared value's rest, NUL, the record
+		// The token, then the prepared value's rest, NUL, the record; null while
+		// the entry's position is free.
+		std::unique_ptr<char[]> bytes_;
+		bool InUse() const noexcept { return bytes_ != nullptr; }
 		std::size_t token_size_ = 0;
 		std::uint64_t hash_ = 0;
-		bool in_use_ = false;
 		bool referenced_ = false; // used since the clock hand last passed
 	};
 

@@ -228,6 +228,22 @@ out=$(q -c "SELECT tenancy.keyring_fingerprint() ~ '^[0-9a-f]{64}$'" -c "SET ROL
 head -1 <<<"$out" | grep -qx t && grep -q "permission denied" <<<"$out"; report keyring_fingerprint_for_auditors_only $? "$out"
 sleep 1
 
+# Databases of their own for the shared-cache checks below: the fixture in a
+# new database, the dblink connection string to one, and an enter() there as
+# the application role (t, or the error).
+fixture_database() {
+  dropdb --if-exists "$1" >/dev/null 2>&1
+  createdb "$1"
+  psql -X -qAt -v ON_ERROR_STOP=1 -d "$1" -f "$here/fixture.sql" >/dev/null
+}
+link_to() {
+  echo "format('dbname=%s port=%s host=%s user=%s', '$1', current_setting('port'),
+    split_part(current_setting('unix_socket_directories'), ',', 1), current_user)"
+}
+enter_in() { # enter_in DATABASE TOKEN
+  psql -X -qAt -d "$1" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$2') IS NOT NULL" -c "COMMIT" 2>&1
+}
+
 # 7a. The shared membership cache answers only the database its entry was read
 #     in: a second database holds the same ids, but alice is no member of Acme
 #     there. Her membership, read (and shared) in the first database after
@@ -241,8 +257,7 @@ psql -X -qAt -v ON_ERROR_STOP=1 -d "$other" -f "$here/fixture.sql" -c "SET ROLE 
   -c "SELECT tenancy.enter('$tok_b')" -c "COMMIT" -c "RESET ROLE" \
   -c "DELETE FROM tenancy.memberships WHERE user_id = '$alice' AND organization_id = '$acme'" >/dev/null
 first=$(as_tenant "$tok_a" "SELECT count(*) FROM tickets")
-second=$(psql -X -qAt -d "$other" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" \
-  -c "COMMIT" 2>&1)
+second=$(enter_in "$other" "$tok_a")
 [ "$(echo "$first" | tail -1)" = "2" ] && echo "$second" | grep -q "not a member of the requested organization"
 report shared_membership_cache_per_database $? "$first / $second"
 dropdb "$other"
@@ -256,11 +271,8 @@ dropdb "$other"
 #     from this database, whose backend takes in none of the other's
 #     invalidations.
 fresh=${db}_fresh
-dropdb --if-exists "$fresh" >/dev/null 2>&1
-createdb "$fresh"
-psql -X -qAt -v ON_ERROR_STOP=1 -d "$fresh" -f "$here/fixture.sql" >/dev/null
-link="format('dbname=%s port=%s host=%s user=%s', '$fresh', current_setting('port'),
-  split_part(current_setting('unix_socket_directories'), ',', 1), current_user)"
+fixture_database "$fresh"
+link=$(link_to "$fresh")
 out=$(q -c "CREATE EXTENSION IF NOT EXISTS dblink" \
   -c "SELECT dblink_connect('owner', $link)" -c "SELECT dblink_connect('reader', $link)" \
   -c "SELECT dblink_exec('owner', 'BEGIN')" \
@@ -271,7 +283,7 @@ out=$(q -c "CREATE EXTENSION IF NOT EXISTS dblink" \
   -c "SELECT * FROM dblink('reader', 'SELECT tenancy.enter(''$tok_a'') IS NOT NULL') AS t(entered boolean)" \
   -c "SELECT dblink_exec('reader', 'COMMIT')" -c "SELECT dblink_disconnect('reader')" \
   -c "SELECT dblink_exec('owner', 'COMMIT')" -c "SELECT dblink_disconnect('owner')" 2>&1)
-after=$(psql -X -qAt -d "$fresh" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a')" -c "COMMIT" 2>&1)
+after=$(enter_in "$fresh" "$tok_a")
 echo "$out" | grep -qx t && echo "$after" | grep -q "not a member of the requested organization"
 report shared_membership_cache_new_database_owner_transaction $? "$out / $after"
 dropdb "$fresh"
@@ -286,11 +298,8 @@ dropdb "$fresh"
 #     member of the new install, is admitted by both (so a refusal is not just
 #     every enter() failing).
 reinstalled=${db}_reinstalled
-dropdb --if-exists "$reinstalled" >/dev/null 2>&1
-createdb "$reinstalled"
-psql -X -qAt -v ON_ERROR_STOP=1 -d "$reinstalled" -f "$here/fixture.sql" >/dev/null
-link="format('dbname=%s port=%s host=%s user=%s', '$reinstalled', current_setting('port'),
-  split_part(current_setting('unix_socket_directories'), ',', 1), current_user)"
+fixture_database "$reinstalled"
+link=$(link_to "$reinstalled")
 link_enter=() # the reader's enter() with each token: t, or the error's message
 for token in "$tok_a" "$tok_b"; do
   link_enter+=(-c "SELECT dblink_exec('reader', 'BEGIN')"
@@ -323,8 +332,8 @@ through_link=$(q -c "SELECT dblink_connect('reader', $link)" -c "SELECT dblink_c
   -c "SELECT dblink_exec('reader', 'COMMIT')" \
   -c "SELECT dblink_exec('owner', '$reinstall_quoted')" -c "SELECT dblink_disconnect('owner')" \
   "${link_enter[@]}" -c "SELECT dblink_disconnect('reader')" 2>&1)
-new_alice=$(psql -X -qAt -d "$reinstalled" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_a') IS NOT NULL" -c "COMMIT" 2>&1)
-new_bob=$(psql -X -qAt -d "$reinstalled" -c "SET ROLE check_app" -c "BEGIN" -c "SELECT tenancy.enter('$tok_b') IS NOT NULL" -c "COMMIT" 2>&1)
+new_alice=$(enter_in "$reinstalled" "$tok_a")
+new_bob=$(enter_in "$reinstalled" "$tok_b")
 echo "$through_link" | grep -qx "before true" && echo "$through_link" | grep -qx COMMIT &&
   echo "$through_link" | grep -q "^ERROR:  the token's user is not a member of the requested organization" &&
   echo "$through_link" | grep -qx true &&
