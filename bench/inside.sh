@@ -10,12 +10,12 @@ db=tenancy_bench
 
 # The full run's budget is 20 minutes on a 2-core machine. Per repetition:
 # the main run (main_seconds), the count_big run, the reference run, a VACUUM
-# and a few psql calls: about 80 s with the full settings, 400 s for 5
+# and a few psql calls: about 90 s with the full settings, 450 s for 5
 # repetitions; the build, the 80 s dataset, the plans, the engine (about 150 s)
 # and enter() measures (about 90 s) bring it to about 10 minutes.
 if [ "$mode" = full ]; then
   orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4
-  main_seconds=50 main_warmup=10 big_seconds=10 big_warmup=2 reference_seconds=16 reference_warmup=6
+  main_seconds=60 main_warmup=20 big_seconds=10 big_warmup=2 reference_seconds=16 reference_warmup=6
   reference_fast_weight=150 # the join arms' list and counts take 200 ms, the other scripts 0.5: about half the time each
 elif [ "$mode" = context ]; then # the full run's 1,000 organizations; only bench_ctx is read
   orgs=1000 big_orgs=2 big_rows=5000 small_rows=20 reps=1 clients=4
@@ -204,7 +204,11 @@ echo "== pgbench"
 # backend's first enter() of a token checks its signature; of a membership,
 # reads the catalog). pgbench opens new connections for every run, and picks
 # among 1,000 organizations, so the main run warms up for main_warmup seconds:
-# about 3,000 enter() calls per backend.
+# 5,000-7,000 enter() calls per backend (the tenancy arm is one of five), after
+# which a few tokens per backend are still new to it. With 10 s (2,500-3,600
+# calls) 0.2-0.8 % of the window's enter() calls were a token's first use in
+# its backend, a signature check and a membership look-up each
+# (docs/performance.md, tenth run).
 reset_statements() { psql -X -qAt -d "$db" -c 'SELECT pg_stat_statements_reset()' >/dev/null; }
 statement_means() { # marker|calls|mean us of each statement of the window
   psql -X -qAt -d "$db" -c "SELECT substring(s.query from '([a-z_]+__[a-z_]+)'), sum(s.calls),
