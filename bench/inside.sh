@@ -12,7 +12,7 @@ db=tenancy_bench
 # the main run (main_seconds), the count_big run, the reference run, a VACUUM
 # and a few psql calls: about 90 s with the full settings, 450 s for 5
 # repetitions; the build, the 80 s dataset, the plans, the engine (about 150 s)
-# and enter() measures (about 90 s) bring it to about 10 minutes.
+# and enter() measures (about 90 s) bring it to about 13 minutes.
 if [ "$mode" = full ]; then
   orgs=1000 big_orgs=5 big_rows=100000 small_rows=500 reps=5 clients=4
   main_seconds=60 main_warmup=20 big_seconds=10 big_warmup=2 reference_seconds=16 reference_warmup=6
@@ -204,8 +204,9 @@ echo "== pgbench"
 # backend's first enter() of a token checks its signature; of a membership,
 # reads the catalog). pgbench opens new connections for every run, and picks
 # among 1,000 organizations, so the main run warms up for main_warmup seconds:
-# 5,000-7,000 enter() calls per backend (the tenancy arm is one of five), after
-# which a few tokens per backend are still new to it. With 10 s (2,500-3,600
+# 4,000-7,000 enter() calls per backend (the tenancy arm is one of five), after
+# which a few tokens per backend are still new to it (up to about 0.2 % of the
+# window's calls when the VM runs slowest). With 10 s (2,500-3,600
 # calls) 0.2-0.8 % of the window's enter() calls were a token's first use in
 # its backend, a signature check and a membership look-up each
 # (docs/performance.md, tenth run).
