@@ -57,8 +57,11 @@ VerifiedTokenCache::Entry *VerifiedTokenCache::Remember(std::string_view token, 
 	std::unique_ptr<char[]> bytes(new char[token.size()]);
 	std::memcpy(bytes.get(), token.data(), token.size());
 	token::ContextClaims copy = claims;
+	// Each turn drops one entry; the check only guards against looping forever
+	// (no interrupt is checked here) should the counts ever disagree.
 	while (size_ > 0 && (size_ >= kCapacity || token_bytes_ + token.size() > kMaxTokenBytesKept))
-		EvictOne();
+		if (!EvictOne())
+			return nullptr;
 	std::size_t position;
 	if (!free_.empty()) {
 		position = free_.back();
@@ -168,7 +171,7 @@ void VerifiedTokenCache::Drop(Entry &entry) noexcept {
 	stamp_++;
 }
 
-void VerifiedTokenCache::EvictOne() noexcept {
+bool VerifiedTokenCache::EvictOne() noexcept {
 	// Two turns at most: the first clears every reference bit it passes.
 	for (std::size_t step = 0; step <= 2 * entries_.size(); step++) {
 		if (hand_ >= entries_.size())
@@ -182,8 +185,9 @@ void VerifiedTokenCache::EvictOne() noexcept {
 		}
 		Drop(entry);
 		evictions_++;
-		return;
+		return true;
 	}
+	return false;
 }
 
 void VerifiedTokenCache::Forget(Entry *entry) noexcept {

@@ -117,7 +117,7 @@ class VerifiedTokenCache {
 	void EraseSlot(std::size_t slot) noexcept;
 	void Drop(Entry &entry) noexcept; // out of the index, its room freed
 	void DropPrepared(Entry &entry) noexcept;
-	void EvictOne() noexcept;
+	bool EvictOne() noexcept; // false if no entry could be dropped
 
 	std::vector<Slot> index_; // kIndexSlots once the first token is kept
 	// Reserved for kCapacity at the first token (about 400 kB of address
